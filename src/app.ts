@@ -1,0 +1,73 @@
+/**
+ * @module app — wires the areas into a running application, without listening. Tests call
+ * `buildApp` with overrides (clock, fetch, ids, logger) and drive it with `inject()`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAuth, type Auth } from './auth/index.js';
+import type { Config } from './config/index.js';
+import { buildHttp } from './http/server.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createLogger } from './lib/logger.js';
+import { randomId, type IdGenerator } from './lib/random.js';
+import { openStore, type Store } from './store/index.js';
+
+/** Things tests replace. */
+export interface AppOverrides {
+  clock?: Clock;
+  newId?: IdGenerator;
+  fetch?: typeof globalThis.fetch;
+  logger?: Logger;
+  store?: Store;
+}
+
+/** A built application. */
+export interface App {
+  readonly http: FastifyInstance;
+  readonly auth: Auth;
+  readonly store: Store;
+  readonly config: Config;
+  /** Stops accepting requests, drains in-flight ones, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds the application from a loaded config. */
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const logger = overrides.logger ?? createLogger(config.log.level);
+  const clock = overrides.clock ?? systemClock;
+  const store =
+    overrides.store ?? (await openStore({ url: config.store.url, dataDir: config.dataDir }));
+  const auth = await createAuth({
+    config,
+    store,
+    clock,
+    newId: overrides.newId ?? randomId,
+    fetch: overrides.fetch ?? globalThis.fetch,
+    warn: (message) => {
+      logger.warn(message);
+    },
+  });
+  let ready = false;
+  const http = await buildHttp({
+    config,
+    auth,
+    store,
+    logger,
+    models: () => [],
+    ready: () => ready,
+  });
+  await http.ready();
+  ready = true;
+  return {
+    http,
+    auth,
+    store,
+    config,
+    close: async () => {
+      ready = false;
+      await http.close();
+      auth.close();
+      if (overrides.store === undefined) await store.close();
+    },
+  };
+}

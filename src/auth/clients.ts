@@ -1,0 +1,87 @@
+/**
+ * @module auth/clients — registering and managing OAuth clients. A client's secret is returned
+ * once at creation and stored only as a scrypt hash.
+ */
+import type { JWK } from 'jose';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { epochSeconds, type Clock } from '../lib/clock.js';
+import { randomToken } from '../lib/random.js';
+import { isRole, parseScope, scopesForRoles } from '../policy/index.js';
+import type { ClientAuthMethod, ClientRecord, Store } from '../store/index.js';
+import { hashSecret } from './secrets.js';
+
+/** What an operator asks for when registering a client. */
+export interface NewClient {
+  name: string;
+  roles: readonly string[];
+  /** Narrows the scopes the roles grant; default all of them. */
+  scopes?: readonly string[] | undefined;
+  /** Public keys for private_key_jwt; when given, the client has no secret. */
+  jwks?: readonly JWK[] | undefined;
+  allowRefresh?: boolean | undefined;
+}
+
+/** Result of registration: `secret` is present only for secret-based clients, shown once. */
+export interface CreatedClient {
+  client: ClientRecord;
+  secret: string | undefined;
+}
+
+/** Registers a client; validates roles, scopes and keys. */
+export async function createClient(
+  store: Store,
+  clock: Clock,
+  input: NewClient,
+): Promise<CreatedClient> {
+  const name = input.name.trim();
+  if (name === '' || name.length > 200) throw new BadRequestError('name must be 1–200 characters');
+  if (input.roles.length === 0) throw new BadRequestError('at least one role is required');
+  const unknown = input.roles.filter((r) => !isRole(r));
+  if (unknown.length > 0) throw new BadRequestError(`unknown role(s): ${unknown.join(', ')}`);
+  const granted = scopesForRoles(input.roles);
+  const scopes = input.scopes === undefined ? [...granted] : [...input.scopes];
+  const notGranted = scopes.filter((s) => parseScope(s)?.length !== 1 || !granted.has(s));
+  if (notGranted.length > 0) {
+    throw new BadRequestError(`scope(s) not granted by the roles: ${notGranted.join(', ')}`);
+  }
+  let jwks: Record<string, unknown>[] | null = null;
+  let authMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+  let secret: string | undefined;
+  if (input.jwks !== undefined) {
+    jwks = input.jwks.map((k) => validatePublicJwk(k));
+    if (jwks.length === 0) throw new BadRequestError('jwks must hold at least one key');
+    authMethods = ['private_key_jwt'];
+  } else {
+    secret = randomToken(32);
+  }
+  const client: ClientRecord = {
+    id: `gh_${randomToken(12)}`,
+    name,
+    secretHash: secret === undefined ? null : await hashSecret(secret),
+    jwks,
+    authMethods,
+    roles: [...new Set(input.roles)],
+    scopes,
+    allowRefresh: input.allowRefresh ?? false,
+    createdAt: epochSeconds(clock),
+    revokedAt: null,
+  };
+  await store.clients.insert(client);
+  return { client, secret };
+}
+
+function validatePublicJwk(jwk: JWK): Record<string, unknown> {
+  if (typeof jwk !== 'object' || !['EC', 'OKP', 'RSA'].includes(jwk.kty ?? '')) {
+    throw new BadRequestError('client keys must be EC, OKP or RSA public JWKs');
+  }
+  if ('d' in jwk || 'p' in jwk || 'k' in jwk)
+    throw new BadRequestError('client keys must be public keys');
+  return { ...jwk };
+}
+
+/** Revokes a client: it can no longer obtain tokens. */
+export async function revokeClient(store: Store, clock: Clock, id: string): Promise<void> {
+  if (!(await store.clients.revoke(id, epochSeconds(clock)))) {
+    throw new NotFoundError(`no active client ${id}`);
+  }
+}

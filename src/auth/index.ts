@@ -1,0 +1,14 @@
+/** @module auth — the identity area's public surface. */
+export { createAuth, keyFilePath, openKeyRing, type Auth, type AuthDeps } from './service.js';
+export { createClient, revokeClient, type CreatedClient, type NewClient } from './clients.js';
+export { KeyRing, type KeyInfo, type SigningAlg } from './keyring.js';
+export { KeyDecryptError } from './key-file.js';
+export { TokenIssuer, type IssuedAccessToken } from './issue.js';
+export { OAuthError, type OAuthErrorCode } from './oauth/errors.js';
+export type { ClientCredentials } from './oauth/client-auth.js';
+export type { TokenResponse } from './oauth/token-service.js';
+export { TokenError, type TokenRejection } from './verify/errors.js';
+export type { VerifiedToken } from './verify/claims.js';
+export { Verifier } from './verify/verifier.js';
+export { RevocationList } from './revocations.js';
+export { DPOP_ALGS, DpopError, DpopVerifier } from './dpop.js';

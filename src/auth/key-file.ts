@@ -1,0 +1,128 @@
+/**
+ * @module auth/key-file — the signing-key file in the data dir. Private keys are sealed with
+ * AES-256-GCM under a key derived (scrypt) from GATEHOUSE_MASTER_KEY when it is set; the file is
+ * written atomically with mode 0600 either way.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { GatewayError } from '../errors.js';
+
+/** A private JWK, sealed or not. */
+export type SealedPrivate =
+  | { enc: 'none'; jwk: Record<string, unknown> }
+  | { enc: 'A256GCM'; iv: string; tag: string; data: string };
+
+/** One key as stored. */
+export interface StoredKey {
+  kid: string;
+  alg: string;
+  createdAt: number;
+  /** When it stopped signing; it stays published until every token it signed has expired. */
+  retiredAt: number | null;
+  publicJwk: Record<string, unknown>;
+  private: SealedPrivate;
+}
+
+interface KeyFileContent {
+  version: 1;
+  /** scrypt salt for the master key, present once any key has been sealed. */
+  salt?: string;
+  keys: StoredKey[];
+}
+
+/** Raised when keys cannot be unsealed (wrong or missing master key, tampered file). */
+export class KeyDecryptError extends GatewayError {
+  constructor(message: string) {
+    super('KEY_DECRYPT_FAILED', message, 500);
+  }
+}
+
+/** Reads and writes the key file; knows nothing about algorithms. */
+export class KeyFile {
+  readonly path: string;
+  readonly #masterKey: string | undefined;
+  #salt: Buffer | undefined;
+  #kek: Buffer | undefined;
+
+  constructor(path: string, masterKey: string | undefined) {
+    this.path = path;
+    this.#masterKey = masterKey;
+  }
+
+  /** Loads every key with its private JWK unsealed. */
+  read(): { key: StoredKey; privateJwk: Record<string, unknown> }[] {
+    if (!existsSync(this.path)) return [];
+    const file = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<KeyFileContent>;
+    if (file.version !== 1 || !Array.isArray(file.keys)) {
+      throw new KeyDecryptError(`key file ${this.path} has an unknown format`);
+    }
+    if (file.salt !== undefined) this.#salt = Buffer.from(file.salt, 'base64url');
+    return file.keys.map((key) => ({ key, privateJwk: this.#unseal(key) }));
+  }
+
+  /** Writes every key, sealing private JWKs when a master key is set. */
+  write(keys: { key: StoredKey; privateJwk: Record<string, unknown> }[]): void {
+    const sealed = keys.map(({ key, privateJwk }) => ({
+      ...key,
+      private: this.#seal(key.kid, privateJwk),
+    }));
+    const file: KeyFileContent = { version: 1, keys: sealed };
+    if (this.#salt !== undefined) file.salt = this.#salt.toString('base64url');
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(file, null, 2), { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, this.path);
+  }
+
+  #keyEncryptionKey(): Buffer {
+    if (this.#masterKey === undefined) throw new KeyDecryptError('no master key');
+    this.#salt ??= randomBytes(16);
+    this.#kek ??= scryptSync(this.#masterKey, this.#salt, 32, {
+      N: 1 << 15,
+      r: 8,
+      p: 1,
+      maxmem: 64 * 1024 * 1024,
+    });
+    return this.#kek;
+  }
+
+  #seal(kid: string, jwk: Record<string, unknown>): SealedPrivate {
+    if (this.#masterKey === undefined) return { enc: 'none', jwk };
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#keyEncryptionKey(), iv);
+    cipher.setAAD(Buffer.from(kid));
+    const data = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()]);
+    return {
+      enc: 'A256GCM',
+      iv: iv.toString('base64url'),
+      tag: cipher.getAuthTag().toString('base64url'),
+      data: data.toString('base64url'),
+    };
+  }
+
+  #unseal(key: StoredKey): Record<string, unknown> {
+    const p = key.private;
+    if (p.enc === 'none') return p.jwk;
+    if (this.#masterKey === undefined) {
+      throw new KeyDecryptError('signing keys are encrypted: set GATEHOUSE_MASTER_KEY');
+    }
+    try {
+      const decipher = createDecipheriv(
+        'aes-256-gcm',
+        this.#keyEncryptionKey(),
+        Buffer.from(p.iv, 'base64url'),
+      );
+      decipher.setAAD(Buffer.from(key.kid));
+      decipher.setAuthTag(Buffer.from(p.tag, 'base64url'));
+      const plain = Buffer.concat([
+        decipher.update(Buffer.from(p.data, 'base64url')),
+        decipher.final(),
+      ]);
+      return JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw new KeyDecryptError(
+        'cannot decrypt signing keys: wrong GATEHOUSE_MASTER_KEY or damaged key file',
+      );
+    }
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * @module auth/keyring — our signing keys: one active key signs, retired keys stay published in
+ * the JWKS until every token they signed has expired. `kid` is the RFC 7638 thumbprint. The
+ * ring notices rotations made by the CLI (another process) through the key file's mtime.
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Clock } from '../lib/clock.js';
+import { KeyFile, type StoredKey } from './key-file.js';
+
+/** Algorithms we sign with. */
+export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256';
+
+/** A key ready for use. */
+export interface LoadedKey {
+  kid: string;
+  alg: SigningAlg;
+  createdAt: number;
+  retiredAt: number | null;
+  publicJwk: JWK;
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+}
+
+/** What `keys list` shows. */
+export interface KeyInfo {
+  kid: string;
+  alg: string;
+  createdAt: number;
+  retiredAt: number | null;
+  /** When it leaves the JWKS (retired keys only). */
+  expiresAt: number | null;
+  active: boolean;
+}
+
+export interface KeyRingOptions {
+  file: string;
+  masterKey: string | undefined;
+  alg: SigningAlg;
+  clock: Clock;
+  /** Seconds a retired key stays published: the longest token lifetime plus clock skew. */
+  retention: number;
+}
+
+function generate(alg: SigningAlg): KeyObject {
+  switch (alg) {
+    case 'ES256':
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    case 'EdDSA':
+      return generateKeyPairSync('ed25519').privateKey;
+    case 'RS256':
+      return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  }
+}
+
+const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
+
+function publicPart(jwk: Record<string, unknown>): JWK {
+  const out: Record<string, unknown> = {};
+  for (const m of PUBLIC_MEMBERS) if (jwk[m] !== undefined) out[m] = jwk[m];
+  return out;
+}
+
+/** The set of our signing keys. */
+export class KeyRing {
+  readonly #opts: KeyRingOptions;
+  readonly #file: KeyFile;
+  #keys: LoadedKey[] = [];
+  #byKid = new Map<string, LoadedKey>();
+  #jwks: { keys: JWK[] } = { keys: [] };
+  #mtime = 0;
+  #lastCheck = 0;
+
+  private constructor(opts: KeyRingOptions) {
+    this.#opts = opts;
+    this.#file = new KeyFile(opts.file, opts.masterKey);
+  }
+
+  /** Loads the key file, creating it with one fresh key on first start. */
+  static async open(opts: KeyRingOptions): Promise<KeyRing> {
+    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
+    const ring = new KeyRing(opts);
+    await ring.#load();
+    if (ring.#keys.every((k) => k.retiredAt !== null)) await ring.rotate();
+    return ring;
+  }
+
+  async #load(): Promise<void> {
+    const entries = this.#file.read();
+    const loaded = await Promise.all(
+      entries.map(({ key, privateJwk }) => toLoaded(key, privateJwk)),
+    );
+    this.#setKeys(loaded);
+    this.#mtime = this.#fileMtime();
+  }
+
+  #fileMtime(): number {
+    try {
+      return statSync(this.#opts.file).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }
+
+  #setKeys(keys: LoadedKey[]): void {
+    const now = Math.floor(this.#opts.clock() / 1000);
+    this.#keys = keys.filter(
+      (k) => k.retiredAt === null || k.retiredAt + this.#opts.retention > now,
+    );
+    this.#byKid = new Map(this.#keys.map((k) => [k.kid, k]));
+    this.#jwks = {
+      keys: this.#keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })),
+    };
+  }
+
+  /**
+   * Re-reads the key file if another process changed it. Checks at most once per
+   * `minIntervalMs` so a flood of unknown `kid`s cannot turn into a flood of stat calls.
+   */
+  async refresh(minIntervalMs = 1000): Promise<boolean> {
+    const now = this.#opts.clock();
+    if (now - this.#lastCheck < minIntervalMs) return false;
+    this.#lastCheck = now;
+    const mtime = this.#fileMtime();
+    if (mtime === this.#mtime) {
+      this.#setKeys(this.#keys); // drops keys whose retention ran out
+      return false;
+    }
+    await this.#load();
+    return true;
+  }
+
+  /** The key that signs new tokens (the newest active one). */
+  signingKey(): LoadedKey {
+    const active = this.#keys.filter((k) => k.retiredAt === null).at(-1);
+    if (active === undefined) throw new Error('no active signing key');
+    return active;
+  }
+
+  /** A published key by `kid`; undefined for unknown or expired-out keys. */
+  get(kid: string): LoadedKey | undefined {
+    return this.#byKid.get(kid);
+  }
+
+  /** The public JWK Set (same object until keys change). */
+  jwks(): { keys: JWK[] } {
+    return this.#jwks;
+  }
+
+  /** Summary for operators. */
+  list(): KeyInfo[] {
+    return this.#keys.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      createdAt: k.createdAt,
+      retiredAt: k.retiredAt,
+      expiresAt: k.retiredAt === null ? null : k.retiredAt + this.#opts.retention,
+      active: k.retiredAt === null,
+    }));
+  }
+
+  /** Adds a new signing key and retires the previous ones; returns the new `kid`. */
+  async rotate(alg: SigningAlg = this.#opts.alg): Promise<string> {
+    // Start from the file so a rotation never drops keys another process added.
+    const entries = this.#file.read();
+    const now = Math.floor(this.#opts.clock() / 1000);
+    const privateKey = generate(alg);
+    const privateJwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
+    const publicJwk = publicPart(privateJwk);
+    const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+    const kept: { key: StoredKey; privateJwk: Record<string, unknown> }[] = entries
+      .map(({ key, privateJwk: pj }) => ({
+        key: { ...key, retiredAt: key.retiredAt ?? now },
+        privateJwk: pj,
+      }))
+      .filter(({ key }) => key.retiredAt + this.#opts.retention > now);
+    kept.push({
+      key: {
+        kid,
+        alg,
+        createdAt: now,
+        retiredAt: null,
+        publicJwk,
+        private: { enc: 'none', jwk: {} },
+      },
+      privateJwk,
+    });
+    this.#file.write(kept);
+    await this.#load();
+    return kid;
+  }
+}
+
+async function toLoaded(key: StoredKey, privateJwk: Record<string, unknown>): Promise<LoadedKey> {
+  const alg = key.alg as SigningAlg;
+  const [publicKey, privateKey] = await Promise.all([
+    importJWK(key.publicJwk as JWK, alg) as Promise<CryptoKey>,
+    importJWK(privateJwk as JWK, alg) as Promise<CryptoKey>,
+  ]);
+  return {
+    kid: key.kid,
+    alg,
+    createdAt: key.createdAt,
+    retiredAt: key.retiredAt,
+    publicJwk: key.publicJwk,
+    publicKey,
+    privateKey,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * @module auth/service — wires the identity area from configuration: key ring, token issuer,
+ * verifier (our issuer plus every configured external one), revocations, client authentication
+ * and grants. The HTTP layer talks only to what this returns.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import { epochSeconds, type Clock } from '../lib/clock.js';
+import type { IdGenerator } from '../lib/random.js';
+import type { Store } from '../store/index.js';
+import { DpopVerifier } from './dpop.js';
+import { TokenIssuer } from './issue.js';
+import { KeyRing } from './keyring.js';
+import { ClientAuthenticator } from './oauth/client-auth.js';
+import { TokenService } from './oauth/token-service.js';
+import { RevocationList } from './revocations.js';
+import { RemoteJwks } from './verify/remote-jwks.js';
+import { Verifier, type TrustedIssuer } from './verify/verifier.js';
+
+/** Injected effects, so tests control time, randomness, network and logging. */
+export interface AuthDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  newId: IdGenerator;
+  fetch: typeof globalThis.fetch;
+  warn: (message: string) => void;
+}
+
+/** The identity area, assembled. */
+export interface Auth {
+  readonly keys: KeyRing;
+  readonly issuer: TokenIssuer;
+  readonly verifier: Verifier;
+  readonly revocations: RevocationList;
+  readonly clientAuth: ClientAuthenticator;
+  readonly tokens: TokenService;
+  readonly dpop: DpopVerifier;
+  /** Stops background work (revocation sync). */
+  close(): void;
+}
+
+const OWN_TYPS = new Set<string | undefined>(['at+jwt', 'application/at+jwt']);
+/** External access tokens: absent, generic JWT, or the RFC 9068 type — never ID or DPoP tokens. */
+const EXTERNAL_TYPS = new Set<string | undefined>([
+  undefined,
+  'jwt',
+  'at+jwt',
+  'application/at+jwt',
+]);
+
+/** Path of the signing-key file inside the data dir. */
+export function keyFilePath(dataDir: string): string {
+  return join(dataDir, 'keys.json');
+}
+
+/** Opens the key ring the way the server and the CLI both do. */
+export function openKeyRing(config: Config, clock: Clock): Promise<KeyRing> {
+  return KeyRing.open({
+    file: keyFilePath(config.dataDir),
+    masterKey: config.masterKey,
+    alg: config.auth.signingAlg,
+    clock,
+    retention: config.auth.maxTokenLifetime + config.auth.clockSkew,
+  });
+}
+
+/** Builds the identity area. */
+export async function createAuth(deps: AuthDeps): Promise<Auth> {
+  const { config, store, clock } = deps;
+  const a = config.auth;
+  const keys = await openKeyRing(config, clock);
+  const issuer = new TokenIssuer({
+    issuer: a.issuer,
+    audience: a.audience,
+    maxLifetime: a.maxTokenLifetime,
+    keys,
+    clock,
+    newId: deps.newId,
+  });
+  const revocations = new RevocationList(store.revocations);
+  await revocations.sync(epochSeconds(clock));
+
+  const own: TrustedIssuer = {
+    rules: {
+      issuer: a.issuer,
+      audience: a.audience,
+      audienceArray: false,
+      maxLifetime: a.maxTokenLifetime,
+      skew: a.clockSkew,
+      rolesClaim: 'roles',
+      scopeClaim: 'scope',
+      own: true,
+    },
+    algorithms: new Set(['ES256', 'EdDSA', 'RS256']),
+    typs: OWN_TYPS,
+    keys: {
+      get: async (kid) => {
+        const hit = keys.get(kid);
+        if (hit !== undefined) return hit.publicKey;
+        // A rotation by the CLI may have added a key; check the file (rate-limited).
+        await keys.refresh();
+        return keys.get(kid)?.publicKey;
+      },
+    },
+  };
+  const external: TrustedIssuer[] = a.trustedIssuers.map((t) => {
+    const jwks = new RemoteJwks({
+      issuer: t.issuer,
+      jwksUri: t.jwksUri,
+      discovery: t.discovery,
+      algorithms: t.algorithms,
+      cooldownMs: a.jwksCooldown * 1000,
+      timeoutMs: a.jwksTimeoutMs,
+      maxAgeMs: a.jwksMaxAge * 1000,
+      clock,
+      fetch: deps.fetch,
+      onError: deps.warn,
+    });
+    return {
+      rules: {
+        issuer: t.issuer,
+        audience: t.audience,
+        audienceArray: true,
+        maxLifetime: Math.min(t.maxTokenLifetime ?? a.maxTokenLifetime, a.maxTokenLifetime),
+        skew: a.clockSkew,
+        rolesClaim: t.rolesClaim,
+        scopeClaim: t.scopeClaim,
+        own: false,
+      },
+      algorithms: new Set(t.algorithms),
+      typs: EXTERNAL_TYPS,
+      keys: { get: (kid, alg) => jwks.get(kid, alg) },
+    };
+  });
+  const verifier = new Verifier({
+    issuers: [own, ...external],
+    revocations,
+    clock,
+    maxTokenBytes: a.maxTokenBytes,
+    cacheSize: a.verifyCacheSize,
+  });
+  const timer = setInterval(() => {
+    revocations.sync(epochSeconds(clock)).catch((err: unknown) => {
+      deps.warn(`revocation sync failed: ${(err as Error).message}`);
+    });
+  }, a.revocationSyncInterval * 1000);
+  timer.unref();
+
+  return {
+    keys,
+    issuer,
+    verifier,
+    revocations,
+    clientAuth: new ClientAuthenticator({ store, clock, issuer: a.issuer }),
+    tokens: new TokenService({
+      store,
+      issuer,
+      revocations,
+      clock,
+      accessTokenTtl: a.accessTokenTtl,
+      refreshTokenTtl: a.refreshTokenTtl,
+    }),
+    dpop: new DpopVerifier({
+      clock,
+      replay: store.replay,
+      maxAge: a.dpopProofMaxAge,
+      skew: a.clockSkew,
+    }),
+    close: () => {
+      clearInterval(timer);
+    },
+  };
+}

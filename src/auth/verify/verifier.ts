@@ -1,0 +1,118 @@
+/**
+ * @module auth/verify/verifier — the full verification pipeline for every protected request:
+ * cache → gate → issuer (chosen by configuration, never by fetching what `iss` says) → alg
+ * allow-list → typ → key by `kid` → time claims → signature (jose) → claims → revocation.
+ */
+import { compactVerify, type CryptoKey } from 'jose';
+import { epochSeconds, type Clock } from '../../lib/clock.js';
+import { sha256b64url } from '../../lib/hash.js';
+import { scopesForRoles } from '../../policy/index.js';
+import type { RevocationList } from '../revocations.js';
+import { checkTimes, validateClaims, type ClaimRules, type VerifiedToken } from './claims.js';
+import { TokenError } from './errors.js';
+import { gate } from './gate.js';
+
+/** Where one issuer's keys come from. */
+export interface IssuerKeys {
+  /** Key for `kid`/`alg`, or undefined if unknown. May fetch (rate-limited) for external IdPs. */
+  get(kid: string, alg: string): Promise<CryptoKey | undefined> | CryptoKey | undefined;
+}
+
+/** One trusted issuer: its rules, allowed algorithms and key source. */
+export interface TrustedIssuer {
+  rules: ClaimRules;
+  algorithms: ReadonlySet<string>;
+  /** Accepted `typ` values, lower-cased; `undefined` in the set means "absent is fine". */
+  typs: ReadonlySet<string | undefined>;
+  keys: IssuerKeys;
+}
+
+export interface VerifierOptions {
+  issuers: readonly TrustedIssuer[];
+  revocations: RevocationList;
+  clock: Clock;
+  maxTokenBytes: number;
+  cacheSize: number;
+}
+
+interface CacheEntry {
+  token: VerifiedToken;
+}
+
+/** Verifies access tokens; one instance per server. */
+export class Verifier {
+  readonly #issuers: Map<string, TrustedIssuer>;
+  readonly #o: VerifierOptions;
+  readonly #cache = new Map<string, CacheEntry>();
+
+  constructor(options: VerifierOptions) {
+    this.#o = options;
+    this.#issuers = new Map(options.issuers.map((i) => [i.rules.issuer, i]));
+  }
+
+  /** Verifies `token`; resolves to its identity or rejects with TokenError. */
+  async verify(token: string): Promise<VerifiedToken> {
+    const now = epochSeconds(this.#o.clock);
+    const cacheKey = this.#o.cacheSize > 0 ? sha256b64url(token) : '';
+    const hit = this.#o.cacheSize > 0 ? this.#cache.get(cacheKey) : undefined;
+    if (hit !== undefined) {
+      const t = hit.token;
+      if (now >= t.expiresAt) {
+        this.#cache.delete(cacheKey);
+        throw new TokenError('expired');
+      }
+      if (t.jti !== undefined && this.#o.revocations.has(t.jti)) throw new TokenError('revoked');
+      return t;
+    }
+    const verified = await this.#verifyUncached(token, now);
+    if (this.#o.cacheSize > 0) {
+      if (this.#cache.size >= this.#o.cacheSize) {
+        const oldest = this.#cache.keys().next();
+        if (oldest.done !== true) this.#cache.delete(oldest.value);
+      }
+      this.#cache.set(cacheKey, { token: verified });
+    }
+    return verified;
+  }
+
+  async #verifyUncached(token: string, now: number): Promise<VerifiedToken> {
+    const { header, payload } = gate(token, this.#o.maxTokenBytes);
+    const iss = payload.iss;
+    const issuer = typeof iss === 'string' ? this.#issuers.get(iss) : undefined;
+    if (issuer === undefined) throw new TokenError('unknown_issuer');
+    if (!issuer.algorithms.has(header.alg)) throw new TokenError('alg_not_allowed', header.alg);
+    if (!issuer.typs.has(header.typ?.toLowerCase())) throw new TokenError('bad_typ');
+    // Cheap checks first, so expired or over-long tokens never cost a key fetch or a signature.
+    checkTimes(payload, issuer.rules, now);
+    const key = await issuer.keys.get(header.kid, header.alg);
+    if (key === undefined) throw new TokenError('unknown_key');
+    try {
+      await compactVerify(token, key, { algorithms: [header.alg] });
+    } catch {
+      throw new TokenError('bad_signature');
+    }
+    const verified = validateClaims(payload, issuer.rules, now);
+    if (verified.jti !== undefined && this.#o.revocations.has(verified.jti))
+      throw new TokenError('revoked');
+    return { ...verified, scopes: effectiveScopes(verified, payload, issuer.rules.scopeClaim) };
+  }
+
+  /** Drops every cached verification (after key changes). */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+}
+
+/**
+ * The scopes a token may actually use: what it carries, never more than its roles grant. An
+ * external token with no scope claim at all gets what its roles grant.
+ */
+function effectiveScopes(
+  t: VerifiedToken,
+  payload: Record<string, unknown>,
+  scopeClaim: string,
+): ReadonlySet<string> {
+  const allowed = scopesForRoles(t.roles);
+  if (!t.own && payload[scopeClaim] === undefined) return allowed;
+  return new Set([...t.scopes].filter((s) => allowed.has(s)));
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/** @module cli/main — the `gatehouse` command: dispatches to one file per command. */
+import { GatewayError } from '../errors.js';
+import { UsageError } from './context.js';
+
+const COMMANDS: ReadonlyMap<
+  string,
+  () => Promise<{ run: (args: string[]) => Promise<void>; usage: string }>
+> = new Map([
+  ['serve', () => import('./commands/serve.js')],
+  ['clients', () => import('./commands/clients.js')],
+  ['token', () => import('./commands/token.js')],
+  ['keys', () => import('./commands/keys.js')],
+]);
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const load = name === undefined ? undefined : COMMANDS.get(name);
+  if (load === undefined) {
+    const usages = await Promise.all([...COMMANDS.values()].map(async (l) => (await l()).usage));
+    process.stderr.write(`usage:\n${usages.join('\n')}\n`);
+    return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
+  }
+  const command = await load();
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  await command.run(args);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (
+      err instanceof UsageError ||
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof GatewayError && err.statusCode < 500) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      process.exitCode = 1;
+    } else if (err instanceof GatewayError) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

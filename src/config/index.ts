@@ -1,0 +1,9 @@
+/** @module config — the public surface of the configuration area. */
+export { loadConfig, envToTree, type Config, type LoadOptions } from './load.js';
+export {
+  configSchema,
+  SIGNING_ALGS,
+  VERIFY_ALGS,
+  type ConfigInput,
+  type TrustedIssuerConfig,
+} from './schema.js';

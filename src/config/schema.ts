@@ -1,0 +1,96 @@
+/**
+ * @module config/schema — the one configuration schema. Every key has a default so the server
+ * starts with no file at all; unknown keys are rejected so typos fail loudly at start-up.
+ */
+import { z } from 'zod';
+
+/** JWS algorithms the server can sign with; never symmetric ones. */
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
+/** JWS algorithms accepted from external issuers (all asymmetric). */
+export const VERIFY_ALGS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+] as const;
+
+const seconds = z.number().int().positive();
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const trustedIssuer = z
+  .strictObject({
+    issuer: z.string().min(1),
+    jwksUri: httpUrl.optional(),
+    discovery: httpUrl.optional(),
+    audience: z.string().min(1),
+    algorithms: z.array(z.enum(VERIFY_ALGS)).min(1).default(['RS256', 'ES256']),
+    rolesClaim: z.string().min(1).default('roles'),
+    scopeClaim: z.string().min(1).default('scope'),
+    maxTokenLifetime: seconds.optional(),
+  })
+  .refine((v) => (v.jwksUri === undefined) !== (v.discovery === undefined), {
+    message: 'exactly one of jwksUri or discovery is required',
+  });
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      bodyLimit: z.number().int().positive().default(1_048_576),
+      trustProxy: z.boolean().default(false),
+    })
+    .prefault({}),
+  dataDir: z.string().min(1).default('./.gatehouse'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  /** Encrypts private signing keys at rest. Only ever read from GATEHOUSE_MASTER_KEY. */
+  masterKey: z.string().min(16).optional(),
+  store: z
+    .strictObject({
+      /** Empty: SQLite in the data dir. `postgres://…`: PostgreSQL. */
+      url: z.string().optional(),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      issuer: httpUrl.optional(),
+      audience: z.string().min(1).optional(),
+      signingAlg: z.enum(SIGNING_ALGS).default('ES256'),
+      accessTokenTtl: seconds.default(600),
+      /** Hard ceiling on any access token's lifetime (exp − iat), ours or an IdP's. */
+      maxTokenLifetime: seconds.max(86_400).default(3600),
+      refreshTokenTtl: seconds.default(86_400),
+      clockSkew: z.number().int().min(0).max(60).default(60),
+      maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
+      verifyCacheSize: z.number().int().min(0).default(10_000),
+      revocationSyncInterval: seconds.default(2),
+      jwksCooldown: seconds.default(30),
+      jwksTimeoutMs: z.number().int().positive().default(5000),
+      jwksMaxAge: seconds.default(600),
+      dpopProofMaxAge: seconds.max(300).default(60),
+      trustedIssuers: z.array(trustedIssuer).default([]),
+    })
+    .refine((a) => a.accessTokenTtl <= a.maxTokenLifetime, {
+      message: 'accessTokenTtl must not exceed maxTokenLifetime',
+      path: ['accessTokenTtl'],
+    })
+    .prefault({}),
+});
+
+/** Configuration as written (before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** Parsed configuration with defaults applied (before derived values). */
+export type ParsedConfig = z.output<typeof configSchema>;
+/** One external identity provider. */
+export type TrustedIssuerConfig = ParsedConfig['auth']['trustedIssuers'][number];

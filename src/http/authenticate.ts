@@ -1,0 +1,65 @@
+/**
+ * @module http/authenticate — the first pipeline stage of every protected route: take the token
+ * from exactly one place (RFC 6750 §2: the Authorization header; a token also in the query or
+ * body is refused), verify it, enforce DPoP binding (RFC 9449 §7), then check the route's scope.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Auth } from '../auth/index.js';
+import { TokenError } from '../auth/index.js';
+import { AuthRequestError, InsufficientScopeError, MissingTokenError } from './errors.js';
+
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Splits `Authorization` into scheme and credentials; the scheme is matched case-insensitively. */
+function parseAuthorization(value: string): { scheme: 'bearer' | 'dpop'; token: string } {
+  const space = value.indexOf(' ');
+  if (space <= 0) throw new AuthRequestError('Malformed Authorization header');
+  const scheme = value.slice(0, space).toLowerCase();
+  const token = value.slice(space + 1);
+  if (scheme !== 'bearer' && scheme !== 'dpop')
+    throw new AuthRequestError('Unsupported authorization scheme');
+  if (!TOKEN68.test(token)) throw new AuthRequestError('Malformed Authorization header');
+  return { scheme, token };
+}
+
+function tokenElsewhere(request: FastifyRequest): boolean {
+  const { query, body } = request as { query: unknown; body: unknown };
+  const has = (v: unknown): boolean =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && 'access_token' in v;
+  return has(query) || has(body);
+}
+
+/** Builds the preHandler that authenticates protected routes. */
+export function authenticator(auth: Auth, publicBase: string) {
+  return async function authenticate(request: FastifyRequest): Promise<void> {
+    const scope = request.routeOptions.config.scope;
+    if (scope === undefined) return;
+    const header = request.headers.authorization;
+    if (header === undefined) {
+      if (tokenElsewhere(request))
+        throw new AuthRequestError('Send the access token in the Authorization header');
+      throw new MissingTokenError();
+    }
+    if (tokenElsewhere(request))
+      throw new AuthRequestError('The access token was sent in more than one place');
+    const { scheme, token } = parseAuthorization(header);
+    request.dpopUsed = scheme === 'dpop';
+    const identity = await auth.verifier.verify(token);
+    const proof = request.headers.dpop;
+    if (identity.jkt !== undefined || scheme === 'dpop') {
+      // A bound token must come with the DPoP scheme and a valid proof for its key.
+      if (scheme !== 'dpop' || identity.jkt === undefined) throw new TokenError('dpop_required');
+      if (typeof proof !== 'string') throw new TokenError('dpop_required');
+      const url = `${publicBase}${request.url.split('?')[0] ?? ''}`;
+      let jkt: string;
+      try {
+        jkt = await auth.dpop.verify({ proof, method: request.method, url, accessToken: token });
+      } catch {
+        throw new TokenError('dpop_invalid');
+      }
+      if (jkt !== identity.jkt) throw new TokenError('dpop_invalid', 'key mismatch');
+    }
+    if (!identity.scopes.has(scope)) throw new InsufficientScopeError(scope);
+    request.identity = identity;
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * @module http/errors — the one mapping from errors to HTTP responses. OAuth endpoints answer in
+ * RFC 6749 §5.2 form, protected routes add RFC 6750 `WWW-Authenticate`, `/v1/*` uses the
+ * OpenAI error shape. 5xx bodies are generic; details go to the log only.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, TokenError } from '../auth/index.js';
+import { GatewayError } from '../errors.js';
+
+/** No credentials at all (RFC 6750 §3.1: no error code in the challenge). */
+export class MissingTokenError extends GatewayError {
+  constructor() {
+    super('TOKEN_MISSING', 'An access token is required', 401);
+  }
+}
+
+/** Malformed Authorization header, or a token in more than one place. */
+export class AuthRequestError extends GatewayError {
+  constructor(message: string) {
+    super('AUTH_REQUEST_MALFORMED', message, 400);
+  }
+}
+
+/** The token is valid but lacks the scope the route needs. */
+export class InsufficientScopeError extends GatewayError {
+  readonly scope: string;
+
+  constructor(scope: string) {
+    super('INSUFFICIENT_SCOPE', 'The access token does not grant the required scope', 403);
+    this.scope = scope;
+  }
+}
+
+const OPENAI_TYPE: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'conflict_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+function challenge(
+  scheme: string,
+  error: string | undefined,
+  description: string,
+  extra = '',
+): string {
+  if (error === undefined) return `${scheme} realm="gatehouse"`;
+  return `${scheme} realm="gatehouse", error="${error}", error_description="${description}"${extra}`;
+}
+
+interface Mapped {
+  status: number;
+  code: string;
+  message: string;
+  headers: Record<string, string>;
+}
+
+function map(err: unknown, scheme: string): Mapped {
+  if (err instanceof OAuthError) {
+    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    if (err.statusCode === 401) headers['www-authenticate'] = 'Basic realm="gatehouse"';
+    return { status: err.statusCode, code: err.error, message: err.message, headers };
+  }
+  if (err instanceof TokenError) {
+    const description = 'The access token is invalid';
+    return {
+      status: 401,
+      code: 'invalid_token',
+      message: description,
+      headers: { 'www-authenticate': challenge(scheme, 'invalid_token', description) },
+    };
+  }
+  if (err instanceof MissingTokenError) {
+    return {
+      status: 401,
+      code: 'invalid_token',
+      message: err.message,
+      headers: { 'www-authenticate': challenge(scheme, undefined, '') },
+    };
+  }
+  if (err instanceof AuthRequestError) {
+    return {
+      status: 400,
+      code: 'invalid_request',
+      message: err.message,
+      headers: { 'www-authenticate': challenge(scheme, 'invalid_request', err.message) },
+    };
+  }
+  if (err instanceof InsufficientScopeError) {
+    return {
+      status: 403,
+      code: 'insufficient_scope',
+      message: err.message,
+      headers: {
+        'www-authenticate': challenge(
+          scheme,
+          'insufficient_scope',
+          err.message,
+          `, scope="${err.scope}"`,
+        ),
+      },
+    };
+  }
+  if (err instanceof GatewayError && err.expose) {
+    return {
+      status: err.statusCode,
+      code: err.code.toLowerCase(),
+      message: err.message,
+      headers: {},
+    };
+  }
+  const fe = err as Partial<FastifyError>;
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Fastify's own client errors (bad JSON, body too large, unsupported media type).
+    return {
+      status: fe.statusCode,
+      code: (fe.code ?? 'bad_request').toLowerCase(),
+      message: fe.message ?? 'Bad request',
+      headers: {},
+    };
+  }
+  return { status: 500, code: 'internal_error', message: 'Internal server error', headers: {} };
+}
+
+/** Fastify error handler: logs the real reason, answers with the mapped shape. */
+export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const scheme = request.dpopUsed === true ? 'DPoP' : 'Bearer';
+  const m = map(err, scheme);
+  if (m.status >= 500) request.log.error({ err }, 'request failed');
+  else if (err instanceof TokenError) request.log.info({ reason: err.reason }, 'token rejected');
+  else request.log.info({ code: m.code, status: m.status }, 'request refused');
+  void reply.code(m.status).headers(m.headers);
+  if (request.url.startsWith('/v1/')) {
+    void reply.send({
+      error: {
+        message: m.message,
+        type: OPENAI_TYPE[m.status] ?? 'api_error',
+        param: null,
+        code: m.code,
+      },
+    });
+  } else {
+    void reply.send({ error: m.code, error_description: m.message });
+  }
+}

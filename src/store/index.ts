@@ -1,0 +1,27 @@
+/** @module store — chooses the persistence backend from configuration. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from './types.js';
+
+export type * from './types.js';
+
+/** Opens the store named by `url` (postgres://…), or SQLite in `dataDir` when it is empty. */
+export async function openStore(opts: {
+  url?: string | undefined;
+  dataDir: string;
+}): Promise<Store> {
+  const url = opts.url ?? '';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const { openPostgresStore } = await import('./backends/postgres.js');
+    return openPostgresStore(url);
+  }
+  if (url !== '' && !url.startsWith('sqlite:')) {
+    throw new Error(`store.url: unsupported scheme (use postgres:// or leave empty for SQLite)`);
+  }
+  const file = url.startsWith('sqlite:')
+    ? url.slice('sqlite:'.length)
+    : join(opts.dataDir, 'gatehouse.db');
+  if (file !== ':memory:') mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const { openSqliteStore } = await import('./backends/sqlite.js');
+  return openSqliteStore(file);
+}

@@ -1,0 +1,98 @@
+/**
+ * @module store/types — what the server keeps, behind one small interface that every backend
+ * (SQLite, PostgreSQL) implements and passes one shared conformance suite (store.case.ts).
+ * All times are epoch seconds.
+ */
+
+/** How a client proves its identity at the token endpoint (RFC 7591 names). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/** A registered OAuth client. Secrets are stored only as slow hashes. */
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** scrypt hash in PHC-like form; null for private_key_jwt clients. */
+  secretHash: string | null;
+  /** Public JWKs for private_key_jwt; null otherwise. */
+  jwks: Record<string, unknown>[] | null;
+  authMethods: ClientAuthMethod[];
+  roles: string[];
+  /** The most this client may ever be granted. */
+  scopes: string[];
+  allowRefresh: boolean;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** A refresh token (stored by hash), one link in a rotation family. */
+export interface RefreshRecord {
+  hash: string;
+  familyId: string;
+  clientId: string;
+  subject: string;
+  scope: string;
+  roles: string[];
+  /** DPoP key thumbprint the token is bound to, if any. */
+  jkt: string | null;
+  /** The access token issued together with this refresh token. */
+  accessJti: string;
+  accessExp: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Outcome of presenting a refresh token. */
+export type ConsumeResult =
+  | { status: 'ok'; record: RefreshRecord }
+  | { status: 'reused'; record: RefreshRecord }
+  | { status: 'invalid' };
+
+/** A revoked access-token id, kept until the token would have expired anyway. */
+export interface Revocation {
+  jti: string;
+  exp: number;
+}
+
+export interface ClientStore {
+  insert(client: ClientRecord): Promise<void>;
+  get(id: string): Promise<ClientRecord | undefined>;
+  list(): Promise<ClientRecord[]>;
+  /** Marks the client revoked; false if it does not exist or already was. */
+  revoke(id: string, now: number): Promise<boolean>;
+}
+
+export interface RefreshStore {
+  insert(record: RefreshRecord): Promise<void>;
+  /**
+   * Atomically marks the token used. Exactly one of any number of concurrent calls with the
+   * same hash gets `ok`; the others get `reused`. Expired, revoked or unknown: `invalid`.
+   */
+  consume(hash: string, now: number): Promise<ConsumeResult>;
+  /** Revokes every token of the family; returns the access tokens issued in it. */
+  revokeFamily(familyId: string, now: number): Promise<Revocation[]>;
+  /** Looks a token up without consuming it (for revocation and introspection). */
+  find(hash: string): Promise<RefreshRecord | undefined>;
+}
+
+export interface RevocationStore {
+  add(revocation: Revocation): Promise<void>;
+  /** Revocations with a sequence number above `cursor`, and the new cursor. */
+  since(cursor: number): Promise<{ items: Revocation[]; cursor: number }>;
+  /** Deletes revocations whose token has expired. */
+  purge(now: number): Promise<void>;
+}
+
+export interface ReplayStore {
+  /** Records `key` until `exp`; true the first time, false for a replay. */
+  claim(key: string, exp: number, now: number): Promise<boolean>;
+}
+
+/** The persistence backend. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly clients: ClientStore;
+  readonly refresh: RefreshStore;
+  readonly revocations: RevocationStore;
+  readonly replay: ReplayStore;
+  close(): Promise<void>;
+}
