@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** @module cli/main — the `gatehouse` command: dispatches to one file per command. */
-import { GatewayError } from '../errors.js';
 import { UsageError } from './context.js';
 
 const COMMANDS: ReadonlyMap<
@@ -35,21 +34,12 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (
+    const usage =
       err instanceof UsageError ||
-      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
-    ) {
-      process.stderr.write(`gatehouse: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof GatewayError && err.statusCode < 500) {
-      process.stderr.write(`gatehouse: ${err.message}\n`);
-      process.exitCode = 1;
-    } else if (err instanceof GatewayError) {
-      process.stderr.write(`gatehouse: ${err.message}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(`gatehouse: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    }
+      (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    // Expected failures print their message only; GatewayError messages never hold secrets.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`gatehouse: ${message}\n`);
+    process.exitCode = usage ? 2 : 1;
   },
 );
