@@ -1,6 +1,7 @@
 /** @module store — chooses the persistence backend from configuration. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
@@ -16,7 +17,9 @@ export async function openStore(opts: {
     return openPostgresStore(url);
   }
   if (url !== '' && !url.startsWith('sqlite:')) {
-    throw new Error(`store.url: unsupported scheme (use postgres:// or leave empty for SQLite)`);
+    throw new ConfigError(
+      'store.url: unsupported scheme (use postgres:// or leave empty for SQLite)',
+    );
   }
   const file = url.startsWith('sqlite:')
     ? url.slice('sqlite:'.length)

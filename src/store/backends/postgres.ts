@@ -1,0 +1,267 @@
+/**
+ * @module store/backends/postgres — the shared backend for several replicas, through a `pg` pool.
+ * Every race between replicas is settled inside PostgreSQL: a conditional UPDATE for refresh
+ * rotation, ON CONFLICT for replay and revocations, advisory locks for migrations and for the
+ * order of the revocation sequence.
+ */
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { StoreError } from '../../errors.js';
+import { migrations } from '../migrations.js';
+import {
+  clientFromRow,
+  clientToRow,
+  refreshFromRow,
+  refreshToRow,
+  type ClientRow,
+  type RefreshRow,
+} from '../rows.js';
+import type { ConsumeResult, Revocation, Store } from '../types.js';
+
+/** Options for {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * Schema that holds the tables, created if missing and put first on every connection's
+   * `search_path`. A lower-case SQL identifier. Default: whatever the server's search_path says.
+   */
+  schema?: string;
+  /** Told when an idle pooled connection fails (the pool drops it and carries on). */
+  onError?: (error: StoreError) => void;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/*
+ * A BIGSERIAL hands out numbers at INSERT time, not in commit order, so a reader polling
+ * `seq > cursor` could step past a number whose transaction commits later and miss that
+ * revocation for good. Taking this lock before the INSERT and holding it to COMMIT makes
+ * numbering order and commit order the same. Keyed by the table's oid, so schemas don't contend.
+ */
+const REVOCATION_LOCK = `pg_advisory_xact_lock(hashtext('gatehouse.revocations'), 'revocations'::regclass::oid::int)`;
+
+/**
+ * Connects to PostgreSQL at `url` (postgres://…), applies pending migrations and returns the
+ * store. Rejects with a StoreError (the driver's error in `cause`) if the database is unreachable.
+ */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<Store> {
+  const { schema, onError } = options;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new StoreError('PostgreSQL store: schema must be a lower-case SQL identifier');
+  }
+  const { Pool } = await import('pg');
+  const pool = new Pool({
+    connectionString: url,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  // Without a listener, an idle connection dropped by the server would crash the process.
+  pool.on('error', (cause) => {
+    onError?.(new StoreError('PostgreSQL store: idle connection failed', { cause }));
+  });
+  try {
+    await migrate(pool, schema);
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    if (cause instanceof StoreError) throw cause;
+    throw new StoreError('PostgreSQL store: could not open the database', { cause });
+  }
+  return build(pool);
+}
+
+function build(pool: Pool): Store {
+  const query = <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
+    pool.query<R>(text, values);
+  let closing: Promise<void> | undefined;
+
+  return {
+    kind: 'postgres',
+    clients: {
+      insert: (c) =>
+        op('clients.insert', async () => {
+          await query(...insertSql('clients', clientToRow(c)));
+        }),
+      get: (id) =>
+        op('clients.get', async () => {
+          const { rows } = await query<ClientRow>('SELECT * FROM clients WHERE id = $1', [id]);
+          return rows[0] && clientFromRow(rows[0]);
+        }),
+      list: () =>
+        op('clients.list', async () => {
+          // "C" collation: byte order, the same as SQLite's, whatever the database's locale.
+          const sql = 'SELECT * FROM clients ORDER BY created_at, id COLLATE "C"';
+          return (await query<ClientRow>(sql)).rows.map(clientFromRow);
+        }),
+      revoke: (id, now) =>
+        op('clients.revoke', async () => {
+          const sql = 'UPDATE clients SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL';
+          return (await query(sql, [id, now])).rowCount === 1;
+        }),
+    },
+    refresh: {
+      insert: (r) =>
+        op('refresh.insert', async () => {
+          await query(...insertSql('refresh_tokens', refreshToRow(r)));
+        }),
+      consume: (hash, now) => op('refresh.consume', () => consume(pool, hash, now)),
+      revokeFamily: (familyId, now) =>
+        op('refresh.revokeFamily', () => transaction(pool, (c) => revokeFamily(c, familyId, now))),
+      find: (hash) =>
+        op('refresh.find', async () => {
+          const sql = 'SELECT * FROM refresh_tokens WHERE hash = $1';
+          const { rows } = await query<RefreshRow>(sql, [hash]);
+          return rows[0] && refreshFromRow(rows[0]);
+        }),
+    },
+    revocations: {
+      add: (r) =>
+        op('revocations.add', async () => {
+          // One statement, so the lock is held exactly until its implicit COMMIT.
+          await query(
+            `WITH l AS (SELECT ${REVOCATION_LOCK})
+             INSERT INTO revocations (jti, exp) SELECT $1::text, $2::bigint FROM l
+             ON CONFLICT (jti) DO NOTHING`,
+            [r.jti, r.exp],
+          );
+        }),
+      since: (cursor) =>
+        op('revocations.since', async () => {
+          const { rows } = await query<{ seq: string; jti: string; exp: string }>(
+            'SELECT seq, jti, exp FROM revocations WHERE seq > $1 ORDER BY seq LIMIT 10000',
+            [cursor],
+          );
+          const last = rows.at(-1);
+          return {
+            items: rows.map(({ jti, exp }) => ({ jti, exp: Number(exp) })),
+            cursor: last ? Number(last.seq) : cursor,
+          };
+        }),
+      purge: (now) =>
+        op('revocations.purge', async () => {
+          await query(
+            `WITH r AS (DELETE FROM revocations WHERE exp <= $1)
+             DELETE FROM replay WHERE exp <= $1`,
+            [now],
+          );
+        }),
+    },
+    replay: {
+      claim: (key, exp, now) =>
+        op('replay.claim', async () => {
+          await query('DELETE FROM replay WHERE exp <= $1', [now]);
+          const sql = 'INSERT INTO replay (key, exp) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING';
+          return (await query(sql, [key, exp])).rowCount === 1;
+        }),
+    },
+    close: () => (closing ??= op('close', () => pool.end())),
+  };
+}
+
+async function consume(pool: Pool, hash: string, now: number): Promise<ConsumeResult> {
+  // The row lock makes concurrent callers queue here; each re-checks `used_at` after the
+  // winner commits, so exactly one UPDATE matches.
+  const won = await pool.query<RefreshRow>(
+    `UPDATE refresh_tokens SET used_at = $2
+     WHERE hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+     RETURNING *`,
+    [hash, now],
+  );
+  if (won.rows[0]) return { status: 'ok', record: refreshFromRow(won.rows[0]) };
+  const found = await pool.query<RefreshRow>('SELECT * FROM refresh_tokens WHERE hash = $1', [
+    hash,
+  ]);
+  const row = found.rows[0];
+  if (row !== undefined && row.used_at !== null && row.revoked_at === null) {
+    return { status: 'reused', record: refreshFromRow(row) };
+  }
+  return { status: 'invalid' };
+}
+
+async function revokeFamily(c: PoolClient, familyId: string, now: number): Promise<Revocation[]> {
+  await c.query(
+    'UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL',
+    [familyId, now],
+  );
+  const { rows } = await c.query<{ jti: string; exp: string }>(
+    `SELECT access_jti AS jti, access_exp AS exp FROM refresh_tokens
+     WHERE family_id = $1 AND access_exp > $2 ORDER BY created_at, access_jti COLLATE "C"`,
+    [familyId, now],
+  );
+  const access = rows.map(({ jti, exp }) => ({ jti, exp: Number(exp) }));
+  if (access.length > 0) {
+    await c.query(`SELECT ${REVOCATION_LOCK}`);
+    await c.query(
+      `INSERT INTO revocations (jti, exp) SELECT * FROM unnest($1::text[], $2::bigint[])
+       ON CONFLICT (jti) DO NOTHING`,
+      [access.map((a) => a.jti), access.map((a) => a.exp)],
+    );
+  }
+  return access;
+}
+
+async function migrate(pool: Pool, schema: string | undefined): Promise<void> {
+  await transaction(pool, async (c) => {
+    // Replicas starting together queue here; the lock goes with the transaction.
+    await c.query(`SELECT pg_advisory_xact_lock(hashtext('gatehouse.migrate'), hashtext($1))`, [
+      schema ?? '',
+    ]);
+    if (schema !== undefined) {
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      const { rows } = await c.query<{ s: string | null }>('SELECT current_schema() AS s');
+      if (rows[0]?.s !== schema) {
+        // An `options` parameter in the URL replaces ours; refuse rather than use another schema.
+        throw new StoreError('PostgreSQL store: could not select the schema (URL sets options?)');
+      }
+    }
+    await c.query(
+      `CREATE TABLE IF NOT EXISTS gatehouse_migrations (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+    );
+    const applied = await c.query<{ id: number }>('SELECT id FROM gatehouse_migrations');
+    const done = new Set(applied.rows.map((r) => r.id));
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      for (const stmt of m.sql) await c.query(stmt.replaceAll('%SERIAL%', 'BIGSERIAL PRIMARY KEY'));
+      await c.query('INSERT INTO gatehouse_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [
+        m.id,
+        m.name,
+        Math.floor(Date.now() / 1000),
+      ]);
+    }
+  });
+}
+
+async function transaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await c.query('BEGIN');
+    const result = await work(c);
+    await c.query('COMMIT');
+    return result;
+  } catch (err) {
+    await c.query('ROLLBACK').catch((e: unknown) => {
+      // A connection that cannot roll back is not fit for reuse; release(err) destroys it.
+      broken = e instanceof Error ? e : new Error('rollback failed');
+    });
+    throw err;
+  } finally {
+    c.release(broken);
+  }
+}
+
+/** Runs one store operation; driver errors (which may quote SQL) become a generic StoreError. */
+async function op<T>(name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (cause) {
+    throw new StoreError(`PostgreSQL store: ${name} failed`, { cause });
+  }
+}
+
+/** An INSERT of every column of `row` (columns named by our own mappers, never by input). */
+function insertSql(table: string, row: object): [string, unknown[]] {
+  const columns = Object.keys(row);
+  const params = columns.map((_, i) => `$${i + 1}`).join(', ');
+  return [`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${params})`, Object.values(row)];
+}

@@ -1,0 +1,14 @@
+/** @module store/backends/sqlite.test — the store conformance suite against SQLite files. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { storeConformance } from '../store.case.js';
+import { openSqliteStore } from './sqlite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-store-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+storeConformance('sqlite', () => openSqliteStore(join(dir, 'gatehouse.db')));
