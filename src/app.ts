@@ -36,7 +36,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const logger = overrides.logger ?? createLogger(config.log.level);
   const clock = overrides.clock ?? systemClock;
   const store =
-    overrides.store ?? (await openStore({ url: config.store.url, dataDir: config.dataDir }));
+    overrides.store ??
+    (await openStore({
+      url: config.store.url,
+      schema: config.store.schema,
+      dataDir: config.dataDir,
+      onError: (err) => {
+        logger.error({ err }, 'store connection failed');
+      },
+    }));
   const auth = await createAuth({
     config,
     store,

@@ -38,10 +38,14 @@ export interface ProofCheck {
 
 const fail = (why: string): DpopError => new DpopError(why);
 
+/**
+ * Scheme and host are case-insensitive and `URL` already lower-cases them (and drops a default
+ * port); the path is case-sensitive (RFC 3986 §6.2.2.1), so it is compared as is.
+ */
 function normalizeUrl(u: string): string | undefined {
   try {
     const url = new URL(u);
-    return `${url.protocol}//${url.host}${url.pathname}`.toLowerCase();
+    return `${url.protocol}//${url.host}${url.pathname}`;
   } catch {
     return undefined;
   }
@@ -68,7 +72,13 @@ export class DpopVerifier {
     if (typ !== 'dpop+jwt') throw fail('typ');
     if (typeof alg !== 'string' || !(DPOP_ALGS as readonly string[]).includes(alg))
       throw fail('alg');
-    if (typeof jwk !== 'object' || Array.isArray(jwk) || 'd' in jwk || jwk.kty === 'oct')
+    if (
+      typeof jwk !== 'object' ||
+      (jwk as unknown) === null ||
+      Array.isArray(jwk) ||
+      'd' in jwk ||
+      jwk.kty === 'oct'
+    )
       throw fail('jwk');
     if ('jku' in header || 'x5u' in header || 'x5c' in header || 'crit' in header)
       throw fail('header');

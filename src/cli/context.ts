@@ -25,7 +25,11 @@ export function configFrom(
 
 /** Opens the store, runs `fn`, closes the store. */
 export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ url: config.store.url, dataDir: config.dataDir });
+  const store = await openStore({
+    url: config.store.url,
+    schema: config.store.schema,
+    dataDir: config.dataDir,
+  });
   try {
     return await fn(store);
   } finally {

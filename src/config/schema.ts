@@ -60,6 +60,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Empty: SQLite in the data dir. `postgres://…`: PostgreSQL. */
       url: z.string().optional(),
+      /** PostgreSQL schema for the tables (lower-case identifier). */
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+        .optional(),
     })
     .prefault({}),
   auth: z

@@ -16,8 +16,8 @@ function parseAuthorization(value: string): { scheme: 'bearer' | 'dpop'; token: 
   if (space <= 0) throw new AuthRequestError('Malformed Authorization header');
   const scheme = value.slice(0, space).toLowerCase();
   const token = value.slice(space + 1);
-  if (scheme !== 'bearer' && scheme !== 'dpop')
-    throw new AuthRequestError('Unsupported authorization scheme');
+  // RFC 6750 §3.1: another scheme is not a malformed request, just no usable credentials.
+  if (scheme !== 'bearer' && scheme !== 'dpop') throw new MissingTokenError();
   if (!TOKEN68.test(token)) throw new AuthRequestError('Malformed Authorization header');
   return { scheme, token };
 }
@@ -42,8 +42,9 @@ export function authenticator(auth: Auth, publicBase: string) {
     }
     if (tokenElsewhere(request))
       throw new AuthRequestError('The access token was sent in more than one place');
+    // Decided before parsing, so that a malformed DPoP header still gets a DPoP challenge.
+    request.dpopUsed = /^dpop(?: |$)/i.test(header);
     const { scheme, token } = parseAuthorization(header);
-    request.dpopUsed = scheme === 'dpop';
     const identity = await auth.verifier.verify(token);
     const proof = request.headers.dpop;
     if (identity.jkt !== undefined || scheme === 'dpop') {

@@ -4,7 +4,7 @@
  * OpenAI error shape. 5xx bodies are generic; details go to the log only.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, TokenError } from '../auth/index.js';
+import { DPOP_ALGS, OAuthError, TokenError } from '../auth/index.js';
 import { GatewayError } from '../errors.js';
 
 /** No credentials at all (RFC 6750 §3.1: no error code in the challenge). */
@@ -47,8 +47,10 @@ function challenge(
   description: string,
   extra = '',
 ): string {
-  if (error === undefined) return `${scheme} realm="gatehouse"`;
-  return `${scheme} realm="gatehouse", error="${error}", error_description="${description}"${extra}`;
+  // RFC 9449 §7.1: a DPoP challenge names the proof algorithms we accept.
+  const algs = scheme === 'DPoP' ? `, algs="${DPOP_ALGS.join(' ')}"` : '';
+  if (error === undefined) return `${scheme} realm="gatehouse"${algs}`;
+  return `${scheme} realm="gatehouse", error="${error}", error_description="${description}"${extra}${algs}`;
 }
 
 interface Mapped {
@@ -65,12 +67,15 @@ function map(err: unknown, scheme: string): Mapped {
     return { status: err.statusCode, code: err.error, message: err.message, headers };
   }
   if (err instanceof TokenError) {
-    const description = 'The access token is invalid';
+    // RFC 9449 §12.2 registers invalid_dpop_proof for resource servers too.
+    const proof = err.reason === 'dpop_invalid';
+    const code = proof ? 'invalid_dpop_proof' : 'invalid_token';
+    const description = proof ? 'The DPoP proof is invalid' : 'The access token is invalid';
     return {
       status: 401,
-      code: 'invalid_token',
+      code,
       message: description,
-      headers: { 'www-authenticate': challenge(scheme, 'invalid_token', description) },
+      headers: { 'www-authenticate': challenge(scheme, code, description) },
     };
   }
   if (err instanceof MissingTokenError) {

@@ -9,12 +9,19 @@ export type * from './types.js';
 /** Opens the store named by `url` (postgres://…), or SQLite in `dataDir` when it is empty. */
 export async function openStore(opts: {
   url?: string | undefined;
+  /** PostgreSQL schema holding the tables (default: the server's search_path). */
+  schema?: string | undefined;
   dataDir: string;
+  /** Told about background store failures (e.g. a dropped idle connection). */
+  onError?: ((error: Error) => void) | undefined;
 }): Promise<Store> {
   const url = opts.url ?? '';
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { openPostgresStore } = await import('./backends/postgres.js');
-    return openPostgresStore(url);
+    return openPostgresStore(url, {
+      ...(opts.schema === undefined ? {} : { schema: opts.schema }),
+      ...(opts.onError === undefined ? {} : { onError: opts.onError }),
+    });
   }
   if (url !== '' && !url.startsWith('sqlite:')) {
     throw new ConfigError(

@@ -177,11 +177,14 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect((await store.refresh.consume(used.hash, T + 1)).status).toBe('ok');
         const cursor = await head(store.revocations);
 
+        expect(await store.refresh.familyRevoked(familyId)).toBe(false);
         const expected = [
           { jti: used.accessJti, exp: T + 100 },
           { jti: current.accessJti, exp: T + 700 },
         ].sort(byJti);
         expect((await store.refresh.revokeFamily(familyId, T + 10)).sort(byJti)).toEqual(expected);
+        expect(await store.refresh.familyRevoked(familyId)).toBe(true);
+        expect(await store.refresh.familyRevoked(bystander.familyId)).toBe(false);
 
         expect(await store.refresh.consume(current.hash, T + 11)).toEqual({ status: 'invalid' });
         expect(await store.refresh.consume(used.hash, T + 11)).toEqual({ status: 'invalid' });

@@ -72,6 +72,8 @@ export interface RefreshStore {
   revokeFamily(familyId: string, now: number): Promise<Revocation[]>;
   /** Looks a token up without consuming it (for revocation and introspection). */
   find(hash: string): Promise<RefreshRecord | undefined>;
+  /** True once any token of the family has been revoked. */
+  familyRevoked(familyId: string): Promise<boolean>;
 }
 
 export interface RevocationStore {

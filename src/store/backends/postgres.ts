@@ -112,6 +112,13 @@ function build(pool: Pool): Store {
           const { rows } = await query<RefreshRow>(sql, [hash]);
           return rows[0] && refreshFromRow(rows[0]);
         }),
+      familyRevoked: (familyId) =>
+        op('refresh.familyRevoked', async () => {
+          const sql =
+            'SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1';
+          const { rows } = await query<{ '?column?': number }>(sql, [familyId]);
+          return rows.length > 0;
+        }),
     },
     revocations: {
       add: (r) =>

@@ -52,6 +52,9 @@ function build(db: BetterSqlite3.Database): Store {
       `UPDATE refresh_tokens SET used_at = ?
        WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
     ),
+    familyRevoked: db.prepare(
+      'SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL LIMIT 1',
+    ),
     refreshGet: db.prepare('SELECT * FROM refresh_tokens WHERE hash = ?'),
     familyRevoke: db.prepare(
       'UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL',
@@ -115,6 +118,8 @@ function build(db: BetterSqlite3.Database): Store {
           const row = q.refreshGet.get(hash) as RefreshRow | undefined;
           return row && refreshFromRow(row);
         }),
+      familyRevoked: (familyId) =>
+        attempt('refresh.familyRevoked', () => q.familyRevoked.get(familyId) !== undefined),
     },
     revocations: {
       add: (r) => attempt('revocations.add', () => void q.revAdd.run(r.jti, r.exp)),
