@@ -141,7 +141,15 @@ export class KeyRing {
 
   /** A published key by `kid`; undefined for unknown or expired-out keys. */
   get(kid: string): LoadedKey | undefined {
-    return this.#byKid.get(kid);
+    const key = this.#byKid.get(kid);
+    // Retention is checked here too: a replica that only verifies may never call refresh().
+    if (
+      key?.retiredAt != null &&
+      key.retiredAt + this.#opts.retention <= this.#opts.clock() / 1000
+    ) {
+      return undefined;
+    }
+    return key;
   }
 
   /** The public JWK Set (same object until keys change). */

@@ -21,10 +21,8 @@ export interface RemoteJwksOptions {
   onError?: (message: string) => void;
 }
 
-interface KeyEntry {
-  key: CryptoKey;
-  alg: string | undefined;
-}
+/** One published key, imported once for each allowed algorithm it may be used with. */
+type KeyEntry = ReadonlyMap<string, CryptoKey>;
 
 const MAX_KEYS = 100;
 const MAX_BODY = 512 * 1024;
@@ -52,9 +50,7 @@ export class RemoteJwks {
     } else if (this.#inflight !== undefined && !this.#keys.has(kid)) {
       await this.#inflight;
     }
-    const entry = this.#keys.get(kid);
-    if (entry === undefined || (entry.alg !== undefined && entry.alg !== alg)) return undefined;
-    return entry.key;
+    return this.#keys.get(kid)?.get(alg);
   }
 
   #refresh(): Promise<void> {
@@ -92,7 +88,10 @@ export class RemoteJwks {
       const body = (await this.#getJson(this.#jwksUri)) as { keys?: unknown };
       if (!Array.isArray(body.keys)) throw new Error('not a JWK Set');
       const next = new Map<string, KeyEntry>();
-      for (const jwk of body.keys.slice(0, MAX_KEYS) as JWK[]) {
+      for (const item of body.keys.slice(0, MAX_KEYS) as unknown[]) {
+        // Untrusted JSON: a null entry must not abort the load and discard every good key.
+        if (typeof item !== 'object' || item === null) continue;
+        const jwk = item as JWK;
         const entry = await this.#importKey(jwk);
         if (entry !== undefined && typeof jwk.kid === 'string') next.set(jwk.kid, entry);
       }
@@ -109,14 +108,16 @@ export class RemoteJwks {
     if ('d' in jwk || jwk.kty === 'oct') return undefined; // never private or symmetric material
     const candidates =
       jwk.alg !== undefined ? [jwk.alg] : this.#o.algorithms.filter((a) => fits(jwk, a));
-    const alg = candidates.find((a) => this.#o.algorithms.includes(a));
-    if (alg === undefined) return undefined;
-    try {
-      const key = (await importJWK({ ...jwk, alg }, alg)) as CryptoKey;
-      return { key, alg: jwk.alg };
-    } catch {
-      return undefined;
+    // A CryptoKey is bound to one algorithm: an RSA key without `alg` needs one per RS*/PS*.
+    const entry = new Map<string, CryptoKey>();
+    for (const alg of candidates.filter((a) => this.#o.algorithms.includes(a))) {
+      try {
+        entry.set(alg, (await importJWK({ ...jwk, alg }, alg)) as CryptoKey);
+      } catch {
+        // unusable with this algorithm; try the next
+      }
     }
+    return entry.size > 0 ? entry : undefined;
   }
 }
 
