@@ -28,6 +28,8 @@ export interface ClientAuthOptions {
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
 const MAX_ASSERTION_LIFETIME = 300;
+/** Leeway on the assertion's time claims, in seconds. */
+const ASSERTION_CLOCK_TOLERANCE = 60;
 const fail = (): OAuthError => new OAuthError('invalid_client', 'client authentication failed');
 
 /** Authenticates clients; one per server. */
@@ -90,8 +92,10 @@ export class ClientAuthenticator {
     const { exp, jti } = payload;
     if (typeof exp !== 'number' || exp - now > MAX_ASSERTION_LIFETIME) throw fail();
     if (typeof jti !== 'string' || jti === '' || jti.length > 256) throw fail();
-    // RFC 7523 §3: the same assertion must not be accepted twice.
-    if (!(await this.#o.store.replay.claim(`assertion:${client.id}:${jti}`, exp, now)))
+    // RFC 7523 §3: the same assertion must not be accepted twice. Remember it for as long as
+    // it verifies, i.e. until exp plus the leeway, or it could be replayed within the leeway.
+    const until = exp + ASSERTION_CLOCK_TOLERANCE;
+    if (!(await this.#o.store.replay.claim(`assertion:${client.id}:${jti}`, until, now)))
       throw fail();
     return client;
   }
@@ -112,7 +116,7 @@ export class ClientAuthenticator {
           audience: this.#o.issuer,
           requiredClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
           currentDate: new Date(now * 1000),
-          clockTolerance: 60,
+          clockTolerance: ASSERTION_CLOCK_TOLERANCE,
         });
         if (Array.isArray(payload.aud) || protectedHeader.typ?.toLowerCase() === 'at+jwt')
           throw fail();

@@ -68,7 +68,18 @@ export class TokenService {
     if (!client.allowRefresh)
       throw new OAuthError('unauthorized_client', 'client may not use refresh tokens');
     const now = epochSeconds(this.#o.clock);
-    const result = await this.#o.store.refresh.consume(sha256b64url(presented), now);
+    const hash = sha256b64url(presented);
+    // Refuse what can be refused before consuming: a refused request must not burn the token,
+    // or the rightful client's retry would look like reuse and revoke the whole family — a
+    // thief without the DPoP key could otherwise kill the family just by trying.
+    const known = await this.#o.store.refresh.find(hash);
+    if (known?.clientId === client.id) {
+      if (known.jkt !== null && known.jkt !== jkt) {
+        throw new OAuthError('invalid_grant', 'refresh token is bound to a different DPoP key');
+      }
+      if (params.scope !== undefined) narrow(params.scope, splitScope(known.scope));
+    }
+    const result = await this.#o.store.refresh.consume(hash, now);
     if (result.status === 'reused') {
       await this.revokeFamily(result.record);
       throw new OAuthError('invalid_grant', 'refresh token is invalid');
@@ -83,16 +94,21 @@ export class TokenService {
     if (record.jkt !== null && record.jkt !== jkt) {
       throw new OAuthError('invalid_grant', 'refresh token is bound to a different DPoP key');
     }
-    const scopes = narrow(params.scope, record.scope === '' ? [] : record.scope.split(' '));
+    const scopes = narrow(params.scope, splitScope(record.scope));
     // Scopes the client lost since the family began are not granted again.
     const stillAllowed = scopes.filter((s) => client.scopes.includes(s));
-    return this.#mint(
+    const response = await this.#mint(
       client,
       record.subject,
       stillAllowed,
       record.jkt ?? undefined,
       record.familyId,
     );
+    // A concurrent reuse (or revocation) of the presented token may have revoked the family
+    // between our consume and the insert of the new token, and so missed it: revoke again so
+    // the new tokens die with their family.
+    if (await this.#o.store.refresh.familyRevoked(record.familyId)) await this.revokeFamily(record);
+    return response;
   }
 
   async #mint(
@@ -142,6 +158,11 @@ export class TokenService {
     const access = await this.#o.store.refresh.revokeFamily(record.familyId, now);
     for (const a of access) await this.#o.revocations.add(a.jti, a.exp);
   }
+}
+
+/** The scopes stored with a refresh token (space-separated, possibly empty). */
+function splitScope(scope: string): string[] {
+  return scope === '' ? [] : scope.split(' ');
 }
 
 /** The requested scopes, which must all be allowed; none requested means all allowed. */

@@ -2,11 +2,13 @@
  * @module http/routes/oauth — the token (RFC 6749), revocation (RFC 7009) and introspection
  * (RFC 7662) endpoints. Bodies are form-encoded; a repeated parameter is `invalid_request`.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, TokenError, type Auth, type ClientCredentials } from '../../auth/index.js';
 import type { Config } from '../../config/index.js';
+import { GatewayError } from '../../errors.js';
 import { sha256b64url } from '../../lib/hash.js';
 import type { Store } from '../../store/index.js';
+import { handleError } from '../errors.js';
 import { endpoints } from './well-known.js';
 
 type Params = Record<string, string | undefined>;
@@ -63,10 +65,36 @@ function credentials(request: FastifyRequest, p: Params): ClientCredentials {
   return c;
 }
 
+/**
+ * Fastify refuses unparsable, oversized or unsupported bodies before the handler runs; answer
+ * those too in RFC 6749 §5.2 form (`invalid_request`, no-store) rather than Fastify's codes.
+ */
+function oauthErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (
+    !(err instanceof GatewayError) &&
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500
+  ) {
+    const code = (err as { code?: unknown }).code;
+    const description =
+      code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'request body is too large'
+        : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'body must be application/x-www-form-urlencoded'
+          : 'request body is malformed';
+    handleError(new OAuthError('invalid_request', description), request, reply);
+    return;
+  }
+  handleError(err, request, reply);
+}
+
 export function oauthRoutes(app: FastifyInstance, config: Config, auth: Auth, store: Store): void {
   const e = endpoints(config.auth.issuer);
+  const opts = { errorHandler: oauthErrorHandler };
 
-  app.post('/oauth/token', async (request, reply) => {
+  app.post('/oauth/token', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const params = formParams(request);
     const client = await auth.clientAuth.authenticate(credentials(request, params));
@@ -84,7 +112,7 @@ export function oauthRoutes(app: FastifyInstance, config: Config, auth: Auth, st
     return auth.tokens.grant({ client, params, jkt });
   });
 
-  app.post('/oauth/revoke', async (request, reply) => {
+  app.post('/oauth/revoke', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     const params = formParams(request);
     const client = await auth.clientAuth.authenticate(credentials(request, params));
@@ -106,7 +134,7 @@ export function oauthRoutes(app: FastifyInstance, config: Config, auth: Auth, st
     return reply.code(200).send();
   });
 
-  app.post('/oauth/introspect', async (request, reply) => {
+  app.post('/oauth/introspect', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     const params = formParams(request);
     await auth.clientAuth.authenticate(credentials(request, params));

@@ -34,11 +34,13 @@ export function wellKnownRoutes(app: FastifyInstance, config: Config, auth: Auth
     response_types_supported: [],
     scopes_supported: [...SCOPES],
     token_endpoint_auth_methods_supported: authMethods,
+    // Exactly what client-auth accepts for private_key_jwt assertions.
     token_endpoint_auth_signing_alg_values_supported: [
       'ES256',
       'ES384',
       'ES512',
       'EdDSA',
+      'Ed25519',
       'RS256',
       'PS256',
     ],
