@@ -75,9 +75,18 @@ describe('gatehouse CLI', () => {
 
   it('rotates and lists keys without printing private material', () => {
     const before = JSON.parse(gatehouse('keys', 'list', '--json').stdout) as { kid: string }[];
-    const rotated = JSON.parse(gatehouse('keys', 'rotate', '--alg', 'EdDSA', '--json').stdout) as {
+    // By default the new key is published first and signs only after the activation delay.
+    const pending = JSON.parse(gatehouse('keys', 'rotate', '--json').stdout) as { kid: string };
+    const listed = JSON.parse(gatehouse('keys', 'list', '--json').stdout) as {
       kid: string;
-    };
+      active: boolean;
+    }[];
+    expect(listed.find((k) => k.kid === pending.kid)?.active).toBe(false);
+    expect(listed.filter((k) => k.active).map((k) => k.kid)).toEqual([before.at(-1)?.kid]);
+    before.push(pending);
+    const rotated = JSON.parse(
+      gatehouse('keys', 'rotate', '--alg', 'EdDSA', '--immediate', '--json').stdout,
+    ) as { kid: string };
     const after = gatehouse('keys', 'list', '--json');
     const rows = JSON.parse(after.stdout) as { kid: string; alg: string; active: boolean }[];
     expect(rows.map((k) => k.kid)).toEqual([...before.map((k) => k.kid), rotated.kid]);

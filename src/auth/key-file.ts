@@ -19,6 +19,8 @@ export interface StoredKey {
   createdAt: number;
   /** When it stopped signing; it stays published until every token it signed has expired. */
   retiredAt: number | null;
+  /** When it starts signing (published before that, so verifiers' caches learn it first). */
+  activatesAt?: number;
   publicJwk: Record<string, unknown>;
   private: SealedPrivate;
 }

@@ -81,6 +81,28 @@ describe('KeyRing', () => {
     expect(ring.jwks().keys.map((k) => k.kid)).toEqual([newKid]);
   });
 
+  it('publishes a rotated-in key before it signs when given an activation delay', async () => {
+    const { clock, open } = setup();
+    const ring = await open();
+    const oldKid = ring.signingKey().kid;
+    const newKid = await ring.rotate('ES256', 120);
+    // Published at once, so verifiers that cache the JWKS learn it first …
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([oldKid, newKid]);
+    expect(ring.get(newKid)).toBeDefined();
+    // … but the old key keeps signing until the activation time.
+    expect(ring.signingKey().kid).toBe(oldKid);
+    clock.now += 119 * 1000;
+    expect(ring.signingKey().kid).toBe(oldKid);
+    clock.now += 1000;
+    expect(ring.signingKey().kid).toBe(newKid);
+    expect(ring.list().map((k) => k.active)).toEqual([false, true]);
+    // The old key retired at the switch and stays published for the retention after it.
+    clock.now += 3659 * 1000;
+    expect(ring.get(oldKid)).toBeDefined();
+    clock.now += 1000;
+    expect(ring.get(oldKid)).toBeUndefined();
+  });
+
   it('sees a rotation made by another process through the file', async () => {
     const { open } = setup();
     const server = await open();

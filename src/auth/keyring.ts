@@ -18,6 +18,8 @@ export interface LoadedKey {
   kid: string;
   alg: SigningAlg;
   createdAt: number;
+  /** When it starts signing; until then it is only published. */
+  activatesAt: number;
   retiredAt: number | null;
   publicJwk: JWK;
   publicKey: CryptoKey;
@@ -29,6 +31,7 @@ export interface KeyInfo {
   kid: string;
   alg: string;
   createdAt: number;
+  activatesAt: number;
   retiredAt: number | null;
   /** When it leaves the JWKS (retired keys only). */
   expiresAt: number | null;
@@ -132,9 +135,14 @@ export class KeyRing {
     return true;
   }
 
-  /** The key that signs new tokens (the newest active one). */
+  #isActive(k: LoadedKey, now: number): boolean {
+    return k.activatesAt <= now && (k.retiredAt === null || k.retiredAt > now);
+  }
+
+  /** The key that signs new tokens: the newest one whose activation time has come. */
   signingKey(): LoadedKey {
-    const active = this.#keys.filter((k) => k.retiredAt === null).at(-1);
+    const now = Math.floor(this.#opts.clock() / 1000);
+    const active = this.#keys.filter((k) => this.#isActive(k, now)).at(-1);
     if (active === undefined) throw new Error('no active signing key');
     return active;
   }
@@ -159,28 +167,35 @@ export class KeyRing {
 
   /** Summary for operators. */
   list(): KeyInfo[] {
+    const now = Math.floor(this.#opts.clock() / 1000);
     return this.#keys.map((k) => ({
       kid: k.kid,
       alg: k.alg,
       createdAt: k.createdAt,
+      activatesAt: k.activatesAt,
       retiredAt: k.retiredAt,
       expiresAt: k.retiredAt === null ? null : k.retiredAt + this.#opts.retention,
-      active: k.retiredAt === null,
+      active: this.#isActive(k, now),
     }));
   }
 
-  /** Adds a new signing key and retires the previous ones; returns the new `kid`. */
-  async rotate(alg: SigningAlg = this.#opts.alg): Promise<string> {
+  /**
+   * Adds a new signing key; returns its `kid`. The new key is published at once and starts
+   * signing after `activationDelay` seconds, when the current keys retire: verifiers that cache
+   * the JWKS learn the key before they see a token signed with it. Use 0 after a compromise.
+   */
+  async rotate(alg: SigningAlg = this.#opts.alg, activationDelay = 0): Promise<string> {
     // Start from the file so a rotation never drops keys another process added.
     const entries = this.#file.read();
     const now = Math.floor(this.#opts.clock() / 1000);
+    const switchAt = now + activationDelay;
     const privateKey = generate(alg);
     const privateJwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
     const publicJwk = publicPart(privateJwk);
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
     const kept: { key: StoredKey; privateJwk: Record<string, unknown> }[] = entries
       .map(({ key, privateJwk: pj }) => ({
-        key: { ...key, retiredAt: key.retiredAt ?? now },
+        key: { ...key, retiredAt: Math.min(key.retiredAt ?? switchAt, switchAt) },
         privateJwk: pj,
       }))
       .filter(({ key }) => key.retiredAt + this.#opts.retention > now);
@@ -189,6 +204,7 @@ export class KeyRing {
         kid,
         alg,
         createdAt: now,
+        activatesAt: switchAt,
         retiredAt: null,
         publicJwk,
         private: { enc: 'none', jwk: {} },
@@ -211,6 +227,7 @@ async function toLoaded(key: StoredKey, privateJwk: Record<string, unknown>): Pr
     kid: key.kid,
     alg,
     createdAt: key.createdAt,
+    activatesAt: key.activatesAt ?? key.createdAt,
     retiredAt: key.retiredAt,
     publicJwk: key.publicJwk,
     publicKey,

@@ -76,6 +76,8 @@ export const configSchema = z.strictObject({
       /** Hard ceiling on any access token's lifetime (exp − iat), ours or an IdP's. */
       maxTokenLifetime: seconds.max(86_400).default(3600),
       refreshTokenTtl: seconds.default(86_400),
+      /** Seconds a rotated-in key is published before it signs (`keys rotate`). */
+      keyActivationDelay: z.number().int().min(0).max(86_400).default(120),
       clockSkew: z.number().int().min(0).max(60).default(60),
       maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
       verifyCacheSize: z.number().int().min(0).default(10_000),

@@ -6,7 +6,7 @@ import { systemClock } from '../../lib/clock.js';
 import { COMMON_OPTIONS, configFrom, out, UsageError } from '../context.js';
 
 export const usage =
-  'gatehouse keys list [--json]\ngatehouse keys rotate [--alg ES256|EdDSA|RS256]';
+  'gatehouse keys list [--json]\ngatehouse keys rotate [--alg ES256|EdDSA|RS256] [--immediate] [--json]';
 
 const iso = (s: number | null): string | null =>
   s === null ? null : new Date(s * 1000).toISOString();
@@ -15,7 +15,11 @@ export async function run(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
-    options: { ...COMMON_OPTIONS, alg: { type: 'string' } },
+    options: {
+      ...COMMON_OPTIONS,
+      alg: { type: 'string' },
+      immediate: { type: 'boolean', default: false },
+    },
   });
   const config = configFrom(values);
   const ring = await openKeyRing(config, systemClock);
@@ -23,11 +27,14 @@ export async function run(args: string[]): Promise<void> {
     const alg = values.alg ?? config.auth.signingAlg;
     if (!(SIGNING_ALGS as readonly string[]).includes(alg))
       throw new UsageError(`--alg must be one of ${SIGNING_ALGS.join(', ')}`);
-    const kid = await ring.rotate(alg as SigningAlg);
+    const delay = values.immediate ? 0 : config.auth.keyActivationDelay;
+    const kid = await ring.rotate(alg as SigningAlg, delay);
+    const activatesAt = iso(Math.floor(Date.now() / 1000) + delay);
     out(
       values.json
-        ? JSON.stringify({ kid, alg })
-        : `new signing key ${kid} (${alg}); previous keys stay published until their tokens expire`,
+        ? JSON.stringify({ kid, alg, activatesAt })
+        : `new signing key ${kid} (${alg}), published now, signing from ${activatesAt ?? ''}; ` +
+            'previous keys stay published until their tokens expire',
     );
     return;
   }
@@ -35,6 +42,7 @@ export async function run(args: string[]): Promise<void> {
     const rows = ring.list().map((k) => ({
       ...k,
       createdAt: iso(k.createdAt),
+      activatesAt: iso(k.activatesAt),
       retiredAt: iso(k.retiredAt),
       expiresAt: iso(k.expiresAt),
     }));

@@ -63,7 +63,7 @@ export function wellKnownRoutes(app: FastifyInstance, config: Config, auth: Auth
   app.get('/.well-known/oauth-protected-resource', () => resource);
   app.get('/.well-known/jwks.json', async (_req, reply) => {
     await auth.keys.refresh();
-    void reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json');
+    void reply.header('cache-control', 'public, max-age=60').type('application/jwk-set+json');
     return auth.keys.jwks();
   });
 }
