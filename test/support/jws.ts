@@ -3,7 +3,7 @@
  * payload (objects or raw JSON text), any signature bytes, signed with node:crypto so that no
  * library second-guesses what the attacker wants to send.
  */
-import { KeyObject, sign as nodeSign } from 'node:crypto';
+import { createHmac, KeyObject, sign as nodeSign } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 
 /** JSON text used verbatim (for arrays, duplicate members and other shapes objects cannot express). */
@@ -45,6 +45,24 @@ export function forge(
 ): string {
   const input = `${segment(header)}.${segment(payload)}`;
   return `${input}.${b64u(signInput(alg, key, input))}`;
+}
+
+/**
+ * Builds `header.payload.mac` with an HMAC under an `HS256`/`HS384`/`HS512` `alg`: the shape of an
+ * algorithm-confusion attack, where `secret` is some encoding of the server's public key.
+ */
+export function hmacForge(
+  header: Record<string, unknown> | RawJson,
+  payload: Record<string, unknown> | RawJson,
+  alg: string,
+  secret: Uint8Array,
+): string {
+  if (!/^HS(256|384|512)$/.test(alg)) throw new Error(`hmacForge: unsupported alg ${alg}`);
+  const input = `${segment(header)}.${segment(payload)}`;
+  const mac = createHmac(`sha${alg.slice(2)}`, secret)
+    .update(input)
+    .digest();
+  return `${input}.${b64u(mac)}`;
 }
 
 /** Builds a token with a literal signature (bytes are base64url-encoded; a string is used as is). */
