@@ -219,9 +219,24 @@ describe('revocation and introspection', () => {
       }
     });
 
+    it('tells a client about its own tokens only', async () => {
+      const t = await issue(f, alice);
+      expect(await introspect(f, bob, t.access_token)).toEqual({ active: false });
+      expect((await introspect(f, alice, t.access_token)).active).toBe(true);
+    });
+
+    it('lets an admin client inspect any token', async () => {
+      const t = await issue(f, alice);
+      const admin = await f.client({ roles: ['admin'] });
+      expect(await introspect(f, admin, t.access_token)).toMatchObject({
+        active: true,
+        client_id: alice.id,
+      });
+    });
+
     it('describes an active token', async () => {
       const t = await issue(f, alice);
-      const body = await introspect(f, bob, t.access_token);
+      const body = await introspect(f, alice, t.access_token);
       expect(body).toMatchObject({
         active: true,
         scope: 'inference:invoke models:read usage:read',

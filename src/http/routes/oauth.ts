@@ -137,12 +137,14 @@ export function oauthRoutes(app: FastifyInstance, config: Config, auth: Auth, st
   app.post('/oauth/introspect', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     const params = formParams(request);
-    await auth.clientAuth.authenticate(credentials(request, params));
+    const caller = await auth.clientAuth.authenticate(credentials(request, params));
     const token = params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
     try {
       const t = await auth.verifier.verify(token);
-      if (!t.own) return { active: false };
+      // RFC 7662 §4: a client learns about its own tokens only; admins may inspect any.
+      const allowed = t.clientId === caller.id || caller.roles.includes('admin');
+      if (!t.own || !allowed) return { active: false };
       return {
         active: true,
         iss: t.issuer,
