@@ -16,9 +16,20 @@ import {
   type RefreshRow,
 } from '../rows.js';
 
+/**
+ * better-sqlite3 12 (node::ObjectWrap) aborts the process on Node 24 when V8 collects a
+ * statement, and 13 (Node-API, prebuilt) needs Node 22+ and crashes on 20: load the one that
+ * is safe on the running Node. Both have the same API.
+ */
+async function loadDriver(): Promise<typeof BetterSqlite3> {
+  const major = Number(process.versions.node.split('.')[0]);
+  const mod = major >= 22 ? await import('better-sqlite3-napi') : await import('better-sqlite3');
+  return mod.default;
+}
+
 /** Opens (creating if needed) the SQLite database at `file` and applies migrations. */
 export async function openSqliteStore(file: string): Promise<Store> {
-  const { default: Database } = await import('better-sqlite3');
+  const Database = await loadDriver();
   let db: BetterSqlite3.Database | undefined;
   try {
     db = new Database(file);
