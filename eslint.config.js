@@ -37,7 +37,8 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['eslint.config.js', 'vitest.config.ts'],
+    // Config files, and ambient declarations of third-party modules that export a default.
+    files: ['eslint.config.js', 'vitest.config.ts', 'src/types/*.d.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );
