@@ -95,12 +95,11 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     algorithms: new Set(['ES256', 'EdDSA', 'RS256']),
     typs: OWN_TYPS,
     keys: {
-      get: async (kid) => {
+      get: (kid) => {
         const hit = keys.get(kid);
         if (hit !== undefined) return hit.publicKey;
         // A rotation by the CLI may have added a key; check the file (rate-limited).
-        await keys.refresh();
-        return keys.get(kid)?.publicKey;
+        return keys.refresh().then(() => keys.get(kid)?.publicKey);
       },
     },
   };

@@ -16,6 +16,9 @@ export interface JwsHeader {
 export interface GatedToken {
   header: JwsHeader;
   payload: Record<string, unknown>;
+  /** `base64url(header).base64url(payload)`, the bytes the signature covers. */
+  signingInput: Buffer;
+  signature: Buffer;
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
@@ -77,7 +80,7 @@ export function gate(token: string, maxBytes: number): GatedToken {
   }
   const rawHeader = parseObject(decodeSegment(token.slice(0, first)), 'header');
   const payload = parseObject(decodeSegment(token.slice(first + 1, second)), 'payload');
-  decodeSegment(token.slice(second + 1));
+  const signature = decodeSegment(token.slice(second + 1));
 
   for (const name of Object.keys(rawHeader)) {
     if (FORBIDDEN.has(name)) throw new TokenError('forbidden_header', name);
@@ -87,5 +90,10 @@ export function gate(token: string, maxBytes: number): GatedToken {
   if (typeof kid !== 'string' || !KID.test(kid)) throw new TokenError('bad_kid');
   if (typ !== undefined && typeof typ !== 'string') throw new TokenError('bad_typ');
   const header: JwsHeader = typ === undefined ? { alg, kid } : { alg, kid, typ };
-  return { header, payload };
+  return {
+    header,
+    payload,
+    signingInput: Buffer.from(token.slice(0, second), 'latin1'),
+    signature,
+  };
 }
