@@ -8,6 +8,7 @@ import { epochSeconds, type Clock } from '../../lib/clock.js';
 import type { ClientAuthMethod, ClientRecord, Store } from '../../store/index.js';
 import { DUMMY_HASH, verifySecret } from '../secrets.js';
 import { OAuthError } from './errors.js';
+import { VerifiedSecretCache } from './secret-cache.js';
 
 /** The credentials a request carried, as the HTTP layer found them. */
 export interface ClientCredentials {
@@ -35,6 +36,7 @@ const fail = (): OAuthError => new OAuthError('invalid_client', 'client authenti
 /** Authenticates clients; one per server. */
 export class ClientAuthenticator {
   readonly #o: ClientAuthOptions;
+  readonly #verified = new VerifiedSecretCache();
 
   constructor(options: ClientAuthOptions) {
     this.#o = options;
@@ -58,8 +60,15 @@ export class ClientAuthenticator {
 
   async #secret(id: string, secret: string, method: ClientAuthMethod): Promise<ClientRecord> {
     const client = id === '' ? undefined : await this.#o.store.clients.get(id);
-    // Hash even for unknown clients so response time does not reveal which ids exist.
-    const ok = await verifySecret(secret, client?.secretHash ?? DUMMY_HASH);
+    const stored = client?.secretHash ?? null;
+    const now = this.#o.clock();
+    let ok = stored !== null && this.#verified.has(id, secret, stored, now);
+    if (!ok) {
+      // Hash even for unknown clients so response time does not reveal which ids exist.
+      ok = await verifySecret(secret, stored ?? DUMMY_HASH);
+      if (ok && stored !== null) this.#verified.add(id, secret, stored, now);
+    }
+    // Revocation and allowed methods are read from the store on every request.
     if (!ok || client?.revokedAt !== null || !client.authMethods.includes(method)) {
       throw fail();
     }
