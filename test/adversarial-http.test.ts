@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { keyFilePath } from '../src/auth/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { attackerEc } from './support/adversary.js';
-import { basic, form, startApp, type Fixture } from './support/app-fixture.js';
+import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
 import { signed, validClaims, validHeader } from './support/app-tokens.js';
 import { HOSTILE_TOKENS } from './support/hostile-tokens.js';
 import { forge } from './support/jws.js';
@@ -103,15 +103,7 @@ describe('hostile tokens at GET /v1/models', () => {
 
   it('accepts a token from the token endpoint (positive control)', async () => {
     const { id, secret } = await f.client();
-    const res = await f.app.http.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      headers: {
-        authorization: basic(id, secret),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      payload: form({ grant_type: 'client_credentials' }),
-    });
+    const res = await requestToken(f, { id, secret });
     expect(res.statusCode).toBe(200);
     const ok = await getModels(f, res.json<{ access_token: string }>().access_token);
     expect(ok.statusCode).toBe(200);

@@ -9,7 +9,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/lib/logger.js';
 import { scopesForRoles } from '../src/policy/index.js';
-import { basic, form, startApp, type Fixture } from './support/app-fixture.js';
+import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
 
 interface OpenAiError {
   error: { message: string; type: string; param: unknown; code: string };
@@ -20,15 +20,7 @@ async function tokenFor(
   client: Parameters<Fixture['client']>[0] = {},
 ): Promise<string> {
   const { id, secret } = await f.client(client);
-  const res = await f.app.http.inject({
-    method: 'POST',
-    url: '/oauth/token',
-    headers: {
-      authorization: basic(id, secret),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    payload: form({ grant_type: 'client_credentials' }),
-  });
+  const res = await requestToken(f, { id, secret });
   expect(res.statusCode).toBe(200);
   return res.json<{ access_token: string }>().access_token;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, form, startApp, type Fixture } from './support/app-fixture.js';
+import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
 
 describe('quick start flow', () => {
   let f: Fixture;
@@ -12,15 +12,7 @@ describe('quick start flow', () => {
 
   it('issues a token with client_credentials and accepts it on a protected route', async () => {
     const { id, secret } = await f.client({ roles: ['developer'] });
-    const res = await f.app.http.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      headers: {
-        authorization: basic(id, secret),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      payload: form({ grant_type: 'client_credentials' }),
-    });
+    const res = await requestToken(f, { id, secret });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json<{

@@ -5,7 +5,7 @@ export { KeyRing, type KeyInfo, type SigningAlg } from './keyring.js';
 export { KeyDecryptError } from './key-file.js';
 export { TokenIssuer, type IssuedAccessToken } from './issue.js';
 export { OAuthError, type OAuthErrorCode } from './oauth/errors.js';
-export type { ClientCredentials } from './oauth/client-auth.js';
+export { ASSERTION_ALGS, type ClientCredentials } from './oauth/client-auth.js';
 export type { TokenResponse } from './oauth/token-service.js';
 export { TokenError, type TokenRejection } from './verify/errors.js';
 export type { VerifiedToken } from './verify/claims.js';

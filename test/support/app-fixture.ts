@@ -103,6 +103,23 @@ export async function startApp(options: FixtureOptions = {}): Promise<Fixture> {
   return fixture;
 }
 
+/** POSTs a client_credentials request for `client` (client_secret_basic) through inject(). */
+export function requestToken(
+  f: Fixture,
+  client: { id: string; secret: string },
+  params: Record<string, string> = {},
+) {
+  return f.app.http.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: {
+      authorization: basic(client.id, client.secret),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    payload: form({ grant_type: 'client_credentials', ...params }),
+  });
+}
+
 /** Form-encodes a body for the OAuth endpoints. */
 export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();

@@ -27,7 +27,8 @@ export interface ClientAuthOptions {
 }
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
+/** Algorithms accepted for private_key_jwt assertions (advertised in metadata). */
+export const ASSERTION_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'PS256'];
 const MAX_ASSERTION_LIFETIME = 300;
 /** Leeway on the assertion's time claims, in seconds. */
 const ASSERTION_CLOCK_TOLERANCE = 60;

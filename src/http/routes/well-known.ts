@@ -3,7 +3,7 @@
  * as openid-configuration for OIDC-style clients), RFC 9728 protected-resource metadata, JWKS.
  */
 import type { FastifyInstance } from 'fastify';
-import { DPOP_ALGS, type Auth } from '../../auth/index.js';
+import { ASSERTION_ALGS, DPOP_ALGS, type Auth } from '../../auth/index.js';
 import type { Config } from '../../config/index.js';
 import { SCOPES } from '../../policy/index.js';
 
@@ -35,15 +35,7 @@ export function wellKnownRoutes(app: FastifyInstance, config: Config, auth: Auth
     scopes_supported: [...SCOPES],
     token_endpoint_auth_methods_supported: authMethods,
     // Exactly what client-auth accepts for private_key_jwt assertions.
-    token_endpoint_auth_signing_alg_values_supported: [
-      'ES256',
-      'ES384',
-      'ES512',
-      'EdDSA',
-      'Ed25519',
-      'RS256',
-      'PS256',
-    ],
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: authMethods,
     dpop_signing_alg_values_supported: [...DPOP_ALGS],
