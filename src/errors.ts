@@ -18,6 +18,12 @@ export type ErrorCode =
   | 'AUTH_REQUEST_MALFORMED'
   | 'INSUFFICIENT_SCOPE'
   | 'OAUTH_ERROR'
+  | 'MODEL_ARTIFACT_INVALID'
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_UNAVAILABLE'
+  | 'OVERLOADED'
+  | 'DEADLINE_EXCEEDED'
+  | 'PAYLOAD_TOO_LARGE'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */
