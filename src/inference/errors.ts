@@ -1,0 +1,43 @@
+/** @module inference/errors — what can go wrong between a request and a model. */
+import { GatewayError } from '../errors.js';
+
+/** The model named in the request is not served here (404). */
+export class ModelNotFoundError extends GatewayError {
+  constructor(id: string) {
+    super('MODEL_NOT_FOUND', `The model '${id}' does not exist or is not served here`, 404);
+  }
+}
+
+/** The model exists but cannot take this request (failed to load, wrong task, draining): 503. */
+export class ModelUnavailableError extends GatewayError {
+  readonly retryAfter: number | undefined;
+
+  constructor(message: string, retryAfter?: number) {
+    super('MODEL_UNAVAILABLE', message, 503);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** The model's queue is full: rejected at once instead of queueing without bound (429). */
+export class OverloadedError extends GatewayError {
+  readonly retryAfter: number;
+
+  constructor(retryAfter = 1) {
+    super('OVERLOADED', 'The model is busy; retry after the indicated delay', 429);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** The request's deadline passed before it finished (504). */
+export class DeadlineError extends GatewayError {
+  constructor() {
+    super('DEADLINE_EXCEEDED', 'The request took longer than its deadline', 504);
+  }
+}
+
+/** The input is larger than the model accepts (413). */
+export class PayloadTooLargeError extends GatewayError {
+  constructor(message: string) {
+    super('PAYLOAD_TOO_LARGE', message, 413);
+  }
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { DeadlineError, OverloadedError } from '../errors.js';
+import { MicroBatcher } from './batcher.js';
+
+function recorder(delayMs = 5) {
+  const batches: number[][] = [];
+  const run = async (inputs: number[]) => {
+    batches.push([...inputs]);
+    await new Promise((r) => setTimeout(r, delayMs));
+    return inputs.map((x) => x * 10);
+  };
+  return { batches, run };
+}
+
+describe('MicroBatcher', () => {
+  it('runs requests that arrive within the window as one batch, outputs in order', async () => {
+    const { batches, run } = recorder();
+    const b = new MicroBatcher({ run, maxBatch: 32, windowMs: 5, maxQueue: 100 });
+    const results = await Promise.all([b.submit([1, 2]), b.submit([3]), b.submit([4, 5, 6])]);
+    expect(results).toEqual([[10, 20], [30], [40, 50, 60]]);
+    expect(batches).toEqual([[1, 2, 3, 4, 5, 6]]);
+  });
+
+  it('never exceeds maxBatch, splitting a large request across batches', async () => {
+    const { batches, run } = recorder();
+    const b = new MicroBatcher({ run, maxBatch: 4, windowMs: 1, maxQueue: 100 });
+    const out = await b.submit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(out).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect(batches.map((x) => x.length)).toEqual([4, 4, 2]);
+  });
+
+  it('batches what piled up while the model was busy, without waiting for the window', async () => {
+    const { batches, run } = recorder(20);
+    const b = new MicroBatcher({ run, maxBatch: 8, windowMs: 1000, maxQueue: 100 });
+    const first = b.submit([1, 2, 3, 4, 5, 6, 7, 8]); // full: runs at once
+    await new Promise((r) => setTimeout(r, 5));
+    const rest = [b.submit([9]), b.submit([10])];
+    const started = Date.now();
+    await Promise.all([first, ...rest]);
+    expect(batches).toEqual([
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      [9, 10],
+    ]);
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('rejects at once when the queue is full', async () => {
+    const { run } = recorder(20);
+    const b = new MicroBatcher({ run, maxBatch: 2, windowMs: 0, maxQueue: 3 });
+    const running = b.submit([1, 2]);
+    const queued = b.submit([3, 4, 5]);
+    await expect(b.submit([6])).rejects.toBeInstanceOf(OverloadedError);
+    await expect(Promise.all([running, queued])).resolves.toEqual([
+      [10, 20],
+      [30, 40, 50],
+    ]);
+  });
+
+  it('drops a queued request whose signal aborts, and never runs it', async () => {
+    const { batches, run } = recorder(20);
+    const b = new MicroBatcher({ run, maxBatch: 2, windowMs: 0, maxQueue: 10 });
+    const running = b.submit([1, 2]);
+    const ac = new AbortController();
+    const dropped = b.submit([3], ac.signal);
+    ac.abort();
+    await expect(dropped).rejects.toBeInstanceOf(DeadlineError);
+    await running;
+    expect(batches).toEqual([[1, 2]]);
+    expect(b.queued).toBe(0);
+  });
+
+  it('fails every request of a batch whose run fails, then keeps serving', async () => {
+    let fail = true;
+    const b = new MicroBatcher({
+      run: (xs: number[]) => (fail ? Promise.reject(new Error('boom')) : Promise.resolve(xs)),
+      maxBatch: 8,
+      windowMs: 2,
+      maxQueue: 10,
+    });
+    const r = await Promise.allSettled([b.submit([1]), b.submit([2])]);
+    expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    await expect(b.submit([3])).resolves.toEqual([3]);
+  });
+
+  it('drains accepted work on close and refuses new work', async () => {
+    const { run } = recorder(10);
+    const b = new MicroBatcher({ run, maxBatch: 1, windowMs: 0, maxQueue: 10 });
+    const jobs = [b.submit([1]), b.submit([2]), b.submit([3])];
+    await b.close();
+    await expect(Promise.all(jobs)).resolves.toEqual([[10], [20], [30]]);
+    await expect(b.submit([4])).rejects.toThrow(/shutting down/);
+  });
+});
