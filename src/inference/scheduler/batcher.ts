@@ -108,8 +108,11 @@ export class MicroBatcher<I, O> {
     if (this.#running || this.#queue.length === 0) return;
     const batch: I[] = [];
     const parts: { job: Job<I, O>; from: number; count: number }[] = [];
-    while (batch.length < this.#o.maxBatch && this.#queue.length > 0) {
-      const job = this.#queue[0] as Job<I, O>;
+    for (
+      let job = this.#queue[0];
+      job !== undefined && batch.length < this.#o.maxBatch;
+      job = this.#queue[0]
+    ) {
       const count = Math.min(job.inputs.length - job.taken, this.#o.maxBatch - batch.length);
       parts.push({ job, from: job.taken, count });
       for (let k = 0; k < count; k++) batch.push(job.inputs[job.taken + k] as I);

@@ -90,8 +90,11 @@ export class SlotScheduler {
   #dispatch(): void {
     while (this.#busy < this.#slots && this.#waiting > 0) {
       // The identity that waited longest for its turn goes first, then moves to the back.
-      const [identity, q] = this.#queues.entries().next().value as [string, Waiter[]];
-      const w = q.shift() as Waiter;
+      const first = this.#queues.entries().next();
+      if (first.done === true) break;
+      const [identity, q] = first.value;
+      const w = q.shift();
+      if (w === undefined) break;
       this.#queues.delete(identity);
       if (q.length > 0) this.#queues.set(identity, q);
       this.#waiting--;
