@@ -7,6 +7,12 @@ import type { Logger } from 'pino';
 import { createAuth, type Auth } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { buildHttp } from './http/server.js';
+import {
+  createInference,
+  type BackendName,
+  type Inference,
+  type LoadModel,
+} from './inference/index.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
 import { randomId, type IdGenerator } from './lib/random.js';
@@ -19,12 +25,15 @@ export interface AppOverrides {
   fetch?: typeof globalThis.fetch;
   logger?: Logger;
   store?: Store;
+  /** Replaces model backends (tests). */
+  loaders?: Partial<Record<BackendName, LoadModel>>;
 }
 
 /** A built application. */
 export interface App {
   readonly http: FastifyInstance;
   readonly auth: Auth;
+  readonly inference: Inference;
   readonly store: Store;
   readonly config: Config;
   /** Stops accepting requests, drains in-flight ones, closes the store. */
@@ -55,13 +64,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       logger.warn(message);
     },
   });
+  const inference = await createInference(config, {
+    log: (level, obj, msg) => {
+      logger[level](obj, msg);
+    },
+    ...(overrides.loaders === undefined ? {} : { loaders: overrides.loaders }),
+  });
   let ready = false;
   const http = await buildHttp({
     config,
     auth,
     store,
     logger,
-    models: () => [],
+    inference: inference.service,
     ready: () => ready,
   });
   await http.ready();
@@ -69,11 +84,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   return {
     http,
     auth,
+    inference,
     store,
     config,
     close: async () => {
       ready = false;
+      // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
+      await inference.close();
       auth.close();
       if (overrides.store === undefined) await store.close();
     },

@@ -35,6 +35,8 @@ describe.skipIf(url === '')('replicas over PostgreSQL', () => {
       overrides: {
         dataDir: dir,
         log: { level: 'silent' },
+        models: [],
+        inference: { moderation: null, promptInjection: null },
         store: { url, schema },
         auth: { issuer: 'https://ai.example.com', revocationSyncInterval: 1 },
       },

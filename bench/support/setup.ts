@@ -37,7 +37,13 @@ export async function openBenchEnv(): Promise<BenchEnv> {
       loadConfig({
         env: {},
         file,
-        overrides: { ...overrides, dataDir: dir, log: { level: 'silent' } },
+        overrides: {
+          models: [],
+          inference: { moderation: null, promptInjection: null },
+          ...overrides,
+          dataDir: dir,
+          log: { level: 'silent' },
+        },
       }),
     auth: async (config) => {
       const auth = await createAuth({

@@ -5,5 +5,6 @@ export {
   SIGNING_ALGS,
   VERIFY_ALGS,
   type ConfigInput,
+  type ModelConfig,
   type TrustedIssuerConfig,
 } from './schema.js';

@@ -39,6 +39,36 @@ const trustedIssuer = z
     message: 'exactly one of jwksUri or discovery is required',
   });
 
+const modelSpec = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, . _ : - (max 64)'),
+  backend: z.enum(['tfjs', 'onnx', 'llama-cpp', 'echo']),
+  path: z.string().min(1).optional(),
+  sha256: z
+    .string()
+    .regex(/^[a-fA-F0-9]{64}$/, '64 hex characters')
+    .optional(),
+  task: z.enum(['embedding', 'classification', 'generation']).optional(),
+  threads: z.number().int().min(1).max(64).default(1),
+  contextSize: z.number().int().min(0).max(131_072).default(0),
+  slots: z.number().int().min(1).max(64).default(2),
+  maxBatch: z.number().int().min(1).max(1024).default(32),
+  batchWindowMs: z.number().min(0).max(100).default(2),
+  maxQueue: z.number().int().min(1).max(100_000).default(256),
+  timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /** Largest input accepted, in the model's tokens (embedding: per input; generation: prompt). */
+  maxInputTokens: z.number().int().positive().optional(),
+  /** echo backend only: delay per generated token, ms (gateway tests and benchmarks). */
+  delayMs: z.number().int().min(0).max(10_000).default(0),
+});
+
+/** One few-shot classifier over an embedding model (moderation, prompt-injection detection). */
+const classifierSpec = z.strictObject({
+  model: z.string().min(1).default('use-lite'),
+  /** JSON or YAML file of `{label: [examples…]}`; default: the built-in set. */
+  examples: z.string().min(1).optional(),
+  threshold: z.number().min(0).max(1).default(0.5),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -65,6 +95,20 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^[a-z_][a-z0-9_]{0,62}$/)
         .optional(),
+    })
+    .prefault({}),
+  models: z
+    .array(modelSpec)
+    .prefault([{ id: 'use-lite', backend: 'tfjs' }])
+    .refine((ms) => new Set(ms.map((m) => m.id)).size === ms.length, {
+      message: 'model ids must be unique',
+    }),
+  inference: z
+    .strictObject({
+      moderation: classifierSpec.nullable().prefault({}),
+      promptInjection: classifierSpec.nullable().prefault({}),
+      /** max_tokens when a request names none. */
+      defaultMaxTokens: z.number().int().positive().default(256),
     })
     .prefault({}),
   auth: z
@@ -99,5 +143,7 @@ export const configSchema = z.strictObject({
 export type ConfigInput = z.input<typeof configSchema>;
 /** Parsed configuration with defaults applied (before derived values). */
 export type ParsedConfig = z.output<typeof configSchema>;
+/** One served model as configured. */
+export type ModelConfig = ParsedConfig['models'][number];
 /** One external identity provider. */
 export type TrustedIssuerConfig = ParsedConfig['auth']['trustedIssuers'][number];

@@ -39,6 +39,8 @@ const OPENAI_TYPE: Record<number, string> = {
   409: 'conflict_error',
   413: 'invalid_request_error',
   429: 'rate_limit_error',
+  503: 'service_unavailable_error',
+  504: 'timeout_error',
 };
 
 function challenge(
@@ -110,12 +112,12 @@ function map(err: unknown, scheme: string): Mapped {
     };
   }
   if (err instanceof GatewayError && err.expose) {
-    return {
-      status: err.statusCode,
-      code: err.code.toLowerCase(),
-      message: err.message,
-      headers: {},
-    };
+    const headers: Record<string, string> = {};
+    // 429/503 tell the client when to come back (RFC 9110 §10.2.3).
+    if ('retryAfter' in err && typeof err.retryAfter === 'number') {
+      headers['retry-after'] = String(err.retryAfter);
+    }
+    return { status: err.statusCode, code: err.code.toLowerCase(), message: err.message, headers };
   }
   const fe = err as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

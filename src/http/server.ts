@@ -6,12 +6,16 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Auth } from '../auth/index.js';
 import type { Config } from '../config/index.js';
+import type { InferenceService } from '../inference/index.js';
 import type { Store } from '../store/index.js';
 import { authenticator } from './authenticate.js';
 import { handleError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
-import { v1Routes, type ModelEntry } from './routes/v1.js';
+import { completionRoutes } from './routes/completions.js';
+import { embeddingRoutes } from './routes/embeddings.js';
+import { moderationRoutes } from './routes/moderations.js';
+import { v1Routes } from './routes/v1.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 
 export interface HttpDeps {
@@ -19,7 +23,7 @@ export interface HttpDeps {
   auth: Auth;
   store: Store;
   logger: FastifyBaseLogger;
-  models: () => readonly ModelEntry[];
+  inference: InferenceService;
   ready: () => boolean;
 }
 
@@ -33,6 +37,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     // Query strings may carry credentials a client put there by mistake: never log them.
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Validate exactly what the client sent: no type coercion, no silent removal of fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   app.setErrorHandler(handleError);
@@ -47,6 +53,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   healthRoutes(app, deps.ready);
   wellKnownRoutes(app, config, auth);
   oauthRoutes(app, config, auth, store);
-  v1Routes(app, deps.models);
+  v1Routes(app, deps.inference);
+  embeddingRoutes(app, deps.inference);
+  moderationRoutes(app, deps.inference);
+  completionRoutes(app, deps.inference, config.inference.defaultMaxTokens);
   return app;
 }

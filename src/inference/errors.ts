@@ -11,6 +11,8 @@ export class ModelNotFoundError extends GatewayError {
 /** The model exists but cannot take this request (failed to load, wrong task, draining): 503. */
 export class ModelUnavailableError extends GatewayError {
   readonly retryAfter: number | undefined;
+  /** The message names only the model: safe to show despite the 5xx status. */
+  override readonly expose = true;
 
   constructor(message: string, retryAfter?: number) {
     super('MODEL_UNAVAILABLE', message, 503);
@@ -30,6 +32,8 @@ export class OverloadedError extends GatewayError {
 
 /** The request's deadline passed before it finished (504). */
 export class DeadlineError extends GatewayError {
+  override readonly expose = true;
+
   constructor() {
     super('DEADLINE_EXCEEDED', 'The request took longer than its deadline', 504);
   }

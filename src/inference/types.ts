@@ -26,6 +26,8 @@ export interface ModelSpec {
   contextSize: number;
   /** llama-cpp: concurrent sequences (generation slots). */
   slots: number;
+  /** echo only: delay per generated token, ms. */
+  delayMs: number;
 }
 
 /** Measured facts about a loaded model, for logs, /v1/models and `gatehouse models list`. */

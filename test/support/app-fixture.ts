@@ -65,7 +65,15 @@ export async function startApp(options: FixtureOptions = {}): Promise<Fixture> {
   const config = loadConfig({
     env: {},
     file: undefined,
-    overrides: { ...user, dataDir: dir, server, log: { level: 'silent' } },
+    // No models unless a test asks for them: loading USE-lite costs a second per app.
+    overrides: {
+      models: [],
+      inference: { moderation: null, promptInjection: null },
+      ...user,
+      dataDir: dir,
+      server,
+      log: { level: 'silent' },
+    },
   });
   const state = { now: Date.now() };
   const app = await buildApp(config, {

@@ -38,6 +38,13 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 const REVOCATION_LOCK = `pg_advisory_xact_lock(hashtext('gatehouse.revocations'), 'revocations'::regclass::oid::int)`;
 
+/*
+ * Inserting a token into a family and revoking the family take the same per-family lock. Without
+ * it, a revocation whose UPDATE began before a concurrent insert committed would not see the new
+ * token (READ COMMITTED snapshots per statement), and a rotated token could outlive its family.
+ */
+const FAMILY_LOCK = `SELECT pg_advisory_xact_lock(hashtext('gatehouse.family'), hashtext($1))`;
+
 /**
  * Connects to PostgreSQL at `url` (postgres://…), applies pending migrations and returns the
  * store. Rejects with a StoreError (the driver's error in `cause`) if the database is unreachable.
@@ -100,9 +107,12 @@ function build(pool: Pool): Store {
     },
     refresh: {
       insert: (r) =>
-        op('refresh.insert', async () => {
-          await query(...insertSql('refresh_tokens', refreshToRow(r)));
-        }),
+        op('refresh.insert', () =>
+          transaction(pool, async (c) => {
+            await c.query(FAMILY_LOCK, [r.familyId]);
+            await c.query(...insertSql('refresh_tokens', refreshToRow(r)));
+          }),
+        ),
       consume: (hash, now) => op('refresh.consume', () => consume(pool, hash, now)),
       revokeFamily: (familyId, now) =>
         op('refresh.revokeFamily', () => transaction(pool, (c) => revokeFamily(c, familyId, now))),
@@ -185,6 +195,7 @@ async function consume(pool: Pool, hash: string, now: number): Promise<ConsumeRe
 }
 
 async function revokeFamily(c: PoolClient, familyId: string, now: number): Promise<Revocation[]> {
+  await c.query(FAMILY_LOCK, [familyId]);
   await c.query(
     'UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL',
     [familyId, now],

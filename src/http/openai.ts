@@ -1,0 +1,15 @@
+/** @module http/openai — small helpers shared by the OpenAI-compatible routes. */
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { CallContext } from '../inference/index.js';
+
+/** The scheduling identity and cancellation signal of a request. */
+export function callContext(request: FastifyRequest, signal: AbortSignal): CallContext {
+  const id = request.identity;
+  return { identity: id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`, signal };
+}
+
+/** An OpenAI-style object id (`chatcmpl-…`, `cmpl-…`, `modr-…`). */
+export function objectId(prefix: string): string {
+  return `${prefix}-${randomBytes(12).toString('base64url')}`;
+}

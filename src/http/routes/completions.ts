@@ -1,0 +1,206 @@
+/**
+ * @module http/routes/completions — `POST /v1/chat/completions` and `POST /v1/completions`
+ * (OpenAI shapes), with `stream: true` as server-sent events ending in `[DONE]` and
+ * `stream_options.include_usage`. Usage counts come from the model's own tokenizer; a client
+ * that disconnects cancels generation and frees its slot.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ChatMessage, GenerateResult, InferenceService } from '../../inference/index.js';
+import { callContext, objectId } from '../openai.js';
+import { clientGone, EventStream } from '../sse.js';
+import {
+  chatSchema,
+  completionSchema,
+  type ChatBody,
+  type CompletionBody,
+} from './completion-schemas.js';
+
+type Kind = 'chat' | 'text';
+
+interface Job {
+  kind: Kind;
+  model: string;
+  messages?: ChatMessage[];
+  prompt?: string;
+  maxTokens: number;
+  temperature: number | undefined;
+  topP: number | undefined;
+  seed: number | undefined;
+  stop: string[] | undefined;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+const finish = (r: GenerateResult): 'stop' | 'length' =>
+  r.finishReason === 'length' ? 'length' : 'stop';
+
+function usage(r: GenerateResult) {
+  return {
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    total_tokens: r.promptTokens + r.completionTokens,
+  };
+}
+
+function textOf(content: ChatBody['messages'][number]['content']): string {
+  if (typeof content === 'string') return content;
+  if (content === null) return '';
+  return content.map((p) => p.text).join('');
+}
+
+async function run(
+  inference: InferenceService,
+  job: Job,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const id = objectId(job.kind === 'chat' ? 'chatcmpl' : 'cmpl');
+  const created = Math.floor(Date.now() / 1000);
+  const object = job.kind === 'chat' ? 'chat.completion' : 'text_completion';
+  const ctx = callContext(request, clientGone(request, reply));
+  const req = {
+    messages: job.messages,
+    prompt: job.prompt,
+    maxTokens: job.maxTokens,
+    temperature: job.temperature,
+    topP: job.topP,
+    seed: job.seed,
+    stop: job.stop,
+  };
+  if (!job.stream) {
+    const r = await inference.generate(job.model, req, ctx);
+    const choice =
+      job.kind === 'chat'
+        ? {
+            index: 0,
+            message: { role: 'assistant', content: r.text, refusal: null },
+            logprobs: null,
+            finish_reason: finish(r),
+          }
+        : { index: 0, text: r.text, logprobs: null, finish_reason: finish(r) };
+    return { id, object, created, model: job.model, choices: [choice], usage: usage(r) };
+  }
+  const stream = new EventStream(reply);
+  const chunkObject = job.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+  const chunk = (choice: Record<string, unknown>): void => {
+    stream.send({ id, object: chunkObject, created, model: job.model, choices: [choice] });
+  };
+  const delta = (text: string): void => {
+    chunk(
+      job.kind === 'chat'
+        ? { index: 0, delta: { content: text }, logprobs: null, finish_reason: null }
+        : { index: 0, text, logprobs: null, finish_reason: null },
+    );
+  };
+  try {
+    const r = await inference.generate(job.model, req, ctx, {
+      onStart: () => {
+        stream.open();
+        if (job.kind === 'chat') {
+          chunk({
+            index: 0,
+            delta: { role: 'assistant', content: '' },
+            logprobs: null,
+            finish_reason: null,
+          });
+        }
+      },
+      onText: delta,
+    });
+    if (r.finishReason !== 'cancelled') {
+      chunk(
+        job.kind === 'chat'
+          ? { index: 0, delta: {}, logprobs: null, finish_reason: finish(r) }
+          : { index: 0, text: '', logprobs: null, finish_reason: finish(r) },
+      );
+      if (job.includeUsage) {
+        stream.send({
+          id,
+          object: chunkObject,
+          created,
+          model: job.model,
+          choices: [],
+          usage: usage(r),
+        });
+      }
+    }
+    stream.done();
+  } catch (err) {
+    if (!stream.isOpen) throw err;
+    // Headers are gone: report in-band, as OpenAI does, then close the stream.
+    request.log.error({ err }, 'generation failed mid-stream');
+    stream.send({
+      error: {
+        message: 'Generation failed',
+        type: 'server_error',
+        param: null,
+        code: 'internal_error',
+      },
+    });
+    stream.done();
+  }
+  return reply;
+}
+
+export function completionRoutes(
+  app: FastifyInstance,
+  inference: InferenceService,
+  defaultMaxTokens: number,
+): void {
+  const config = { scope: 'inference:invoke' };
+  const stopList = (s: string | string[] | undefined): string[] | undefined =>
+    s === undefined ? undefined : typeof s === 'string' ? [s] : s;
+
+  app.post<{ Body: ChatBody }>(
+    '/v1/chat/completions',
+    { schema: chatSchema, config },
+    (request, reply) => {
+      const b = request.body;
+      return run(
+        inference,
+        {
+          kind: 'chat',
+          model: b.model,
+          messages: b.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+          maxTokens: b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens,
+          // OpenAI's defaults: sample at temperature 1 unless the request says otherwise.
+          temperature: b.temperature ?? 1,
+          topP: b.top_p ?? undefined,
+          seed: b.seed ?? undefined,
+          stop: stopList(b.stop ?? undefined),
+          stream: b.stream === true,
+          includeUsage: b.stream_options?.include_usage === true,
+        },
+        request,
+        reply,
+      );
+    },
+  );
+
+  app.post<{ Body: CompletionBody }>(
+    '/v1/completions',
+    { schema: completionSchema, config },
+    (request, reply) => {
+      const b = request.body;
+      const prompt = typeof b.prompt === 'string' ? b.prompt : (b.prompt[0] ?? '');
+      return run(
+        inference,
+        {
+          kind: 'text',
+          model: b.model,
+          prompt,
+          maxTokens: b.max_tokens ?? defaultMaxTokens,
+          // OpenAI's defaults: sample at temperature 1 unless the request says otherwise.
+          temperature: b.temperature ?? 1,
+          topP: b.top_p ?? undefined,
+          seed: b.seed ?? undefined,
+          stop: stopList(b.stop ?? undefined),
+          stream: b.stream === true,
+          includeUsage: b.stream_options?.include_usage === true,
+        },
+        request,
+        reply,
+      );
+    },
+  );
+}

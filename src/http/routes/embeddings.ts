@@ -1,0 +1,87 @@
+/**
+ * @module http/routes/embeddings — `POST /v1/embeddings` (OpenAI shape): string or array input,
+ * `encoding_format` float|base64, `dimensions` (truncate and re-normalise), usage from the model's
+ * own tokenizer. Concurrent requests share micro-batches.
+ */
+import type { FastifyInstance } from 'fastify';
+import { BadRequestError } from '../../errors.js';
+import type { InferenceService } from '../../inference/index.js';
+import { callContext } from '../openai.js';
+import { clientGone } from '../sse.js';
+
+interface Body {
+  input: string | string[];
+  model: string;
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+}
+
+const schema = {
+  body: {
+    type: 'object',
+    required: ['input', 'model'],
+    additionalProperties: false,
+    properties: {
+      input: {
+        anyOf: [
+          { type: 'string', maxLength: 100_000 },
+          {
+            type: 'array',
+            minItems: 1,
+            maxItems: 2048,
+            items: { type: 'string', maxLength: 100_000 },
+          },
+        ],
+      },
+      model: { type: 'string', minLength: 1, maxLength: 128 },
+      encoding_format: { type: 'string', enum: ['float', 'base64'] },
+      dimensions: { type: 'integer', minimum: 1, maximum: 65_536 },
+      user: { type: 'string', maxLength: 256 },
+    },
+  },
+} as const;
+
+function shrink(v: Float32Array, dims: number | undefined): Float32Array {
+  if (dims === undefined || dims === v.length) return v;
+  const out = v.slice(0, dims);
+  const norm = Math.hypot(...out) || 1;
+  return out.map((x) => x / norm);
+}
+
+export function embeddingRoutes(app: FastifyInstance, inference: InferenceService): void {
+  app.post<{ Body: Body }>(
+    '/v1/embeddings',
+    { schema, config: { scope: 'inference:invoke' } },
+    async (request, reply) => {
+      const { input, model, encoding_format: format = 'float', dimensions } = request.body;
+      const texts = typeof input === 'string' ? [input] : input;
+      const served = inference.model(model, 'embedding');
+      const width = served.handle.task === 'embedding' ? served.handle.dimensions : 0;
+      if (dimensions !== undefined && dimensions > width) {
+        throw new BadRequestError(`dimensions must be at most ${width} for the model '${model}'`);
+      }
+      const { vectors, promptTokens } = await inference.embed(
+        model,
+        texts,
+        callContext(request, clientGone(request, reply)),
+      );
+      return {
+        object: 'list',
+        data: vectors.map((v, index) => {
+          const out = shrink(v, dimensions);
+          return {
+            object: 'embedding',
+            index,
+            embedding:
+              format === 'base64'
+                ? Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64')
+                : Array.from(out),
+          };
+        }),
+        model,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      };
+    },
+  );
+}

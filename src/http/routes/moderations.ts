@@ -1,0 +1,61 @@
+/**
+ * @module http/routes/moderations — `POST /v1/moderations` (OpenAI shape), served by few-shot
+ * classifiers over the embedding model. `model` picks the classifier: `moderation` (default) or
+ * `prompt-injection`, the detector the data controls use.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { InferenceService } from '../../inference/index.js';
+import { callContext, objectId } from '../openai.js';
+import { clientGone } from '../sse.js';
+
+interface Body {
+  input: string | string[];
+  model?: string;
+}
+
+const schema = {
+  body: {
+    type: 'object',
+    required: ['input'],
+    additionalProperties: false,
+    properties: {
+      input: {
+        anyOf: [
+          { type: 'string', maxLength: 100_000 },
+          {
+            type: 'array',
+            minItems: 1,
+            maxItems: 256,
+            items: { type: 'string', maxLength: 100_000 },
+          },
+        ],
+      },
+      model: { type: 'string', minLength: 1, maxLength: 128 },
+    },
+  },
+} as const;
+
+export function moderationRoutes(app: FastifyInstance, inference: InferenceService): void {
+  app.post<{ Body: Body }>(
+    '/v1/moderations',
+    { schema, config: { scope: 'inference:invoke' } },
+    async (request, reply) => {
+      const { input, model = 'moderation' } = request.body;
+      const texts = typeof input === 'string' ? [input] : input;
+      const results = await inference.moderate(
+        model,
+        texts,
+        callContext(request, clientGone(request, reply)),
+      );
+      return {
+        id: objectId('modr'),
+        model,
+        results: results.map((r) => ({
+          flagged: r.flagged,
+          categories: r.categories,
+          category_scores: r.categoryScores,
+        })),
+      };
+    },
+  );
+}

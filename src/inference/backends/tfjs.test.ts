@@ -1,0 +1,241 @@
+/** @module inference/backends/tfjs.test — the bundled USE-lite backend, loaded once. */
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ModelArtifactError } from '../artifact.js';
+import type { EmbeddingHandle, ModelSpec } from '../types.js';
+import { loadModel, TFJS_DIMENSIONS } from './tfjs.js';
+import { bundledModelDir } from './tfjs-artifact.js';
+import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
+
+const spec: ModelSpec = {
+  id: 'use-lite',
+  backend: 'tfjs',
+  threads: 1,
+  contextSize: 0,
+  slots: 1,
+  delayMs: 0,
+};
+
+let model: EmbeddingHandle;
+const fetchedUrls: string[] = [];
+const printed: string[] = [];
+
+async function loadEmbedding(s: ModelSpec): Promise<EmbeddingHandle> {
+  const handle = await loadModel(s);
+  if (handle.task !== 'embedding') throw new Error('expected an embedding model');
+  return handle;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+beforeAll(async () => {
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+    fetchedUrls.push(input instanceof Request ? input.url : String(input));
+    return realFetch(input, init);
+  });
+  const capture = (chunk: unknown): boolean => {
+    printed.push(String(chunk));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+    vi.spyOn(console, m).mockImplementation((...args: unknown[]) => printed.push(args.join(' '))),
+  );
+  try {
+    model = await loadEmbedding(spec);
+    await model.embed(['first call after load', '']);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    for (const s of consoleSpies) s.mockRestore();
+  }
+});
+
+afterAll(async () => {
+  await model.close();
+  vi.restoreAllMocks();
+});
+
+describe('tfjs backend: loading', () => {
+  it('describes the bundled model, digesting model.json then the shards in order', async () => {
+    const dir = bundledModelDir();
+    const manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest: { paths: string[] }[];
+    };
+    const files = ['model.json', ...manifest.weightsManifest.flatMap((g) => g.paths)];
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const f of files) {
+      const bytes = await readFile(join(dir, f));
+      hash.update(bytes);
+      size += bytes.length;
+    }
+    expect(model.info).toEqual({
+      id: 'use-lite',
+      backend: 'tfjs',
+      task: 'embedding',
+      sha256: hash.digest('hex'),
+      sizeBytes: size,
+      dimensions: 512,
+    });
+    expect(model.dimensions).toBe(512);
+  });
+
+  it('never fetches anything but file: URLs and prints nothing while loading', async () => {
+    await model.embed(['after load']);
+    expect(fetchedUrls.filter((u) => !u.startsWith('file:'))).toEqual([]);
+    expect(printed).toEqual([]);
+  });
+
+  it('accepts the pinned digest in any case and refuses a different one', async () => {
+    const pinned = await loadEmbedding({ ...spec, sha256: model.info.sha256!.toUpperCase() });
+    expect(pinned.info.sha256).toBe(model.info.sha256);
+    await pinned.close();
+    await expect(loadModel({ ...spec, sha256: '0'.repeat(64) })).rejects.toBeInstanceOf(
+      ModelArtifactError,
+    );
+  });
+
+  describe('from a model folder (spec.path)', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'gatehouse-tfjs-'));
+      await cp(bundledModelDir(), dir, { recursive: true });
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    it('refuses a tampered shard when the digest is pinned', async () => {
+      const shard = join(dir, 'group1-shard7of7');
+      const bytes = await readFile(shard);
+      bytes[100] = bytes[100]! ^ 0xff;
+      await writeFile(shard, bytes);
+      const err: unknown = await loadModel({
+        ...spec,
+        path: join(dir, 'model.json'),
+        sha256: model.info.sha256,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelArtifactError);
+      expect((err as ModelArtifactError).message).toContain('sha256 mismatch');
+    });
+
+    it('refuses a manifest that points outside the folder', async () => {
+      const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+        weightsManifest: { paths: string[] }[];
+      };
+      json.weightsManifest[0]!.paths[0] = '../../etc/passwd';
+      await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+      await expect(loadModel({ ...spec, path: dir })).rejects.toThrow(/outside/);
+    });
+
+    it('refuses a folder that does not exist', async () => {
+      await expect(loadModel({ ...spec, path: join(dir, 'missing') })).rejects.toBeInstanceOf(
+        ModelArtifactError,
+      );
+    });
+  });
+});
+
+describe('tfjs backend: embeddings', () => {
+  it('returns one 512-d unit vector per text', async () => {
+    const vectors = await model.embed(['The cat sat on the mat.', 'Quarterly revenue grew 4%.']);
+    expect(vectors).toHaveLength(2);
+    for (const v of vectors) {
+      expect(v).toBeInstanceOf(Float32Array);
+      expect(v).toHaveLength(TFJS_DIMENSIONS);
+      expect(Math.hypot(...v)).toBeCloseTo(1, 3);
+    }
+  });
+
+  it('is deterministic: the same text gives the same vector, in a batch and across calls', async () => {
+    const [a, b] = await model.embed(['same text', 'same text']);
+    const [c] = await model.embed(['same text']);
+    expect(a).toEqual(b);
+    expect(maxAbsDiff(a!, c!)).toBeLessThan(1e-6);
+  });
+
+  it('gives the same vectors batched and one at a time', async () => {
+    const texts = ['short', 'a somewhat longer sentence about databases', 'Wie spät ist es?', ''];
+    const batched = await model.embed(texts);
+    for (const [i, text] of texts.entries()) {
+      const [single] = await model.embed([text]);
+      expect(maxAbsDiff(batched[i]!, single!)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('places related sentences closer than unrelated ones', async () => {
+    const [cat, kitten, stocks] = await model.embed([
+      'The cat is sleeping on the sofa.',
+      'A kitten naps on the couch.',
+      'The stock market fell sharply today.',
+    ]);
+    expect(cosine(cat!, kitten!)).toBeGreaterThan(cosine(cat!, stocks!) + 0.2);
+  });
+
+  it('embeds the empty string as a fixed unit vector instead of failing', async () => {
+    const [alone] = await model.embed(['']);
+    const [, inBatch] = await model.embed(['x', '']);
+    expect(alone).toHaveLength(512);
+    expect(Math.hypot(...alone!)).toBeCloseTo(1, 3);
+    expect(alone).toEqual(inBatch);
+    expect(await model.embed([])).toEqual([]);
+  });
+
+  it('refuses work after close', async () => {
+    const other = await loadEmbedding(spec);
+    await other.close();
+    await expect(other.embed(['x'])).rejects.toThrow(/closed/);
+  });
+});
+
+describe('tfjs backend: tokens', () => {
+  it('counts SentencePiece pieces without special tokens', () => {
+    expect(model.countTokens('')).toBe(0);
+    expect(model.countTokens('hello')).toBe(2); // ▁hell + o: pieces, not words
+    expect(model.countTokens('Hello world')).toBe(3);
+    expect(model.countTokens('a b c d')).toBeGreaterThan(model.countTokens('a b'));
+  });
+
+  it('tokenizes exactly like @energetic-ai/embeddings, in linear time', async () => {
+    const { EmbeddingsModel } = (await import('@energetic-ai/embeddings')) as unknown as {
+      EmbeddingsModel: new (d: { vocabulary: Vocabulary; model: null }) => {
+        tokenizer: { trie: PieceTrie; encode(text: string): number[] };
+      };
+    };
+    const vocabPath = join(bundledModelDir(), 'vocab.json');
+    const vocabulary = JSON.parse(await readFile(vocabPath, 'utf8')) as Vocabulary;
+    const reference = new EmbeddingsModel({ vocabulary, model: null }).tokenizer;
+    const ours = createUseTokenizer(vocabulary, reference.trie);
+    const piece = fc.constantFrom('a', 'th', 'ing', ' ', '  ', '\u00a0', '.', 'é', '中', '😀', '9');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string()), { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        expect(ours.encode(text)).toEqual(reference.encode(text));
+      }),
+      { numRuns: 2000 },
+    );
+    // The original is quadratic: this input would hold it for minutes.
+    expect(model.countTokens('x'.repeat(200_000))).toBeGreaterThan(1000);
+  });
+});

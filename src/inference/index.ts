@@ -1,0 +1,87 @@
+/**
+ * @module inference — the inference area's public surface: loads the configured models and the
+ * few-shot classifiers (moderation, prompt-injection detection) built on an embedding model.
+ */
+import type { Config } from '../config/index.js';
+import {
+  builtinExampleSet,
+  createFewShotClassifier,
+  loadExampleSets,
+  type BuiltinExampleSetName,
+} from './classifier.js';
+import { ModelRegistry, serve, type RegistryDeps } from './registry.js';
+import { InferenceService, type NamedClassifier } from './service.js';
+
+export { ModelRegistry, type FailedModel, type ServedModel } from './registry.js';
+export {
+  InferenceService,
+  type CallContext,
+  type GenerateHooks,
+  type ModerationResult,
+} from './service.js';
+export * from './errors.js';
+export type * from './types.js';
+export { digestFile, verifyArtifact, ModelArtifactError } from './artifact.js';
+
+/** The inference area, assembled. */
+export interface Inference {
+  readonly registry: ModelRegistry;
+  readonly service: InferenceService;
+  /** Drains queues and frees every model. */
+  close(): Promise<void>;
+}
+
+const CLASSIFIERS: readonly [BuiltinExampleSetName, 'moderation' | 'promptInjection'][] = [
+  ['moderation', 'moderation'],
+  ['prompt-injection', 'promptInjection'],
+];
+
+/** Loads models and classifiers from config. Failures are logged; the rest is served. */
+export async function createInference(config: Config, deps: RegistryDeps): Promise<Inference> {
+  const registry = await ModelRegistry.open(config.models, deps);
+  const classifiers = new Map<string, NamedClassifier>();
+  for (const [name, key] of CLASSIFIERS) {
+    const spec = config.inference[key];
+    if (spec === null) continue;
+    const started = performance.now();
+    try {
+      const base = registry.get(spec.model);
+      if (base.handle.task !== 'embedding')
+        throw new Error(`model '${spec.model}' is not an embedding model`);
+      const builtin = builtinExampleSet(name);
+      const examples =
+        spec.examples === undefined ? builtin.examples : await loadExampleSets(spec.examples);
+      const handle = await createFewShotClassifier(base.handle, examples, {
+        id: name,
+        threshold: spec.threshold,
+        ...(builtin.fallbackLabel in examples ? { fallbackLabel: builtin.fallbackLabel } : {}),
+      });
+      const loadMs = Math.round(performance.now() - started);
+      const model = serve(
+        { ...base.config, id: name },
+        handle,
+        { ...handle.info, loadMs, rssDeltaBytes: 0 },
+        base.created,
+      );
+      classifiers.set(name, { model, threshold: spec.threshold });
+      deps.log(
+        'info',
+        { classifier: name, model: spec.model, labels: handle.labels, loadMs },
+        'classifier ready',
+      );
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      deps.log('error', { classifier: name, model: spec.model, error }, 'classifier unavailable');
+    }
+  }
+  const service = new InferenceService(registry, classifiers);
+  return {
+    registry,
+    service,
+    close: async () => {
+      for (const c of classifiers.values()) await c.model.batcher?.close();
+      await Promise.all([...classifiers.values()].map((c) => c.model.handle.close()));
+      await registry.close();
+    },
+  };
+}
