@@ -2,6 +2,7 @@
  * @module config/schema — the one configuration schema. Every key has a default so the server
  * starts with no file at all; unknown keys are rejected so typos fail loudly at start-up.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /** JWS algorithms the server can sign with; never symmetric ones. */
@@ -99,7 +100,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   models: z
     .array(modelSpec)
-    .prefault([{ id: 'use-lite', backend: 'tfjs' }])
+    .prefault([{ id: 'use-lite', backend: 'tfjs', threads: Math.min(2, availableParallelism()) }])
     .refine((ms) => new Set(ms.map((m) => m.id)).size === ms.length, {
       message: 'model ids must be unique',
     }),

@@ -69,6 +69,7 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
     maxBatch: config.maxBatch,
     windowMs: config.batchWindowMs,
     maxQueue: config.maxQueue,
+    concurrency: handle.task === 'embedding' ? (handle.parallelism ?? 1) : 1,
   });
   return { batcher, slots: undefined };
 }

@@ -64,6 +64,8 @@ interface BaseHandle {
 export interface EmbeddingHandle extends BaseHandle {
   readonly task: 'embedding';
   readonly dimensions: number;
+  /** How many `embed` calls can usefully run at once (e.g. worker threads); default 1. */
+  readonly parallelism?: number;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
 }
 

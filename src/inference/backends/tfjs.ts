@@ -120,11 +120,11 @@ async function runGraph(core: TfCore, graph: GraphModel, rows: number[][]): Prom
  * Loads USE-lite. `spec.path` (a folder with `model.json`, its shards and `vocab.json`, or that
  * `model.json`) replaces the bundled copy; `spec.sha256`, when set, must equal the digest of
  * `model.json` + shards (see {@link TfjsArtifact.sha256}) or the model is refused with
- * ModelArtifactError before tfjs parses anything. `spec.threads` has no effect: the WASM
- * backend runs single-threaded in Node. `countTokens` counts SentencePiece pieces with no
+ * ModelArtifactError before tfjs parses anything. This runs the graph on the calling thread;
+ * the server uses {@link loadModel}, which runs it in worker threads. `countTokens` counts SentencePiece pieces with no
  * special tokens added (`''` → 0, `'Hello world'` → 3).
  */
-export const loadModel: LoadModel = async (spec: ModelSpec): Promise<EmbeddingHandle> => {
+export const loadInThread = async (spec: ModelSpec): Promise<EmbeddingHandle> => {
   const dir = spec.path === undefined ? bundledModelDir() : modelDirOf(spec.path);
   const artifact = await readTfjsArtifact(dir);
   if (spec.sha256 !== undefined && spec.sha256.toLowerCase() !== artifact.sha256) {
@@ -183,4 +183,13 @@ export const loadModel: LoadModel = async (spec: ModelSpec): Promise<EmbeddingHa
     },
   };
   return handle;
+};
+
+/**
+ * Loads USE-lite in `spec.threads` worker threads (default 1), so the graph never stalls the
+ * event loop and, with 2+ workers, batches run on several cores at once.
+ */
+export const loadModel: LoadModel = async (spec) => {
+  const { loadInWorkers } = await import('./tfjs-pool.js');
+  return loadInWorkers(spec);
 };

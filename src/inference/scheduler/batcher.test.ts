@@ -91,4 +91,28 @@ describe('MicroBatcher', () => {
     await expect(Promise.all(jobs)).resolves.toEqual([[10], [20], [30]]);
     await expect(b.submit([4])).rejects.toThrow(/shutting down/);
   });
+
+  it('runs up to `concurrency` batches at once (one per worker)', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const b = new MicroBatcher({
+      run: async (xs: number[]) => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((r) => setTimeout(r, 10));
+        inFlight--;
+        return xs;
+      },
+      maxBatch: 2,
+      windowMs: 0,
+      maxQueue: 100,
+      concurrency: 2,
+    });
+    const out = await Promise.all([b.submit([1, 2]), b.submit([3, 4]), b.submit([5, 6])]);
+    expect(out).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(peak).toBe(2);
+  });
 });

@@ -12,8 +12,10 @@ export interface BatcherOptions<I, O> {
   maxBatch: number;
   /** How long an idle model waits for company before running a lone request. */
   windowMs: number;
-  /** Most inputs allowed to wait (not counting the batch running). */
+  /** Most inputs allowed to wait (not counting the batches running). */
   maxQueue: number;
+  /** Batches that may run at once (one per worker thread); default 1. */
+  concurrency?: number;
 }
 
 interface Job<I, O> {
@@ -33,7 +35,7 @@ export class MicroBatcher<I, O> {
   readonly #o: BatcherOptions<I, O>;
   readonly #queue: Job<I, O>[] = [];
   #queued = 0;
-  #running = false;
+  #running = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #idle: (() => void)[] = [];
@@ -89,7 +91,7 @@ export class MicroBatcher<I, O> {
   }
 
   #schedule(): void {
-    if (this.#running || this.#queue.length === 0) return;
+    if (this.#running >= this.#concurrency || this.#queue.length === 0) return;
     if (this.#queued >= this.#o.maxBatch || this.#o.windowMs <= 0) {
       this.#flush();
       return;
@@ -105,7 +107,11 @@ export class MicroBatcher<I, O> {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#running || this.#queue.length === 0) return;
+    while (this.#running < this.#concurrency && this.#queue.length > 0) this.#launch();
+  }
+
+  /** Takes up to `maxBatch` queued inputs and runs them as one batch. */
+  #launch(): void {
     const batch: I[] = [];
     const parts: { job: Job<I, O>; from: number; count: number }[] = [];
     for (
@@ -120,7 +126,7 @@ export class MicroBatcher<I, O> {
       if (job.taken === job.inputs.length) this.#queue.shift();
     }
     this.#queued -= batch.length;
-    this.#running = true;
+    this.#running++;
     this.#o.run(batch).then(
       (outputs) => {
         let at = 0;
@@ -154,19 +160,23 @@ export class MicroBatcher<I, O> {
   }
 
   #next(): void {
-    this.#running = false;
+    this.#running--;
     if (this.#queue.length > 0) {
       // Work piled up while we ran: run it now, no window (that is where batching pays).
       this.#flush();
       return;
     }
-    for (const resolve of this.#idle.splice(0)) resolve();
+    if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  get #concurrency(): number {
+    return this.#o.concurrency ?? 1;
   }
 
   /** Stops taking work; resolves once everything accepted has run. */
   close(): Promise<void> {
     this.#closed = true;
-    if (!this.#running && this.#queue.length === 0) return Promise.resolve();
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 }

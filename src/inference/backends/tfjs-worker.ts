@@ -1,0 +1,47 @@
+/**
+ * @module inference/backends/tfjs-worker — a worker thread that owns one USE-lite graph. It
+ * answers `{id, texts}` with `{id, flat}` (row-major vectors, transferred, not copied).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ModelSpec } from '../types.js';
+import { loadInThread } from './tfjs.js';
+import { readTfjsArtifact, bundledModelDir, modelDirOf } from './tfjs-artifact.js';
+
+/** Request from the pool. */
+export interface EmbedRequest {
+  id: number;
+  texts: string[];
+}
+
+/** Reply to the pool: vectors, or a safe error message. */
+export type EmbedReply = { id: number; flat: Float32Array } | { id: number; error: string };
+
+const spec = (workerData as { spec: ModelSpec }).spec;
+const port = parentPort;
+if (port === null) throw new Error('tfjs-worker must run in a worker thread');
+
+try {
+  const handle = await loadInThread(spec);
+  const dir = spec.path === undefined ? bundledModelDir() : modelDirOf(spec.path);
+  const { vocabulary } = await readTfjsArtifact(dir);
+  port.postMessage({ ready: true, info: handle.info, vocabulary });
+  port.on('message', (msg: EmbedRequest) => {
+    handle.embed(msg.texts).then(
+      (vectors) => {
+        const flat = new Float32Array(vectors.length * handle.dimensions);
+        vectors.forEach((v, i) => {
+          flat.set(v, i * handle.dimensions);
+        });
+        port.postMessage({ id: msg.id, flat } satisfies EmbedReply, [flat.buffer]);
+      },
+      (err: unknown) => {
+        port.postMessage({
+          id: msg.id,
+          error: err instanceof Error ? err.message : 'embedding failed',
+        } satisfies EmbedReply);
+      },
+    );
+  });
+} catch (err) {
+  port.postMessage({ ready: false, error: err instanceof Error ? err.message : String(err) });
+}
