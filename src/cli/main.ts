@@ -10,6 +10,7 @@ const COMMANDS: ReadonlyMap<
   ['clients', () => import('./commands/clients.js')],
   ['token', () => import('./commands/token.js')],
   ['keys', () => import('./commands/keys.js')],
+  ['models', () => import('./commands/models.js')],
 ]);
 
 async function main(argv: string[]): Promise<number> {

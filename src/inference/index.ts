@@ -23,10 +23,24 @@ export * from './errors.js';
 export type * from './types.js';
 export { digestFile, verifyArtifact, ModelArtifactError } from './artifact.js';
 
+/** How a configured classifier fared at start-up. */
+export interface ClassifierStatus {
+  readonly name: string;
+  /** The embedding model it is built on. */
+  readonly model: string;
+  readonly examples: string | undefined;
+  readonly status: 'ready' | 'failed';
+  readonly labels: readonly string[] | undefined;
+  readonly loadMs: number | undefined;
+  readonly error: string | undefined;
+}
+
 /** The inference area, assembled. */
 export interface Inference {
   readonly registry: ModelRegistry;
   readonly service: InferenceService;
+  /** Every configured classifier, ready or not, in a fixed order. */
+  readonly classifiers: readonly ClassifierStatus[];
   /** Drains queues and frees every model. */
   close(): Promise<void>;
 }
@@ -40,9 +54,11 @@ const CLASSIFIERS: readonly [BuiltinExampleSetName, 'moderation' | 'promptInject
 export async function createInference(config: Config, deps: RegistryDeps): Promise<Inference> {
   const registry = await ModelRegistry.open(config.models, deps);
   const classifiers = new Map<string, NamedClassifier>();
+  const statuses: ClassifierStatus[] = [];
   for (const [name, key] of CLASSIFIERS) {
     const spec = config.inference[key];
     if (spec === null) continue;
+    const meta = { name, model: spec.model, examples: spec.examples };
     const started = performance.now();
     try {
       const base = registry.get(spec.model);
@@ -64,6 +80,7 @@ export async function createInference(config: Config, deps: RegistryDeps): Promi
         base.created,
       );
       classifiers.set(name, { model, threshold: spec.threshold });
+      statuses.push({ ...meta, status: 'ready', labels: handle.labels, loadMs, error: undefined });
       deps.log(
         'info',
         { classifier: name, model: spec.model, labels: handle.labels, loadMs },
@@ -71,6 +88,7 @@ export async function createInference(config: Config, deps: RegistryDeps): Promi
       );
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
+      statuses.push({ ...meta, status: 'failed', labels: undefined, loadMs: undefined, error });
       deps.log('error', { classifier: name, model: spec.model, error }, 'classifier unavailable');
     }
   }
@@ -78,6 +96,7 @@ export async function createInference(config: Config, deps: RegistryDeps): Promi
   return {
     registry,
     service,
+    classifiers: statuses,
     close: async () => {
       for (const c of classifiers.values()) await c.model.batcher?.close();
       await Promise.all([...classifiers.values()].map((c) => c.model.handle.close()));
