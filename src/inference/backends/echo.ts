@@ -49,9 +49,10 @@ async function generate(
   const pieces = words(source);
   let text = '';
   let n = 0;
-  let finishReason: GenerateResult['finishReason'] = 'stop';
   // A function, not a property read: the signal can flip across the await below.
   const aborted = (): boolean => req.signal.aborted;
+  // Checked before the loop too: an empty prompt has no words to check it on.
+  let finishReason: GenerateResult['finishReason'] = aborted() ? 'cancelled' : 'stop';
   for (const piece of pieces) {
     if (aborted()) {
       finishReason = 'cancelled';

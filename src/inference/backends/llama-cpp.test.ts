@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyGguf, type TinyGguf } from '../../../test/support/gguf.js';
 import { ModelArtifactError } from '../artifact.js';
 import { OverloadedError } from '../errors.js';
+import { generationConformance } from '../inference.case.js';
 import type { GenerateRequest, GenerationHandle, ModelSpec } from '../types.js';
 import { loadModel } from './llama-cpp.js';
 
@@ -71,6 +72,10 @@ describe('llama-cpp backend with a random-weight GGUF', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  generationConformance('llama-cpp, random-weight GGUF', () =>
+    loadGeneration(spec({ path: gguf.path, sha256: gguf.sha256 })),
+  );
+
   it('writes the same file for the same seed', async () => {
     const again = await writeTinyGguf(join(dir, 'again.gguf'));
     expect(again.sha256).toBe(gguf.sha256);
@@ -97,53 +102,13 @@ describe('llama-cpp backend with a random-weight GGUF', () => {
     await expect(load).rejects.toThrow(/sha256 mismatch/);
   });
 
-  it('generates up to maxTokens and says so', async () => {
+  it('counts every generated token, and the BOS in the prompt', async () => {
     const r = await run(handle, request({ maxTokens: 8 }));
-    expect(r.finishReason).toBe('length');
     // Every token the random model can emit is a whole piece or a printable ASCII byte, so
     // none is held back as a partial character: the count is exact.
     expect(r.completionTokens).toBe(8);
-    expect(r.text.length).toBeGreaterThan(0);
-    expect(r.promptTokens).toBe(handle.countTokens('hello world') + 1); // + BOS
-  });
-
-  it('streams chunks that add up to the final text', async () => {
-    const r = await run(handle, request({ maxTokens: 24, temperature: 0.8, seed: 7 }));
-    expect(r.chunks.length).toBeGreaterThan(1);
-    expect(r.chunks.join('')).toBe(r.text);
-  });
-
-  it('is deterministic at temperature 0', async () => {
-    const a = await run(handle, request({ maxTokens: 16 }));
-    const b = await run(handle, request({ maxTokens: 16 }));
-    expect(b.text).toBe(a.text);
-  });
-
-  it('stops at a stop sequence, which is not part of the text', async () => {
-    const full = (await run(handle, request({ maxTokens: 16 }))).text;
-    const stop = full.slice(5, 7);
-    const r = await run(handle, request({ maxTokens: 16, stop: [stop] }));
-    expect(r.finishReason).toBe('stop');
-    expect(r.text).toBe(full.slice(0, full.indexOf(stop)));
-  });
-
-  it('ends an already-aborted job as cancelled without generating', async () => {
-    const ac = new AbortController();
-    ac.abort();
-    const r = await run(handle, request({ maxTokens: 64, signal: ac.signal }));
-    expect(r).toMatchObject({ text: '', finishReason: 'cancelled', completionTokens: 0 });
-  });
-
-  it('stops promptly when aborted mid-generation, and frees the slot', async () => {
-    const ac = new AbortController();
-    const r = await handle.generate(request({ maxTokens: 200, signal: ac.signal }), () => {
-      ac.abort();
-    });
-    expect(r.finishReason).toBe('cancelled');
-    expect(r.completionTokens).toBeLessThan(5);
-    // Both slots are free again: two jobs at once still run.
-    const both = await Promise.all([run(handle, request({})), run(handle, request({}))]);
-    expect(both.map((x) => x.finishReason)).toEqual(['length', 'length']);
+    expect(r.promptTokens).toBe(handle.countTokens('hello world') + 1);
+    expect(handle.countTokens('')).toBe(0);
   });
 
   it('runs `slots` jobs at once and refuses one more', async () => {
@@ -171,11 +136,6 @@ describe('llama-cpp backend with a random-weight GGUF', () => {
     // The rendered prompt holds both messages and the template's own text.
     expect(r.promptTokens).toBeGreaterThan(handle.countTokens('be brief hello'));
   });
-
-  it('counts tokens with the model tokenizer', () => {
-    expect(handle.countTokens('hello world')).toBeGreaterThan(0);
-    expect(handle.countTokens('')).toBe(0);
-  });
 });
 
 const storiesPresent = existsSync(STORIES);
@@ -195,6 +155,10 @@ describe.skipIf(!storiesPresent)('llama-cpp backend with stories260K', () => {
   afterAll(async () => {
     await handle.close();
   });
+
+  generationConformance('llama-cpp, stories260K', () =>
+    loadGeneration(spec({ id: 'stories260K', path: STORIES, sha256: STORIES_SHA256 })),
+  );
 
   it('continues "Once upon a time" as the model was trained to, greedily', async () => {
     const r = await run(handle, request({ prompt: 'Once upon a time', maxTokens: 24 }));

@@ -15,6 +15,7 @@ import type {
 import { ConfigError } from '../../errors.js';
 import { ModelArtifactError, verifyArtifact } from '../artifact.js';
 import { OverloadedError } from '../errors.js';
+import { createStopScanner } from './stop-sequences.js';
 import type {
   ChatMessage,
   FinishReason,
@@ -96,16 +97,20 @@ interface Loaded {
   chatWrapper: ChatWrapper;
 }
 
-/** Sampling and streaming options shared by chat and completion. */
+/**
+ * Sampling and streaming options shared by chat and completion. Not stop sequences: runJob
+ * matches them on the stream, as node-llama-cpp's `customStopTriggers` see each token decoded
+ * alone, without SentencePiece's leading space (`" The"` never matched).
+ */
 function samplingOptions(
   req: GenerateRequest,
+  signal: AbortSignal,
   onText: (text: string) => void,
   count: (n: number) => void,
 ) {
-  const stops = (req.stop ?? []).filter((s) => s !== '');
   return {
     maxTokens: req.maxTokens,
-    signal: req.signal,
+    signal,
     // Stop where the abort lands and return what was generated instead of throwing.
     stopOnAbortSignal: true,
     // OpenAI's default: no repetition penalty (node-llama-cpp applies one unless told not to).
@@ -117,7 +122,6 @@ function samplingOptions(
     ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
     ...(req.topP === undefined ? {} : { topP: req.topP }),
     ...(req.seed === undefined ? {} : { seed: req.seed }),
-    ...(stops.length === 0 ? {} : { customStopTriggers: stops }),
   };
 }
 
@@ -126,7 +130,8 @@ type Options = ReturnType<typeof samplingOptions>;
 /** A job ready to run: its prompt's size in tokens, and how to generate on a sequence. */
 interface Job {
   promptTokens: number;
-  run(sequence: LlamaContextSequence, options: Options): Promise<{ text: string; stop: string }>;
+  /** Generates, streaming to `options.onTextChunk`; resolves to node-llama-cpp's stop reason. */
+  run(sequence: LlamaContextSequence, options: Options): Promise<string>;
 }
 
 /** Chat: the conversation rendered by the chat wrapper, answered by a LlamaChatSession. */
@@ -146,8 +151,7 @@ function chatJob({ nlc, model, chatWrapper }: Loaded, messages: readonly ChatMes
       const session = new nlc.LlamaChatSession({ contextSequence: sequence, chatWrapper });
       try {
         session.setChatHistory(history);
-        const res = await session.promptWithMeta(prompt, options);
-        return { text: res.responseText, stop: res.stopReason };
+        return (await session.promptWithMeta(prompt, options)).stopReason;
       } finally {
         session.dispose();
       }
@@ -165,8 +169,7 @@ function completionJob({ nlc, model }: Loaded, prompt: string): Job {
     async run(sequence, options) {
       const completion = new nlc.LlamaCompletion({ contextSequence: sequence });
       try {
-        const res = await completion.generateCompletionWithMeta(input, options);
-        return { text: res.response, stop: res.metadata.stopReason };
+        return (await completion.generateCompletionWithMeta(input, options)).metadata.stopReason;
       } finally {
         completion.dispose();
       }
@@ -180,30 +183,39 @@ async function runJob(
   req: GenerateRequest,
   onText: (text: string) => void,
 ): Promise<GenerateResult> {
-  let streamed = '';
+  let text = ''; // what was streamed: the result's text, so the two always agree
   let completionTokens = 0;
+  const stops = createStopScanner(req.stop ?? [], (chunk) => {
+    text += chunk;
+    onText(chunk);
+  });
+  const stopped = new AbortController();
   const options = samplingOptions(
     req,
+    AbortSignal.any([req.signal, stopped.signal]),
     (chunk) => {
-      streamed += chunk;
-      onText(chunk);
+      if (stops.push(chunk)) stopped.abort();
     },
-    (n) => {
-      completionTokens += n;
-    },
+    (n) => (completionTokens += n),
   );
   const job =
     req.messages === undefined
       ? completionJob(loaded, req.prompt ?? '')
       : chatJob(loaded, req.messages);
   const { promptTokens } = job;
+  const result = (finishReason: FinishReason): GenerateResult => {
+    // A held-back tail that turned out not to start a stop is text too (unless nobody listens).
+    if (finishReason !== 'cancelled') stops.flush();
+    return { text, finishReason, promptTokens, completionTokens };
+  };
   try {
-    const { text, stop } = await job.run(sequence, options);
-    return { text, finishReason: finishReasonOf(stop), promptTokens, completionTokens };
+    const stop = await job.run(sequence, options);
+    return result(stops.stopped ? 'stop' : finishReasonOf(stop));
   } catch (err) {
     // An abort that lands before the first token (while waiting for a lock) still throws.
+    if (stops.stopped) return result('stop');
     if (!req.signal.aborted) throw err;
-    return { text: streamed, finishReason: 'cancelled', promptTokens, completionTokens };
+    return result('cancelled');
   }
 }
 

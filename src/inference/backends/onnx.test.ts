@@ -1,7 +1,8 @@
 /**
  * @module inference/backends/onnx.test — the onnx backend against the random-weight tiny BERT
  * in ../shared/models (skipped where that folder is absent) and classifier folders built from
- * it; refusals that need no model run everywhere.
+ * it, through the embedding and classification conformance suites and on its own; refusals
+ * that need no model run everywhere.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { buildClassifierFolder, type HeadSpec } from '../../../test/support/onnx-classifier.js';
+import { classificationConformance, embeddingConformance } from '../inference.case.js';
 import type { ClassificationHandle, EmbeddingHandle, ModelHandle, ModelSpec } from '../types.js';
 import { loadModel } from './onnx.js';
 
@@ -41,9 +43,6 @@ function asClassifier(h: ModelHandle): ClassificationHandle {
   if (h.task !== 'classification') throw new Error(`expected a classifier, got ${h.task}`);
   return h;
 }
-const maxDiff = (a: Float32Array, b: Float32Array): number =>
-  Math.max(...a.map((x, i) => Math.abs(x - (b[i] ?? NaN))));
-
 const temps: string[] = [];
 afterAll(async () => {
   await Promise.all(temps.map((t) => rm(t, { recursive: true, force: true })));
@@ -96,7 +95,6 @@ describe('onnx backend refusals (no model needed)', () => {
 describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
   let fetchSpy: MockInstance<typeof fetch>;
   let embedder: EmbeddingHandle;
-  const TEXTS = ['hello world', 'The quick brown fox jumps over the lazy dog', 'x', '', 'ok ok'];
 
   beforeAll(async () => {
     fetchSpy = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new Error('network used'));
@@ -106,6 +104,10 @@ describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
     await embedder.close();
     fetchSpy.mockRestore();
   });
+
+  embeddingConformance('onnx (tiny BERT)', async () =>
+    asEmbedding(await loadModel(spec(TINY_BERT))),
+  );
 
   it('loads as an embedding model and reports what it loaded', async () => {
     const onnx = await readFile(join(TINY_BERT, 'onnx', 'model.onnx'));
@@ -121,25 +123,6 @@ describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
     expect(embedder.dimensions).toBe(32);
   });
 
-  it('embeds a batch of 5 texts into 5 unit vectors of 32 floats', async () => {
-    const vectors = await embedder.embed(TEXTS);
-    expect(vectors).toHaveLength(5);
-    for (const v of vectors) {
-      expect(v).toBeInstanceOf(Float32Array);
-      expect(v).toHaveLength(32);
-      expect(Math.hypot(...v)).toBeCloseTo(1, 5);
-    }
-    expect(maxDiff(vectors[0]!, vectors[1]!)).toBeGreaterThan(1e-3);
-  });
-
-  it('gives a text the same vector alone and inside a padded batch', async () => {
-    const batch = await embedder.embed(TEXTS);
-    for (const [i, text] of TEXTS.entries()) {
-      const [alone] = await embedder.embed([text]);
-      expect(maxDiff(alone!, batch[i]!)).toBeLessThan(1e-5);
-    }
-  });
-
   it('truncates input longer than the position table instead of failing', async () => {
     const long = 'word '.repeat(1000);
     expect(embedder.countTokens(long)).toBe(1002);
@@ -150,10 +133,6 @@ describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
   it('counts tokens with the special tokens the model computes over', () => {
     expect(embedder.countTokens('hello world')).toBeGreaterThan(2);
     expect(embedder.countTokens('')).toBe(2); // [CLS] [SEP]
-  });
-
-  it('returns nothing for an empty batch', async () => {
-    expect(await embedder.embed([])).toEqual([]);
   });
 
   it('refuses a sha256 mismatch', async () => {
@@ -188,6 +167,36 @@ describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
       bias: Float32Array.from(bias),
     });
 
+    /** A folder with `head`, built on first use (by a conformance suite's beforeAll). */
+    const lazyFolder = (head: HeadSpec, name?: string): (() => Promise<string>) => {
+      let dir: Promise<string> | undefined;
+      return () => (dir ??= build(head, name));
+    };
+    // Weights that make the scores depend on the text; a folder name that is not Hub-style.
+    const singleLabel = lazyFolder(
+      {
+        labels: ['a', 'b', 'c'],
+        weights: Float32Array.from({ length: HIDDEN * 3 }, (_, i) => Math.sin(i)),
+        bias: Float32Array.from([0, 0.5, -0.5]),
+      },
+      'my model--v1',
+    );
+    const multiLabel = lazyFolder({
+      labels: ['toxic', 'insult'],
+      weights: Float32Array.from({ length: HIDDEN * 2 }, (_, i) => Math.cos(i)),
+      bias: new Float32Array(2),
+      problemType: 'multi_label_classification',
+    });
+    classificationConformance('onnx (tiny BERT + linear head)', async () =>
+      asClassifier(await loadModel(spec(await singleLabel(), { task: 'classification' }))),
+    );
+    classificationConformance(
+      'onnx (tiny BERT + multi-label head)',
+      async () =>
+        asClassifier(await loadModel(spec(await multiLabel(), { task: 'classification' }))),
+      { multiLabel: true },
+    );
+
     it('maps softmax probabilities to id2label in index order', async () => {
       const dir = await build(zeroHead(['neg', 'neutral', 'pos'], [0, Math.log(2), Math.log(5)]));
       const h = asClassifier(await loadModel(spec(dir, { task: 'classification' })));
@@ -206,24 +215,6 @@ describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
       const [p] = await h.classify(['anything']);
       expect(p![0]).toBeCloseTo(0.5, 5);
       expect(p![1]).toBeCloseTo(0.75, 5);
-      await h.close();
-    });
-
-    it('scores each text of a batch as it would alone (folder name not Hub-style)', async () => {
-      const weights = Float32Array.from({ length: HIDDEN * 2 }, (_, i) => Math.sin(i));
-      const dir = await build(
-        { labels: ['a', 'b'], weights, bias: new Float32Array(2) },
-        'my model--v1',
-      );
-      const h = asClassifier(await loadModel(spec(dir, { task: 'classification' })));
-      const batch = await h.classify(TEXTS);
-      expect(batch).toHaveLength(5);
-      for (const [i, text] of TEXTS.entries()) {
-        const [alone] = await h.classify([text]);
-        expect(maxDiff(alone!, batch[i]!)).toBeLessThan(1e-5);
-        expect(alone![0]! + alone![1]!).toBeCloseTo(1, 6);
-      }
-      expect(maxDiff(batch[0]!, batch[1]!)).toBeGreaterThan(1e-4);
       await h.close();
     });
 

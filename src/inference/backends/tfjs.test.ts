@@ -1,4 +1,8 @@
-/** @module inference/backends/tfjs.test — the bundled USE-lite backend, loaded once. */
+/**
+ * @module inference/backends/tfjs.test — the bundled USE-lite backend, loaded once, through the
+ * embedding conformance suite and, as a few-shot prompt-injection classifier, the
+ * classification one.
+ */
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,8 +10,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelArtifactError } from '../artifact.js';
+import { builtinExampleSet, createFewShotClassifier } from '../classifier.js';
+import { classificationConformance, embeddingConformance } from '../inference.case.js';
 import type { EmbeddingHandle, ModelSpec } from '../types.js';
-import { loadModel, TFJS_DIMENSIONS } from './tfjs.js';
+import { loadModel } from './tfjs.js';
 import { bundledModelDir } from './tfjs-artifact.js';
 import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
 
@@ -40,12 +46,6 @@ function cosine(a: Float32Array, b: Float32Array): number {
     nb += b[i]! * b[i]!;
   }
   return dot / Math.sqrt(na * nb);
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
 }
 
 beforeAll(async () => {
@@ -157,33 +157,15 @@ describe('tfjs backend: loading', () => {
   });
 });
 
+embeddingConformance('tfjs (USE-lite, 1 worker)', () => loadEmbedding(spec));
+
+// Over the file's shared model, which the classifier's close() leaves open.
+classificationConformance('tfjs few-shot prompt-injection classifier', () => {
+  const { examples, fallbackLabel } = builtinExampleSet('prompt-injection');
+  return createFewShotClassifier(model, examples, { fallbackLabel });
+});
+
 describe('tfjs backend: embeddings', () => {
-  it('returns one 512-d unit vector per text', async () => {
-    const vectors = await model.embed(['The cat sat on the mat.', 'Quarterly revenue grew 4%.']);
-    expect(vectors).toHaveLength(2);
-    for (const v of vectors) {
-      expect(v).toBeInstanceOf(Float32Array);
-      expect(v).toHaveLength(TFJS_DIMENSIONS);
-      expect(Math.hypot(...v)).toBeCloseTo(1, 3);
-    }
-  });
-
-  it('is deterministic: the same text gives the same vector, in a batch and across calls', async () => {
-    const [a, b] = await model.embed(['same text', 'same text']);
-    const [c] = await model.embed(['same text']);
-    expect(a).toEqual(b);
-    expect(maxAbsDiff(a!, c!)).toBeLessThan(1e-6);
-  });
-
-  it('gives the same vectors batched and one at a time', async () => {
-    const texts = ['short', 'a somewhat longer sentence about databases', 'Wie spät ist es?', ''];
-    const batched = await model.embed(texts);
-    for (const [i, text] of texts.entries()) {
-      const [single] = await model.embed([text]);
-      expect(maxAbsDiff(batched[i]!, single!)).toBeLessThan(1e-4);
-    }
-  });
-
   it('places related sentences closer than unrelated ones', async () => {
     const [cat, kitten, stocks] = await model.embed([
       'The cat is sleeping on the sofa.',
@@ -191,15 +173,6 @@ describe('tfjs backend: embeddings', () => {
       'The stock market fell sharply today.',
     ]);
     expect(cosine(cat!, kitten!)).toBeGreaterThan(cosine(cat!, stocks!) + 0.2);
-  });
-
-  it('embeds the empty string as a fixed unit vector instead of failing', async () => {
-    const [alone] = await model.embed(['']);
-    const [, inBatch] = await model.embed(['x', '']);
-    expect(alone).toHaveLength(512);
-    expect(Math.hypot(...alone!)).toBeCloseTo(1, 3);
-    expect(alone).toEqual(inBatch);
-    expect(await model.embed([])).toEqual([]);
   });
 
   it('refuses work after close', async () => {
