@@ -16,10 +16,21 @@ export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortS
   return ac.signal;
 }
 
-/** A started event stream: headers are sent on `open()`, so errors before it stay plain HTTP. */
+/** Events written within this many ms of the last write share one socket write. */
+const COALESCE_MS = 4;
+
+/**
+ * A started event stream: headers are sent on `open()`, so errors before it stay plain HTTP.
+ * A fast model produces a token every few hundred microseconds; one socket write per token
+ * would cost more than the token. Events are written at once when the stream has been quiet,
+ * and otherwise gathered for at most {@link COALESCE_MS} ms, so the first token is never delayed.
+ */
 export class EventStream {
   readonly #reply: FastifyReply;
   #open = false;
+  #pending = '';
+  #lastWrite = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(reply: FastifyReply) {
     this.#reply = reply;
@@ -42,14 +53,37 @@ export class EventStream {
     });
   }
 
-  /** Writes one event carrying `data` as JSON. */
+  /** Queues one event carrying `data` as JSON. */
   send(data: unknown): void {
-    if (!this.#reply.raw.writableEnded) this.#reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
+    if (this.#reply.raw.writableEnded) return;
+    this.#pending += `data: ${JSON.stringify(data)}\n\n`;
+    const now = performance.now();
+    if (now - this.#lastWrite >= COALESCE_MS) {
+      this.#flush();
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#flush();
+      }, COALESCE_MS);
+    }
   }
 
-  /** Writes the terminating `[DONE]` event and ends the response. */
+  #flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#pending === '' || this.#reply.raw.writableEnded) return;
+    this.#reply.raw.write(this.#pending);
+    this.#pending = '';
+    this.#lastWrite = performance.now();
+  }
+
+  /** Writes what is queued and the terminating `[DONE]` event, and ends the response. */
   done(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#reply.raw.writableEnded) return;
-    this.#reply.raw.end('data: [DONE]\n\n');
+    this.#reply.raw.end(`${this.#pending}data: [DONE]\n\n`);
+    this.#pending = '';
   }
 }

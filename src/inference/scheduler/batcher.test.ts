@@ -115,4 +115,21 @@ describe('MicroBatcher', () => {
     ]);
     expect(peak).toBe(2);
   });
+
+  it('spreads a burst over idle workers rather than one full batch on one worker', async () => {
+    const sizes: number[] = [];
+    const b = new MicroBatcher({
+      run: async (xs: number[]) => {
+        sizes.push(xs.length);
+        await new Promise((r) => setTimeout(r, 5));
+        return xs;
+      },
+      maxBatch: 32,
+      windowMs: 5,
+      maxQueue: 100,
+      concurrency: 2,
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => b.submit([i])));
+    expect(sizes).toEqual([5, 5]);
+  });
 });

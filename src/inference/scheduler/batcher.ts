@@ -107,19 +107,19 @@ export class MicroBatcher<I, O> {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    while (this.#running < this.#concurrency && this.#queue.length > 0) this.#launch();
+    while (this.#running < this.#concurrency && this.#queue.length > 0) {
+      // Spread a burst over the idle workers instead of piling it onto one of them.
+      const idle = this.#concurrency - this.#running;
+      this.#launch(Math.min(this.#o.maxBatch, Math.ceil(this.#queued / idle)));
+    }
   }
 
-  /** Takes up to `maxBatch` queued inputs and runs them as one batch. */
-  #launch(): void {
+  /** Takes up to `size` queued inputs and runs them as one batch. */
+  #launch(size: number): void {
     const batch: I[] = [];
     const parts: { job: Job<I, O>; from: number; count: number }[] = [];
-    for (
-      let job = this.#queue[0];
-      job !== undefined && batch.length < this.#o.maxBatch;
-      job = this.#queue[0]
-    ) {
-      const count = Math.min(job.inputs.length - job.taken, this.#o.maxBatch - batch.length);
+    for (let job = this.#queue[0]; job !== undefined && batch.length < size; job = this.#queue[0]) {
+      const count = Math.min(job.inputs.length - job.taken, size - batch.length);
       parts.push({ job, from: job.taken, count });
       for (let k = 0; k < count; k++) batch.push(job.inputs[job.taken + k] as I);
       job.taken += count;

@@ -1,0 +1,65 @@
+/**
+ * @module bench/support/sentences — the fixed inputs of the inference benchmark: distinct,
+ * realistic 10–20-word sentences for the embedding model, and short story prompts for the
+ * generation model. Every workload takes them in the same rotation, so token counts even out.
+ */
+
+/** 48 distinct sentences of 10–20 words. */
+export const SENTENCES: readonly string[] = [
+  'The quarterly report shows steady growth in our northern regional sales offices this year.',
+  'Please remember to lock the back door before you leave the office tonight.',
+  'Our new onboarding guide explains how to request access to the staging environment.',
+  'The train to Edinburgh was delayed by forty minutes because of a signal failure.',
+  'She spent the weekend repainting the kitchen cabinets a pale shade of green.',
+  'Customers can return unused items within thirty days for a full refund to their card.',
+  'The committee will vote on the revised budget proposal at next Tuesday’s meeting.',
+  'A sudden storm knocked out power across the valley for most of the afternoon.',
+  'He finally fixed the flaky integration test that had been failing every other night.',
+  'Fresh basil, ripe tomatoes and a little olive oil make a simple summer salad.',
+  'The museum’s new exhibition traces the history of printing from woodblocks to lasers.',
+  'Our support team answers most tickets within two hours during normal business days.',
+  'The hikers reached the summit just before sunrise and watched the clouds below them.',
+  'Interest rates are expected to stay unchanged until the central bank meets in March.',
+  'Make sure the database backup finishes before the maintenance window begins on Sunday.',
+  'The children built a small wooden birdhouse and hung it in the apple tree.',
+  'Shipping to remote islands may take up to three weeks during the holiday season.',
+  'The violinist played the final movement with remarkable energy and precision last night.',
+  'Engineers replaced the worn bearings in the turbine after a routine vibration check.',
+  'Could you send me the slides from this morning’s product review when you have a moment?',
+  'Heavy traffic on the ring road made everyone late for the nine o’clock briefing.',
+  'The library extended its opening hours so students can study later during exam weeks.',
+  'A new policy requires two approvals before any production configuration is changed.',
+  'The cat knocked a glass of water off the table and then looked completely unbothered.',
+  'Local farmers expect a smaller wheat harvest after an unusually dry spring season.',
+  'The startup raised a second round of funding to expand into three new markets.',
+  'Our flight landed early, so we had time for coffee before the conference opened.',
+  'Remember to rotate the API keys every ninety days as the security checklist requires.',
+  'The old lighthouse on the cliff has been turned into a small maritime museum.',
+  'Doctors recommend at least thirty minutes of moderate exercise on most days of the week.',
+  'The delivery driver left the parcel with a neighbour because nobody answered the door.',
+  'After the merger, both teams agreed to use a single issue tracker for all projects.',
+  'The choir rehearses every Thursday evening in the hall behind the village church.',
+  'Rising sea levels threaten several low-lying neighbourhoods along the eastern coast.',
+  'He translated the user manual into Spanish, Portuguese and Italian over the summer.',
+  'The bakery on the corner sells out of sourdough loaves before eight every morning.',
+  'Our monitoring dashboard flagged a spike in error rates shortly after the deployment.',
+  'The professor asked each student to summarise one research paper in five hundred words.',
+  'Volunteers collected more than two tons of litter from the beach on Saturday morning.',
+  'The contract renewal includes a clause that lets either party terminate with notice.',
+  'A gentle breeze carried the smell of pine needles through the open cabin window.',
+  'The finance team closed the books three days earlier than last quarter this time.',
+  'Please update your password if you used the same one on the compromised forum.',
+  'The documentary follows a family of wolves through one harsh winter in the mountains.',
+  'Our records show that the invoice was paid in full on the fourteenth of June.',
+  'The city council approved plans for a new cycle lane along the river embankment.',
+  'She explained the difference between latency and throughput using a motorway analogy.',
+  'The warehouse robots pause automatically whenever a person steps into their path.',
+];
+
+/** Chat prompts for the story model (stories260K writes children's stories). */
+export const STORY_PROMPTS: readonly string[] = [
+  'Tell me a story about a dog.',
+  'Once upon a time, a little girl found a red ball in the park.',
+  'Write a story about a cat and a bird who became friends.',
+  'Tell me about a boy who liked to play in the garden.',
+];
