@@ -13,3 +13,11 @@ export function callContext(request: FastifyRequest, signal: AbortSignal): CallC
 export function objectId(prefix: string): string {
   return `${prefix}-${randomBytes(12).toString('base64url')}`;
 }
+
+/** JSON schema of an OpenAI `input`: one string, or a non-empty array of up to `maxItems`. */
+export function textInputSchema(maxItems: number) {
+  const text = { type: 'string', maxLength: 100_000 } as const;
+  return {
+    anyOf: [text, { type: 'array', minItems: 1, maxItems, items: text }],
+  } as const;
+}

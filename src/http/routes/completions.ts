@@ -42,6 +42,21 @@ function usage(r: GenerateResult) {
   };
 }
 
+/** The generation settings both endpoints share, with OpenAI's defaults filled in. */
+function sampling(b: ChatBody | CompletionBody, maxTokens: number) {
+  const stop = b.stop ?? undefined;
+  return {
+    maxTokens,
+    // OpenAI's defaults: sample at temperature 1 unless the request says otherwise.
+    temperature: b.temperature ?? 1,
+    topP: b.top_p ?? undefined,
+    seed: b.seed ?? undefined,
+    stop: stop === undefined ? undefined : typeof stop === 'string' ? [stop] : stop,
+    stream: b.stream === true,
+    includeUsage: b.stream_options?.include_usage === true,
+  };
+}
+
 function textOf(content: ChatBody['messages'][number]['content']): string {
   if (typeof content === 'string') return content;
   if (content === null) return '';
@@ -148,8 +163,6 @@ export function completionRoutes(
   defaultMaxTokens: number,
 ): void {
   const config = { scope: 'inference:invoke' };
-  const stopList = (s: string | string[] | undefined): string[] | undefined =>
-    s === undefined ? undefined : typeof s === 'string' ? [s] : s;
 
   app.post<{ Body: ChatBody }>(
     '/v1/chat/completions',
@@ -162,14 +175,7 @@ export function completionRoutes(
           kind: 'chat',
           model: b.model,
           messages: b.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
-          maxTokens: b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens,
-          // OpenAI's defaults: sample at temperature 1 unless the request says otherwise.
-          temperature: b.temperature ?? 1,
-          topP: b.top_p ?? undefined,
-          seed: b.seed ?? undefined,
-          stop: stopList(b.stop ?? undefined),
-          stream: b.stream === true,
-          includeUsage: b.stream_options?.include_usage === true,
+          ...sampling(b, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
         },
         request,
         reply,
@@ -189,14 +195,7 @@ export function completionRoutes(
           kind: 'text',
           model: b.model,
           prompt,
-          maxTokens: b.max_tokens ?? defaultMaxTokens,
-          // OpenAI's defaults: sample at temperature 1 unless the request says otherwise.
-          temperature: b.temperature ?? 1,
-          topP: b.top_p ?? undefined,
-          seed: b.seed ?? undefined,
-          stop: stopList(b.stop ?? undefined),
-          stream: b.stream === true,
-          includeUsage: b.stream_options?.include_usage === true,
+          ...sampling(b, b.max_tokens ?? defaultMaxTokens),
         },
         request,
         reply,

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../../errors.js';
 import type { InferenceService } from '../../inference/index.js';
-import { callContext } from '../openai.js';
+import { callContext, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -23,17 +23,7 @@ const schema = {
     required: ['input', 'model'],
     additionalProperties: false,
     properties: {
-      input: {
-        anyOf: [
-          { type: 'string', maxLength: 100_000 },
-          {
-            type: 'array',
-            minItems: 1,
-            maxItems: 2048,
-            items: { type: 'string', maxLength: 100_000 },
-          },
-        ],
-      },
+      input: textInputSchema(2048),
       model: { type: 'string', minLength: 1, maxLength: 128 },
       encoding_format: { type: 'string', enum: ['float', 'base64'] },
       dimensions: { type: 'integer', minimum: 1, maximum: 65_536 },

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { InferenceService } from '../../inference/index.js';
-import { callContext, objectId } from '../openai.js';
+import { callContext, textInputSchema, objectId } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -19,17 +19,7 @@ const schema = {
     required: ['input'],
     additionalProperties: false,
     properties: {
-      input: {
-        anyOf: [
-          { type: 'string', maxLength: 100_000 },
-          {
-            type: 'array',
-            minItems: 1,
-            maxItems: 256,
-            items: { type: 'string', maxLength: 100_000 },
-          },
-        ],
-      },
+      input: textInputSchema(256),
       model: { type: 'string', minLength: 1, maxLength: 128 },
     },
   },
