@@ -2,10 +2,17 @@
  * The OpenAI-compatible inference API through inject(), on the deterministic echo backend:
  * shapes, usage, streaming, error statuses, scopes, queue limits and cancellation.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
 
+const TINY_BERT = join(import.meta.dirname, '../../shared/models/onnx-tiny-bert');
+const haveBert = existsSync(TINY_BERT);
+if (!haveBert) console.warn(`inference-api: onnx tests skipped (${TINY_BERT} not present)`);
+
 const MODELS = [
+  ...(haveBert ? [{ id: 'tiny-bert', backend: 'onnx', path: TINY_BERT, task: 'embedding' }] : []),
   { id: 'echo-chat', backend: 'echo', task: 'generation', slots: 1, maxQueue: 2 },
   { id: 'echo-slow', backend: 'echo', task: 'generation', slots: 1, maxQueue: 1, delayMs: 20 },
   { id: 'echo-embed', backend: 'echo', task: 'embedding', maxInputTokens: 50 },
@@ -58,8 +65,9 @@ describe('GET /v1/models', () => {
     const body = res.json<{
       data: { id: string; object: string; gatehouse: { task: string } }[];
     }>();
-    expect(body.data.map((m) => m.id)).toEqual(['echo-chat', 'echo-slow', 'echo-embed']);
-    expect(body.data[2]).toMatchObject({
+    const ids = body.data.map((m) => m.id).filter((id) => id !== 'tiny-bert');
+    expect(ids).toEqual(['echo-chat', 'echo-slow', 'echo-embed']);
+    expect(body.data.find((m) => m.id === 'echo-embed')).toMatchObject({
       object: 'model',
       owned_by: 'gatehouse',
       gatehouse: { task: 'embedding', dimensions: 64 },
@@ -133,6 +141,19 @@ describe('POST /v1/embeddings', () => {
       error: { message: expect.any(String), type: expect.any(String) },
     });
   });
+
+  it.skipIf(!haveBert)(
+    "refuses an input longer than the model's own window with 413 instead of cutting it",
+    async () => {
+      const ok = await post('/v1/embeddings', { model: 'tiny-bert', input: 'a short sentence' });
+      expect(ok.statusCode).toBe(200);
+      const long = await post('/v1/embeddings', { model: 'tiny-bert', input: 'word '.repeat(300) });
+      expect(long.statusCode).toBe(413);
+      expect(long.json()).toMatchObject({
+        error: { message: expect.stringMatching(/at most 128/) },
+      });
+    },
+  );
 
   it('refuses malformed JSON with 400 and an oversized body with 413', async () => {
     const bad = await f.app.http.inject({

@@ -38,6 +38,7 @@ export const LONG_TEXT = 'All work and no play makes Jack a dull boy, said the n
 
 const BACKENDS: readonly BackendName[] = ['tfjs', 'onnx', 'llama-cpp', 'echo'];
 const INFO_KEYS = new Set([
+  'maxInputTokens',
   'id',
   'backend',
   'task',

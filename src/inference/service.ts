@@ -84,12 +84,14 @@ export class InferenceService {
   }
 
   #checkInputs(m: ServedModel, texts: readonly string[]): number {
+    // The operator's limit, else the model's own window: never cut an input silently.
+    const limit = m.config.maxInputTokens ?? m.info.maxInputTokens;
     let tokens = 0;
     for (const t of texts) {
       const n = m.handle.countTokens(t);
-      if (m.config.maxInputTokens !== undefined && n > m.config.maxInputTokens) {
+      if (limit !== undefined && n > limit) {
         throw new PayloadTooLargeError(
-          `An input has ${n} tokens; the model '${m.config.id}' accepts at most ${m.config.maxInputTokens}`,
+          `An input has ${n} tokens; the model '${m.config.id}' accepts at most ${limit}`,
         );
       }
       tokens += n;

@@ -47,6 +47,8 @@ export interface ModelInfo {
   contextSize?: number | undefined;
   /** Labels, for classification models. */
   labels?: readonly string[] | undefined;
+  /** Longest input the model reads, in its tokens; longer inputs are refused (413), not cut. */
+  maxInputTokens?: number | undefined;
 }
 
 /** What a backend knows about the model it loaded; the loader adds the load measurements. */

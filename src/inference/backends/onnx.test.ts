@@ -118,6 +118,8 @@ describe.skipIf(!HAVE_MODEL)('onnx backend with the tiny BERT', () => {
       task: 'embedding',
       sha256: createHash('sha256').update(onnx).digest('hex'),
       sizeBytes: onnx.length,
+      // The smaller of the tokenizer's limit (512) and the position table (128).
+      maxInputTokens: 128,
       dimensions: 32,
     });
     expect(embedder.dimensions).toBe(32);

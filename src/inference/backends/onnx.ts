@@ -179,6 +179,7 @@ export const loadModel: LoadModel = async (spec: ModelSpec) => {
     task,
     sha256: artifact.sha256,
     sizeBytes: artifact.sizeBytes,
+    maxInputTokens: maxLength,
     ...(head ? { labels: head.labels } : { dimensions: width }),
   };
 
