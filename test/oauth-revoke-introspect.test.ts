@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, form, startApp, type Fixture } from './support/app-fixture.js';
+import { basic, form, startApp, type Fixture, modelsStatus } from './support/app-fixture.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const IDP = 'https://idp.example.test';
@@ -55,15 +55,6 @@ async function introspect(f: Fixture, c: Client, token: string): Promise<Record<
   expect(res.statusCode).toBe(200);
   expect(res.headers['cache-control']).toBe('no-store');
   return res.json<Record<string, unknown>>();
-}
-
-async function models(f: Fixture, accessToken: string): Promise<number> {
-  const res = await f.app.http.inject({
-    method: 'GET',
-    url: '/v1/models',
-    headers: { authorization: `Bearer ${accessToken}` },
-  });
-  return res.statusCode;
 }
 
 /** An access token in our exact shape, but signed by a key of the external IdP. */
@@ -136,7 +127,7 @@ describe('revocation and introspection', () => {
         });
         expect(res.headers['www-authenticate']).toMatch(/^Basic\b/);
       }
-      expect(await models(f, t.access_token)).toBe(200);
+      expect(await modelsStatus(f, t.access_token)).toBe(200);
     });
 
     it('requires the token parameter in a form body', async () => {
@@ -165,10 +156,10 @@ describe('revocation and introspection', () => {
 
     it('revokes an access token at once, even one whose verification is cached', async () => {
       const t = await issue(f, alice);
-      expect(await models(f, t.access_token)).toBe(200);
+      expect(await modelsStatus(f, t.access_token)).toBe(200);
       expect((await introspect(f, alice, t.access_token)).active).toBe(true);
       await revoke(f, alice, t.access_token);
-      expect(await models(f, t.access_token)).toBe(401);
+      expect(await modelsStatus(f, t.access_token)).toBe(401);
       expect(await introspect(f, alice, t.access_token)).toEqual({ active: false });
       // Revoking again is still fine (RFC 7009 §2.2).
       await revoke(f, alice, t.access_token);
@@ -179,14 +170,14 @@ describe('revocation and introspection', () => {
       const res = await refresh(f, alice, t0.refresh_token!);
       expect(res.statusCode).toBe(200);
       const t1 = res.json<TokenBody>();
-      expect(await models(f, t1.access_token)).toBe(200);
+      expect(await modelsStatus(f, t1.access_token)).toBe(200);
       await revoke(f, alice, t1.refresh_token!);
       const again = await refresh(f, alice, t1.refresh_token!);
       expect(again.statusCode).toBe(400);
       expect(again.json<{ error: string }>().error).toBe('invalid_grant');
       // RFC 7009 §2.1: access tokens of the same grant are invalidated too.
-      expect(await models(f, t0.access_token)).toBe(401);
-      expect(await models(f, t1.access_token)).toBe(401);
+      expect(await modelsStatus(f, t0.access_token)).toBe(401);
+      expect(await modelsStatus(f, t1.access_token)).toBe(401);
     });
 
     it('answers 200 for an unknown or malformed token', async () => {
@@ -199,7 +190,7 @@ describe('revocation and introspection', () => {
       const t = await issue(f, alice);
       await revoke(f, bob, t.access_token);
       await revoke(f, bob, t.refresh_token!);
-      expect(await models(f, t.access_token)).toBe(200);
+      expect(await modelsStatus(f, t.access_token)).toBe(200);
       expect((await introspect(f, alice, t.access_token)).active).toBe(true);
       const res = await refresh(f, alice, t.refresh_token!);
       expect(res.statusCode).toBe(200);
@@ -281,7 +272,7 @@ describe('revocation and introspection', () => {
     it('says exactly {"active":false} for a token of another issuer', async () => {
       // Trusted external IdP: the token works on the API, but it is not ours to describe.
       const trusted = await externalToken(f, idpKey, idpKid);
-      expect(await models(f, trusted)).toBe(200);
+      expect(await modelsStatus(f, trusted)).toBe(200);
       let res = await post(f, '/oauth/introspect', { token: trusted }, alice);
       expect(res.body).toBe('{"active":false}');
       // An issuer nobody trusts.

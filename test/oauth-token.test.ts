@@ -15,7 +15,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { revokeClient } from '../src/auth/index.js';
-import { basic, form, startApp, type Fixture } from './support/app-fixture.js';
+import { basic, form, startApp, type Fixture, modelsStatus } from './support/app-fixture.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -64,16 +64,6 @@ function refresh(f: Fixture, c: { id: string; secret: string }, refreshToken: st
   );
 }
 
-/** Status of GET /v1/models with `accessToken`. */
-async function models(f: Fixture, accessToken: string): Promise<number> {
-  const res = await f.app.http.inject({
-    method: 'GET',
-    url: '/v1/models',
-    headers: { authorization: `Bearer ${accessToken}` },
-  });
-  return res.statusCode;
-}
-
 /** Asserts an RFC 6749 §5.2 error: status, exact body shape, no-store. */
 function expectOAuthError(res: Reply, status: number, error: string): void {
   expect(res.statusCode).toBe(status);
@@ -113,7 +103,7 @@ describe('token endpoint: client_credentials', () => {
     expect(body.token_type).toBe('Bearer');
     expect(body.expires_in).toBe(600);
     expect(body.refresh_token).toBeUndefined();
-    expect(await models(f, body.access_token)).toBe(200);
+    expect(await modelsStatus(f, body.access_token)).toBe(200);
   });
 
   it('authenticates with client_secret_post', async () => {
@@ -124,7 +114,7 @@ describe('token endpoint: client_credentials', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(await models(f, res.json<TokenBody>().access_token)).toBe(200);
+    expect(await modelsStatus(f, res.json<TokenBody>().access_token)).toBe(200);
   });
 
   it('refuses two authentication methods at once with invalid_request', async () => {
@@ -245,10 +235,10 @@ describe('token endpoint: client_credentials', () => {
     const body = await issue(f, dev, { scope: 'models:read' });
     expect(body.scope).toBe('models:read');
     expect(decodeJwt(body.access_token).scope).toBe('models:read');
-    expect(await models(f, body.access_token)).toBe(200);
+    expect(await modelsStatus(f, body.access_token)).toBe(200);
     const narrow = await issue(f, dev, { scope: 'usage:read' });
     // The token works, but not for a route needing a scope it was not given.
-    expect(await models(f, narrow.access_token)).toBe(403);
+    expect(await modelsStatus(f, narrow.access_token)).toBe(403);
   });
 
   it('refuses a scope the client lacks with invalid_scope', async () => {
@@ -344,7 +334,7 @@ describe('token endpoint: refresh_token grant', () => {
     expect(second.refresh_token).toMatch(/^ghr_/);
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.scope).toBe(first.scope);
-    expect(await models(f, second.access_token)).toBe(200);
+    expect(await modelsStatus(f, second.access_token)).toBe(200);
 
     const res2 = await refresh(f, r, second.refresh_token!);
     expect(res2.statusCode).toBe(200);
@@ -359,14 +349,14 @@ describe('token endpoint: refresh_token grant', () => {
     const t1 = (await refresh(f, r, t0.refresh_token!)).json<TokenBody>();
     const t2 = (await refresh(f, r, t1.refresh_token!)).json<TokenBody>();
     // Cache the newest access token's verification before the family dies.
-    expect(await models(f, t2.access_token)).toBe(200);
+    expect(await modelsStatus(f, t2.access_token)).toBe(200);
 
     expectOAuthError(await refresh(f, r, t0.refresh_token!), 400, 'invalid_grant');
     expectOAuthError(await refresh(f, r, t2.refresh_token!), 400, 'invalid_grant');
-    for (const t of [t0, t1, t2]) expect(await models(f, t.access_token)).toBe(401);
+    for (const t of [t0, t1, t2]) expect(await modelsStatus(f, t.access_token)).toBe(401);
     // Another family of the same client is untouched.
     const other = await issue(f, r);
-    expect(await models(f, other.access_token)).toBe(200);
+    expect(await modelsStatus(f, other.access_token)).toBe(200);
     expect((await refresh(f, r, other.refresh_token!)).statusCode).toBe(200);
   });
 
@@ -389,8 +379,8 @@ describe('token endpoint: refresh_token grant', () => {
     );
     // The losing request was a reuse, so the whole family is revoked, the winner's tokens too.
     expectOAuthError(await refresh(f, r, winner.refresh_token!), 400, 'invalid_grant');
-    expect(await models(f, winner.access_token)).toBe(401);
-    expect(await models(f, t0.access_token)).toBe(401);
+    expect(await modelsStatus(f, winner.access_token)).toBe(401);
+    expect(await modelsStatus(f, t0.access_token)).toBe(401);
   }
 
   it('lets exactly one of two concurrent refreshes win; the family then dies', async () => {
@@ -432,7 +422,7 @@ describe('token endpoint: refresh_token grant', () => {
     const t0 = await issue(f, owner);
     expectOAuthError(await refresh(f, thief, t0.refresh_token!), 400, 'invalid_grant');
     expectOAuthError(await refresh(f, owner, t0.refresh_token!), 400, 'invalid_grant');
-    expect(await models(f, t0.access_token)).toBe(401);
+    expect(await modelsStatus(f, t0.access_token)).toBe(401);
   });
 
   it('refuses an expired refresh token with invalid_grant', async () => {
@@ -467,7 +457,7 @@ describe('token endpoint: refresh_token grant', () => {
     const t1 = res.json<TokenBody>();
     expect(t1.scope).toBe('models:read');
     expect(decodeJwt(t1.access_token).scope).toBe('models:read');
-    expect(await models(f, t0.access_token)).toBe(200);
+    expect(await modelsStatus(f, t0.access_token)).toBe(200);
   });
 });
 
@@ -519,7 +509,7 @@ describe('token endpoint: private_key_jwt (RFC 7523)', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json<TokenBody>();
     expect(decodeJwt(body.access_token).client_id).toBe(client.id);
-    expect(await models(f, body.access_token)).toBe(200);
+    expect(await modelsStatus(f, body.access_token)).toBe(200);
   });
 
   it('accepts client_id alongside the assertion when it matches', async () => {

@@ -128,6 +128,16 @@ export function requestToken(
   });
 }
 
+/** Status of `GET /v1/models` with `accessToken` as a bearer token. */
+export async function modelsStatus(f: Fixture, accessToken: string): Promise<number> {
+  const res = await f.app.http.inject({
+    method: 'GET',
+    url: '/v1/models',
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
+  return res.statusCode;
+}
+
 /** Form-encodes a body for the OAuth endpoints. */
 export function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();

@@ -5,7 +5,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelSpec } from '../types.js';
 import { loadInThread } from './tfjs.js';
-import { readTfjsArtifact, bundledModelDir, modelDirOf } from './tfjs-artifact.js';
 
 /** Request from the pool. */
 export interface EmbedRequest {
@@ -21,9 +20,8 @@ const port = parentPort;
 if (port === null) throw new Error('tfjs-worker must run in a worker thread');
 
 try {
-  const handle = await loadInThread(spec);
-  const dir = spec.path === undefined ? bundledModelDir() : modelDirOf(spec.path);
-  const { vocabulary } = await readTfjsArtifact(dir);
+  // The vocabulary comes back with the graph: the 28 MB artifact is read and hashed once.
+  const { handle, vocabulary } = await loadInThread(spec);
   port.postMessage({ ready: true, info: handle.info, vocabulary });
   port.on('message', (msg: EmbedRequest) => {
     handle.embed(msg.texts).then(

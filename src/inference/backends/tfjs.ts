@@ -124,7 +124,9 @@ async function runGraph(core: TfCore, graph: GraphModel, rows: number[][]): Prom
  * the server uses {@link loadModel}, which runs it in worker threads. `countTokens` counts SentencePiece pieces with no
  * special tokens added (`''` → 0, `'Hello world'` → 3).
  */
-export const loadInThread = async (spec: ModelSpec): Promise<EmbeddingHandle> => {
+export const loadInThread = async (
+  spec: ModelSpec,
+): Promise<{ handle: EmbeddingHandle; vocabulary: Vocabulary }> => {
   const dir = spec.path === undefined ? bundledModelDir() : modelDirOf(spec.path);
   const artifact = await readTfjsArtifact(dir);
   if (spec.sha256 !== undefined && spec.sha256.toLowerCase() !== artifact.sha256) {
@@ -182,7 +184,7 @@ export const loadInThread = async (spec: ModelSpec): Promise<EmbeddingHandle> =>
       return Promise.resolve();
     },
   };
-  return handle;
+  return { handle, vocabulary: artifact.vocabulary };
 };
 
 /**

@@ -30,18 +30,29 @@ describe('MicroBatcher', () => {
   });
 
   it('batches what piled up while the model was busy, without waiting for the window', async () => {
-    const { batches, run } = recorder(20);
-    const b = new MicroBatcher({ run, maxBatch: 8, windowMs: 1000, maxQueue: 100 });
+    const batches: number[][] = [];
+    const release: (() => void)[] = [];
+    const run = (xs: number[]) => {
+      batches.push([...xs]);
+      return new Promise<number[]>((resolve) => {
+        release.push(() => {
+          resolve(xs);
+        });
+      });
+    };
+    // A window far longer than the test: if the second batch waited for it, it would not exist.
+    const b = new MicroBatcher({ run, maxBatch: 8, windowMs: 3_600_000, maxQueue: 100 });
     const first = b.submit([1, 2, 3, 4, 5, 6, 7, 8]); // full: runs at once
-    await new Promise((r) => setTimeout(r, 5));
     const rest = [b.submit([9]), b.submit([10])];
-    const started = Date.now();
-    await Promise.all([first, ...rest]);
+    expect(batches).toHaveLength(1);
+    release[0]?.();
+    await first;
     expect(batches).toEqual([
       [1, 2, 3, 4, 5, 6, 7, 8],
       [9, 10],
     ]);
-    expect(Date.now() - started).toBeLessThan(900);
+    release[1]?.();
+    await expect(Promise.all(rest)).resolves.toEqual([[9], [10]]);
   });
 
   it('rejects at once when the queue is full', async () => {
