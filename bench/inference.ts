@@ -1,6 +1,6 @@
 /**
  * @module bench/inference — `npm run bench:inference`: inference throughput through the real HTTP
- * API (a separate load process, keep-alive fetch, a token from the token endpoint) against the
+ * API (a separate load process with keep-alive connections, a token from the token endpoint) against the
  * same models called in-process, in one run: USE-lite embeddings (sentences/s at 1, 8 and 32
  * clients, batching on and off) and stories260K streamed chat (tokens/s, TTFT) when the GGUF is
  * present, plus the resident set after each model loads. Printed as tables with the target checks;
@@ -139,7 +139,7 @@ async function measureAll(): Promise<void> {
   console.log(
     `each figure: median of ${schedule.runs} interleaved runs of ~${schedule.ms} ms after a ` +
       `${schedule.warmupMs} ms warm-up; closed-loop clients (each sends its next request when ` +
-      'the last one is answered);\nHTTP clients run in a separate process (Node fetch, keep-alive) ' +
+      'the last one is answered);\nHTTP clients run in a separate process (node:http keep-alive agent for embeddings, fetch for streams) ' +
       'with a bearer token from POST /oauth/token (client_credentials), verified on every request ' +
       '(verify cache on, as in production).',
   );

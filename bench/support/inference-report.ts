@@ -100,7 +100,7 @@ export function printEmbed(
       'CPU ms/unit = CPU time of server + load process per sentence (or token); mean batch = inputs per handle.embed() call; workers busy = time with a call outstanding ÷ ' +
       '(wall × workers);\nserver cores = CPU time of this process (main thread + model workers + ' +
       'GC) ÷ wall time; main cores = the main thread’s share of it (Fastify, auth, routes, batcher, tokenizer);\nclient cores = the ' +
-      'load process (fetch, JSON.parse); others = the rest of the machine’s busy CPU (other ' +
+      'load process (HTTP client, JSON.parse); others = the rest of the machine’s busy CPU (other ' +
       'tenants of a shared VM); spread = (max − min) ÷ median over the runs.',
   );
 }

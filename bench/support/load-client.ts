@@ -1,10 +1,13 @@
 /**
- * @module bench/support/load-client — a separate process that plays the HTTP clients (Node's
- * fetch: undici, keep-alive, one connection per request in flight), so that the server's event
- * loop and CPU time are its own and the client's cost is measured apart. Started by
+ * @module bench/support/load-client — a separate process that plays the HTTP clients (keep-alive,
+ * one connection per request in flight: node:http for embeddings — the leanest client Node has,
+ * so the load process takes as little of a small machine as it can — and fetch for SSE
+ * streams), so that the server's event loop and CPU time are its own and the client's cost is
+ * measured apart. Started by
  * `http-load.ts` over IPC: one `LoadJob` in, one `LoadReply` out. Talks only to the URL it is
  * given (127.0.0.1) and stops by itself when the time box ends.
  */
+import { Agent, request } from 'node:http';
 import { runClients, type LoopResult, type Outcome } from './clients.js';
 
 /** What the load process is asked to do. */
@@ -44,9 +47,49 @@ async function post(job: LoadJob, body: string): Promise<Response> {
   return res;
 }
 
+/** One keep-alive agent per client count, reused by every job of that width. */
+const agents = new Map<number, Agent>();
+
+/** POSTs `body` on a keep-alive agent with `width` sockets; resolves with the 200 answer's text. */
+function postText(job: LoadJob, body: string): Promise<string> {
+  let agent = agents.get(job.width);
+  if (agent === undefined) {
+    agent = new Agent({ keepAlive: true, maxSockets: job.width });
+    agents.set(job.width, agent);
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(
+      job.url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: job.authorization,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          if (res.statusCode !== 200)
+            reject(
+              new Error(`${job.url} answered ${String(res.statusCode)}: ${text.slice(0, 200)}`),
+            );
+          else resolve(text);
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function embedOnce(job: LoadJob, body: string): Promise<Outcome> {
-  const res = await post(job, body);
-  const answer = JSON.parse(await res.text()) as EmbeddingAnswer;
+  const answer = JSON.parse(await postText(job, body)) as EmbeddingAnswer;
   const first = answer.data[0]?.embedding;
   if (first === undefined || first.length === 0) throw new Error('no embedding in the answer');
   return { units: answer.data.length };

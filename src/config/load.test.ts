@@ -60,6 +60,21 @@ describe('loadConfig', () => {
       'auth.trustedIssuers.0',
     ],
     ['a master key in the file', 'masterKey: abcdefghijklmnopqrstu\n', 'masterKey'],
+    [
+      'worker niceness on a backend without workers',
+      'models:\n  - id: m\n    backend: echo\n    nice: 5\n',
+      'models.0.nice',
+    ],
+    [
+      'worker niceness above 19',
+      'models:\n  - id: m\n    backend: tfjs\n    nice: 20\n',
+      'models.0.nice',
+    ],
+    [
+      'negative worker niceness',
+      'models:\n  - id: m\n    backend: tfjs\n    nice: -5\n',
+      'models.0.nice',
+    ],
   ])('fails at start-up on %s, naming the key', (_what, text, key) => {
     const file = yamlFile(text);
     let error: unknown;

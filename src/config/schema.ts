@@ -40,27 +40,38 @@ const trustedIssuer = z
     message: 'exactly one of jwksUri or discovery is required',
   });
 
-const modelSpec = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, . _ : - (max 64)'),
-  backend: z.enum(['tfjs', 'onnx', 'llama-cpp', 'echo']),
-  path: z.string().min(1).optional(),
-  sha256: z
-    .string()
-    .regex(/^[a-fA-F0-9]{64}$/, '64 hex characters')
-    .optional(),
-  task: z.enum(['embedding', 'classification', 'generation']).optional(),
-  threads: z.number().int().min(1).max(64).default(1),
-  contextSize: z.number().int().min(0).max(131_072).default(0),
-  slots: z.number().int().min(1).max(64).default(2),
-  maxBatch: z.number().int().min(1).max(1024).default(32),
-  batchWindowMs: z.number().min(0).max(100).default(2),
-  maxQueue: z.number().int().min(1).max(100_000).default(256),
-  timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
-  /** Largest input accepted, in the model's tokens (embedding: per input; generation: prompt). */
-  maxInputTokens: z.number().int().positive().optional(),
-  /** echo backend only: delay per generated token, ms (gateway tests and benchmarks). */
-  delayMs: z.number().int().min(0).max(10_000).default(0),
-});
+const modelSpec = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, . _ : - (max 64)'),
+    backend: z.enum(['tfjs', 'onnx', 'llama-cpp', 'echo']),
+    path: z.string().min(1).optional(),
+    sha256: z
+      .string()
+      .regex(/^[a-fA-F0-9]{64}$/, '64 hex characters')
+      .optional(),
+    task: z.enum(['embedding', 'classification', 'generation']).optional(),
+    threads: z.number().int().min(1).max(64).default(1),
+    contextSize: z.number().int().min(0).max(131_072).default(0),
+    slots: z.number().int().min(1).max(64).default(2),
+    maxBatch: z.number().int().min(1).max(1024).default(32),
+    batchWindowMs: z.number().min(0).max(100).default(2),
+    maxQueue: z.number().int().min(1).max(100_000).default(256),
+    timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    /** Largest input accepted, in the model's tokens (embedding: per input; generation: prompt). */
+    maxInputTokens: z.number().int().positive().optional(),
+    /** echo backend only: delay per generated token, ms (gateway tests and benchmarks). */
+    delayMs: z.number().int().min(0).max(10_000).default(0),
+    /**
+     * tfjs backend only: how much nicer (0–19, added to the process's niceness, capped at 19) its
+     * worker threads run on Linux, so that request handling, auth and the token endpoint get a
+     * core as soon as they need one while the model saturates the others. Default 10.
+     */
+    nice: z.number().int().min(0).max(19).optional(),
+  })
+  .refine((m) => m.nice === undefined || m.backend === 'tfjs', {
+    message: 'nice applies to the tfjs backend only',
+    path: ['nice'],
+  });
 
 /** One few-shot classifier over an embedding model (moderation, prompt-injection detection). */
 const classifierSpec = z.strictObject({

@@ -28,7 +28,12 @@ export interface ModelSpec {
   slots: number;
   /** echo only: delay per generated token, ms. */
   delayMs: number;
+  /** tfjs only: niceness added to the worker threads on Linux (default {@link DEFAULT_WORKER_NICE}). */
+  nice?: number | undefined;
 }
+
+/** How much lower than request handling the tfjs worker threads run (nice +10). */
+export const DEFAULT_WORKER_NICE = 10;
 
 /** Measured facts about a loaded model, for logs, /v1/models and `gatehouse models list`. */
 export interface ModelInfo {

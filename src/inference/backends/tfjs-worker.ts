@@ -2,8 +2,10 @@
  * @module inference/backends/tfjs-worker — a worker thread that owns one USE-lite graph. It
  * answers `{id, texts}` with `{id, flat}` (row-major vectors, transferred, not copied).
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ModelSpec } from '../types.js';
+import { DEFAULT_WORKER_NICE, type ModelSpec } from '../types.js';
 import { loadInThread } from './tfjs.js';
 
 /** Request from the pool. */
@@ -18,6 +20,26 @@ export type EmbedReply = { id: number; flat: Float32Array } | { id: number; erro
 const spec = (workerData as { spec: ModelSpec }).spec;
 const port = parentPort;
 if (port === null) throw new Error('tfjs-worker must run in a worker thread');
+
+/**
+ * Lowers this thread's priority by `nice` (like `nice -n`, capped at 19): on Linux
+ * `setpriority(PRIO_PROCESS, tid)` applies to one thread, and raising one's own niceness needs
+ * no privilege. The graph then takes only the CPU that
+ * the event loop (parsing, auth, writing answers) and other processes leave: on a small machine
+ * the server keeps answering while every core computes. Elsewhere there is no per-thread
+ * niceness and the thread keeps the default priority.
+ */
+function lowerPriority(nice: number): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0 && nice > 0) {
+      setPriority(tid, Math.min(19, getPriority(tid) + nice));
+    }
+  } catch {
+    // no /proc/thread-self (not Linux), or the OS refused: run at the default priority
+  }
+}
+lowerPriority(spec.nice ?? DEFAULT_WORKER_NICE);
 
 try {
   // The vocabulary comes back with the graph: the 28 MB artifact is read and hashed once.

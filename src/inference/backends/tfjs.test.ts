@@ -4,8 +4,8 @@
  * classification one.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -163,6 +163,44 @@ embeddingConformance('tfjs (USE-lite, 1 worker)', () => loadEmbedding(spec));
 classificationConformance('tfjs few-shot prompt-injection classifier', () => {
   const { examples, fallbackLabel } = builtinExampleSet('prompt-injection');
   return createFewShotClassifier(model, examples, { fallbackLabel });
+});
+
+/** Niceness of each thread of this process, from /proc/self/task/<tid>/stat (field 19). */
+async function threadNiceness(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const tid of await readdir('/proc/self/task')) {
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '');
+    // Fields after "pid (comm)": state is field 3, nice field 19; comm may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[16] !== undefined) out.set(Number(tid), Number(fields[16]));
+  }
+  return out;
+}
+
+describe.skipIf(process.platform !== 'linux')('tfjs backend: worker priority (Linux)', () => {
+  it('runs the graph in a worker 10 nicer than the process; this thread keeps its niceness', async () => {
+    const base = getPriority();
+    const own = Number(
+      (await readFile('/proc/thread-self/stat', 'utf8')).split(') ')[1]?.split(' ')[16],
+    );
+    const niced = [...(await threadNiceness()).values()].filter(
+      (n) => n === Math.min(19, base + 10),
+    );
+    expect(own).toBe(base);
+    expect(niced.length).toBeGreaterThanOrEqual(spec.threads);
+  });
+
+  it('leaves the workers at the process niceness with nice: 0', async () => {
+    const before = await threadNiceness();
+    const plain = await loadEmbedding({ ...spec, nice: 0 });
+    try {
+      const added = [...(await threadNiceness())].filter(([tid]) => !before.has(tid));
+      expect(added.length).toBeGreaterThan(0);
+      expect(added.every(([, n]) => n === getPriority())).toBe(true);
+    } finally {
+      await plain.close();
+    }
+  });
 });
 
 describe('tfjs backend: embeddings', () => {
