@@ -5,6 +5,7 @@
  */
 import {
   bestDirectKey,
+  directKey,
   HTTP_BASE64_KEY,
   httpKey,
   NOBATCH_MODEL,
@@ -220,6 +221,15 @@ function checkRows(
         http32 / value(embed, httpKey(32, false)),
         BATCHING_TARGET,
       ),
+      // Not a check: what batching can give at most, the model alone in-process. HTTP with
+      // batching cannot beat the best direct figure, nor HTTP without it direct batch 1.
+      [
+        'use-lite',
+        `  bound: model alone, best batched ÷ ${directKey(1, workers).replace('direct ', '')}`,
+        ratio(best.perSec / value(embed, directKey(1, workers))),
+        '',
+        'reference',
+      ],
     );
   }
   for (const w of llama === undefined ? [] : LLAMA_WIDTHS) {
