@@ -39,11 +39,13 @@ function lowerPriority(nice: number): void {
     // no /proc/thread-self (not Linux), or the OS refused: run at the default priority
   }
 }
-lowerPriority(spec.nice ?? DEFAULT_WORKER_NICE);
 
 try {
   // The vocabulary comes back with the graph: the 28 MB artifact is read and hashed once.
   const { handle, vocabulary } = await loadInThread(spec);
+  // Only now: a thread inherits its creator's niceness, and loading may be what starts the
+  // process-wide libuv pool (fs, crypto) — that pool must keep the default priority.
+  lowerPriority(spec.nice ?? DEFAULT_WORKER_NICE);
   port.postMessage({ ready: true, info: handle.info, vocabulary });
   port.on('message', (msg: EmbedRequest) => {
     handle.embed(msg.texts).then(
