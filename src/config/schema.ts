@@ -40,7 +40,8 @@ const trustedIssuer = z
     message: 'exactly one of jwksUri or discovery is required',
   });
 
-const modelSpec = z
+/** One entry of `models:` (exported for tests that build a spec with the real defaults). */
+export const modelSpec = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, . _ : - (max 64)'),
     backend: z.enum(['tfjs', 'onnx', 'llama-cpp', 'echo']),

@@ -8,6 +8,7 @@
  * classifier.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelSpec } from '../../test/support/model-spec.js';
 import { loadModel } from './backends/tfjs.js';
 import {
   builtinExampleSet,
@@ -247,14 +248,7 @@ const MODERATION: Record<string, string[]> = {
 let model: EmbeddingHandle;
 
 beforeAll(async () => {
-  const handle = await loadModel({
-    id: 'use-lite',
-    backend: 'tfjs',
-    threads: 1,
-    contextSize: 0,
-    slots: 1,
-    delayMs: 0,
-  });
+  const handle = await loadModel(modelSpec({ id: 'use-lite', backend: 'tfjs' }));
   if (handle.task !== 'embedding') throw new Error('expected an embedding model');
   model = handle;
 });

@@ -14,18 +14,11 @@ import type {
   ModelSpec,
   ModelTask,
 } from '../types.js';
+import { modelSpec } from '../../../test/support/model-spec.js';
 import { loadModel } from './echo.js';
 
-const spec = (task: ModelTask, over: Partial<ModelSpec> = {}): ModelSpec => ({
-  id: `echo-${task}`,
-  backend: 'echo',
-  task,
-  threads: 1,
-  contextSize: 0,
-  slots: 3,
-  delayMs: 0,
-  ...over,
-});
+const spec = (task: ModelTask, over: Partial<ModelSpec> = {}): ModelSpec =>
+  modelSpec({ id: `echo-${task}`, backend: 'echo', task, slots: 3, ...over });
 
 async function openEmbedding(): Promise<EmbeddingHandle> {
   const handle = await loadModel(spec('embedding'));

@@ -13,6 +13,7 @@ import { ModelArtifactError } from '../artifact.js';
 import { OverloadedError } from '../errors.js';
 import { generationConformance } from '../inference.case.js';
 import type { GenerateRequest, GenerationHandle, ModelSpec } from '../types.js';
+import { modelSpec } from '../../../test/support/model-spec.js';
 import { loadModel } from './llama-cpp.js';
 
 const STORIES = fileURLToPath(
@@ -20,17 +21,8 @@ const STORIES = fileURLToPath(
 );
 const STORIES_SHA256 = '5a9d168bd9d9e29302e0d604e9a4c97184057ad87661cd7e7cc4318fdeba6d9c';
 
-function spec(over: Partial<ModelSpec>): ModelSpec {
-  return {
-    id: 'tiny',
-    backend: 'llama-cpp',
-    threads: 1,
-    contextSize: 0,
-    slots: 2,
-    delayMs: 0,
-    ...over,
-  };
-}
+const spec = (over: Partial<ModelSpec>): ModelSpec =>
+  modelSpec({ id: 'tiny', backend: 'llama-cpp', ...over });
 
 async function loadGeneration(s: ModelSpec): Promise<GenerationHandle> {
   const handle = await loadModel(s);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from
 import { buildClassifierFolder, type HeadSpec } from '../../../test/support/onnx-classifier.js';
 import { classificationConformance, embeddingConformance } from '../inference.case.js';
 import type { ClassificationHandle, EmbeddingHandle, ModelHandle, ModelSpec } from '../types.js';
+import { modelSpec } from '../../../test/support/model-spec.js';
 import { loadModel } from './onnx.js';
 
 const TINY_BERT = fileURLToPath(
@@ -23,17 +24,8 @@ if (!HAVE_MODEL) {
   console.warn(`onnx backend tests skipped: test model folder ${TINY_BERT} is absent`);
 }
 
-const spec = (path: string, extra: Partial<ModelSpec> = {}): ModelSpec => ({
-  id: 'tiny',
-  backend: 'onnx',
-  path,
-  task: 'embedding',
-  threads: 1,
-  contextSize: 0,
-  slots: 1,
-  delayMs: 0,
-  ...extra,
-});
+const spec = (path: string, extra: Partial<ModelSpec> = {}): ModelSpec =>
+  modelSpec({ id: 'tiny', backend: 'onnx', path, task: 'embedding', ...extra });
 
 function asEmbedding(h: ModelHandle): EmbeddingHandle {
   if (h.task !== 'embedding') throw new Error(`expected an embedding handle, got ${h.task}`);

@@ -10,6 +10,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { modelSpec } from '../../../test/support/model-spec.js';
 import { ModelArtifactError } from '../artifact.js';
 import { builtinExampleSet, createFewShotClassifier } from '../classifier.js';
 import { classificationConformance, embeddingConformance } from '../inference.case.js';
@@ -18,14 +19,7 @@ import { loadModel } from './tfjs.js';
 import { bundledModelDir } from './tfjs-artifact.js';
 import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
 
-const spec: ModelSpec = {
-  id: 'use-lite',
-  backend: 'tfjs',
-  threads: 1,
-  contextSize: 0,
-  slots: 1,
-  delayMs: 0,
-};
+const spec = modelSpec({ id: 'use-lite', backend: 'tfjs' });
 
 let model: EmbeddingHandle;
 const fetchedUrls: string[] = [];
