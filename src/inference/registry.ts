@@ -98,13 +98,7 @@ export class ModelRegistry {
         rssDeltaBytes: Math.max(0, process.memoryUsage().rss - rssBefore),
       };
       const created = Math.floor((deps.now?.() ?? Date.now()) / 1000);
-      this.#served.set(config.id, {
-        config,
-        handle,
-        info,
-        created,
-        ...schedulerFor(config, handle),
-      });
+      this.#served.set(config.id, serve(config, handle, info, created));
       deps.log(
         'info',
         {

@@ -19,7 +19,7 @@ export const usage = [
 ].join('\n');
 
 /** One line of `models list`: a configured model, or a few-shot classifier built on one. */
-export interface ModelRow {
+interface ModelRow {
   id: string;
   kind: 'model' | 'classifier';
   backend: string | null;
@@ -104,7 +104,7 @@ function details(r: ModelRow): string {
 }
 
 /** Rows as an aligned table; the last column (details, errors) is not padded. */
-export function table(rows: readonly ModelRow[]): string {
+function table(rows: readonly ModelRow[]): string {
   const dash = (v: string | null | undefined): string => v ?? '-';
   const lines = [
     ['ID', 'BACKEND', 'TASK', 'STATUS', 'SHA256', 'SIZE', 'LOAD', 'RSS', 'DETAILS'],
@@ -154,7 +154,7 @@ const parse = (args: string[]) =>
 type PullValues = ReturnType<typeof parse>['values'];
 
 /** The `models:` entry to add for a pulled file, and what else the operator must do. */
-export function configSnippet(
+function configSnippet(
   path: string,
   sha256: string,
 ): { entry: Record<string, string>; note?: string } {

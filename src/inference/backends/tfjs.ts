@@ -7,9 +7,10 @@
  * Measured on the 2-core build machine (Node 20, WASM SIMD, single-threaded), with 10–20-word
  * sentences: load ≈ 0.3 s (read + sha256 of 28 MB, parse, warm-up); median latency per batch
  * 1 → 8.6 ms, 8 → 44 ms, 32 → 157 ms, 64 → 303 ms, 128 → 585 ms, i.e. ~116 texts/s alone and
- * ~205/s batched: batching gains less than 2×, cost grows with tokens. The graph runs on the
- * event-loop thread and does not yield: a batch of 64 stalled a 2 ms timer for 359 ms, so a
- * batch's latency is also the stall every other request sees ({@link TFJS_MAX_BATCH}).
+ * ~205/s batched: batching gains less than 2×, cost grows with tokens. The graph does not
+ * yield: on the event-loop thread a batch of 64 stalled a 2 ms timer for 359 ms, which is why
+ * the server runs it in worker threads ({@link loadModel}) and batches at most `maxBatch` (32)
+ * inputs, ~93% of the best throughput measured (203 vs 219 texts/s at 128) for ~160 ms a batch.
  * Long inputs are cheap: 100,000 characters tokenize in ~10 ms and embed in ~120 ms.
  *
  * Output: tfjs prints nothing to stdout or stderr while loading or running this model (checked
@@ -30,13 +31,6 @@ import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-toke
 
 /** Width of USE-lite vectors. */
 export const TFJS_DIMENSIONS = 512;
-
-/**
- * Largest batch worth forming for this backend: 32 reaches ~93% of the best throughput
- * measured (203 vs 219 texts/s at 128) while holding the thread for ~160 ms; beyond it each
- * step mostly adds stall. `embed` accepts more, in one call.
- */
-export const TFJS_MAX_BATCH = 32;
 
 // The packages' own typings re-export @tensorflow/* declarations that are not installed, so
 // the few members used here are described structurally.
