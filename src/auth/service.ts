@@ -4,7 +4,7 @@
  * and grants. The HTTP layer talks only to what this returns.
  */
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
+import { SIGNING_ALGS, type Config } from '../config/index.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import type { IdGenerator } from '../lib/random.js';
 import type { Store } from '../store/index.js';
@@ -65,6 +65,9 @@ export function openKeyRing(config: Config, clock: Clock): Promise<KeyRing> {
   });
 }
 
+/** Seconds between purges of expired revocations and replay entries. */
+const PURGE_EVERY = 600;
+
 /** Builds the identity area. */
 export async function createAuth(deps: AuthDeps): Promise<Auth> {
   const { config, store, clock } = deps;
@@ -92,7 +95,7 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
       scopeClaim: 'scope',
       own: true,
     },
-    algorithms: new Set(['ES256', 'EdDSA', 'RS256']),
+    algorithms: new Set(SIGNING_ALGS),
     typs: OWN_TYPS,
     keys: {
       get: (kid) => {
@@ -139,9 +142,18 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     maxTokenBytes: a.maxTokenBytes,
     cacheSize: a.verifyCacheSize,
   });
+  // The same timer drops what can no longer matter — revocations and replay entries of tokens
+  // that have expired — at most every PURGE_EVERY seconds, so the tables do not grow forever.
+  let purgedAt = Number.NEGATIVE_INFINITY;
   const timer = setInterval(() => {
-    revocations.sync(epochSeconds(clock)).catch((err: unknown) => {
+    const now = epochSeconds(clock);
+    revocations.sync(now).catch((err: unknown) => {
       deps.warn(`revocation sync failed: ${(err as Error).message}`);
+    });
+    if (now - purgedAt < PURGE_EVERY) return;
+    purgedAt = now;
+    store.revocations.purge(now).catch((err: unknown) => {
+      deps.warn(`purging expired revocations failed: ${(err as Error).message}`);
     });
   }, a.revocationSyncInterval * 1000);
   timer.unref();
