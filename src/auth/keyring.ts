@@ -7,11 +7,12 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { SIGNING_ALGS } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { KeyFile, type StoredKey } from './key-file.js';
 
 /** Algorithms we sign with. */
-export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256';
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 /** A key ready for use. */
 export interface LoadedKey {

@@ -44,9 +44,4 @@ export class RevocationList {
     })();
     return this.#syncing;
   }
-
-  /** Number of live revocations held. */
-  get size(): number {
-    return this.#revoked.size;
-  }
 }

@@ -5,7 +5,7 @@
 import { pino, type Logger } from 'pino';
 
 /** Paths pino censors wherever they appear in a logged object. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.dpop',
   'req.headers.cookie',

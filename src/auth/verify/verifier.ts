@@ -97,11 +97,6 @@ export class Verifier {
       throw new TokenError('revoked');
     return { ...verified, scopes: effectiveScopes(verified, payload, issuer.rules.scopeClaim) };
   }
-
-  /** Drops every cached verification (after key changes). */
-  clearCache(): void {
-    this.#cache.clear();
-  }
 }
 
 /**

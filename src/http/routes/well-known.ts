@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ASSERTION_ALGS, DPOP_ALGS, type Auth } from '../../auth/index.js';
-import type { Config } from '../../config/index.js';
+import { SIGNING_ALGS, type Config } from '../../config/index.js';
 import { SCOPES } from '../../policy/index.js';
 
 /** Public endpoint URLs, derived once from the issuer. */
@@ -23,7 +23,7 @@ export function wellKnownRoutes(app: FastifyInstance, config: Config, auth: Auth
   const { issuer, audience } = config.auth;
   const e = endpoints(issuer);
   const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
-  const signingAlgs = ['ES256', 'EdDSA', 'RS256'];
+  const signingAlgs = [...SIGNING_ALGS];
   const metadata = Object.freeze({
     issuer,
     token_endpoint: e.token,
