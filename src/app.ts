@@ -1,6 +1,7 @@
 /**
  * @module app — wires the areas into a running application, without listening. Tests call
- * `buildApp` with overrides (clock, fetch, ids, logger) and drive it with `inject()`.
+ * `buildApp` with overrides (clock, fetch, ids, logger) and drive it with `inject()`; `serve`
+ * builds it with `waitForModels: false`, listens, and lets the models load behind `/readyz`.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,7 +9,7 @@ import { createAuth, type Auth } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { buildHttp } from './http/server.js';
 import {
-  createInference,
+  prepareInference,
   type BackendName,
   type Inference,
   type LoadModel,
@@ -29,6 +30,16 @@ export interface AppOverrides {
   loaders?: Partial<Record<BackendName, LoadModel>>;
 }
 
+/** How to build. */
+export interface BuildOptions {
+  /**
+   * Load the models before resolving (default true, what tests expect). False: resolve with
+   * nothing loaded; `App.loadModels()` starts loading (`serve` calls it once it listens). Until
+   * then `/readyz` says `loading` and requests for a model get 503 with `Retry-After`.
+   */
+  waitForModels?: boolean;
+}
+
 /** A built application. */
 export interface App {
   readonly http: FastifyInstance;
@@ -36,12 +47,21 @@ export interface App {
   readonly inference: Inference;
   readonly store: Store;
   readonly config: Config;
+  /**
+   * Loads the configured models (once; with `waitForModels` they already are) and settles when
+   * each is loaded or has failed; never rejects.
+   */
+  loadModels(): Promise<void>;
   /** Stops accepting requests, drains in-flight ones, closes the store. */
   close(): Promise<void>;
 }
 
 /** Builds the application from a loaded config. */
-export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+export async function buildApp(
+  config: Config,
+  overrides: AppOverrides = {},
+  options: BuildOptions = {},
+): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.log.level);
   const clock = overrides.clock ?? systemClock;
   const store =
@@ -64,31 +84,33 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       logger.warn(message);
     },
   });
-  const inference = await createInference(config, {
+  const inference = prepareInference(config, {
     log: (level, obj, msg) => {
       logger[level](obj, msg);
     },
     ...(overrides.loaders === undefined ? {} : { loaders: overrides.loaders }),
   });
-  let ready = false;
+  let phase: 'starting' | 'serving' | 'draining' = 'starting';
   const http = await buildHttp({
     config,
     auth,
     store,
     logger,
     inference: inference.service,
-    ready: () => ready,
+    ready: () => ({ phase, models: inference.registry.status() }),
   });
   await http.ready();
-  ready = true;
+  if (options.waitForModels !== false) await inference.load();
+  phase = 'serving';
   return {
     http,
     auth,
     inference,
     store,
     config,
+    loadModels: () => inference.load(),
     close: async () => {
-      ready = false;
+      phase = 'draining';
       // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
       await inference.close();

@@ -51,6 +51,8 @@ export const modelSpec = z
       .regex(/^[a-fA-F0-9]{64}$/, '64 hex characters')
       .optional(),
     task: z.enum(['embedding', 'classification', 'generation']).optional(),
+    /** `/readyz` answers 503 until every required model is loaded; false: best effort. */
+    required: z.boolean().default(true),
     threads: z.number().int().min(1).max(64).default(1),
     contextSize: z.number().int().min(0).max(131_072).default(0),
     slots: z.number().int().min(1).max(64).default(2),

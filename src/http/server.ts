@@ -10,7 +10,7 @@ import type { InferenceService } from '../inference/index.js';
 import type { Store } from '../store/index.js';
 import { authenticator } from './authenticate.js';
 import { handleError } from './errors.js';
-import { healthRoutes } from './routes/health.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { completionRoutes } from './routes/completions.js';
 import { embeddingRoutes } from './routes/embeddings.js';
@@ -24,7 +24,7 @@ export interface HttpDeps {
   store: Store;
   logger: FastifyBaseLogger;
   inference: InferenceService;
-  ready: () => boolean;
+  ready: () => Readiness;
 }
 
 /** Creates the HTTP server (not listening). */

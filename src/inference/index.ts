@@ -12,7 +12,13 @@ import {
 import { ModelRegistry, serve, type RegistryDeps } from './registry.js';
 import { InferenceService, type NamedClassifier } from './service.js';
 
-export { ModelRegistry, type FailedModel, type ServedModel } from './registry.js';
+export {
+  ModelRegistry,
+  type FailedModel,
+  type LoadState,
+  type ModelStatus,
+  type ServedModel,
+} from './registry.js';
 export {
   InferenceService,
   type CallContext,
@@ -39,8 +45,13 @@ export interface ClassifierStatus {
 export interface Inference {
   readonly registry: ModelRegistry;
   readonly service: InferenceService;
-  /** Every configured classifier, ready or not, in a fixed order. */
+  /** Every configured classifier, ready or not, in a fixed order (filled as they load). */
   readonly classifiers: readonly ClassifierStatus[];
+  /**
+   * Starts loading the models, then the classifiers built on them (once; later calls return the
+   * same promise). Settles when every one is loaded or has failed; never rejects.
+   */
+  load(): Promise<void>;
   /** Drains queues and frees every model. */
   close(): Promise<void>;
 }
@@ -50,54 +61,89 @@ const CLASSIFIERS: readonly [BuiltinExampleSetName, 'moderation' | 'promptInject
   ['prompt-injection', 'promptInjection'],
 ];
 
-/** Loads models and classifiers from config. Failures are logged; the rest is served. */
+/** Loads models and classifiers from config and resolves once every one is settled. */
 export async function createInference(config: Config, deps: RegistryDeps): Promise<Inference> {
-  const registry = await ModelRegistry.open(config.models, deps);
+  const inference = prepareInference(config, deps);
+  await inference.load();
+  return inference;
+}
+
+/**
+ * The inference area with nothing loaded yet: every model and classifier reports `loading` and
+ * requests for one get 503 with `Retry-After` until `load()` has loaded it. Failures are
+ * logged; the rest is served.
+ */
+export function prepareInference(config: Config, deps: RegistryDeps): Inference {
+  const registry = new ModelRegistry(config.models);
   const classifiers = new Map<string, NamedClassifier>();
   const statuses: ClassifierStatus[] = [];
-  for (const [name, key] of CLASSIFIERS) {
+  const enabled = CLASSIFIERS.flatMap(([name, key]) => {
     const spec = config.inference[key];
-    if (spec === null) continue;
-    const meta = { name, model: spec.model, examples: spec.examples };
-    const started = performance.now();
-    try {
-      const base = registry.get(spec.model);
-      if (base.handle.task !== 'embedding')
-        throw new Error(`model '${spec.model}' is not an embedding model`);
-      const builtin = builtinExampleSet(name);
-      const examples =
-        spec.examples === undefined ? builtin.examples : await loadExampleSets(spec.examples);
-      const handle = await createFewShotClassifier(base.handle, examples, {
-        id: name,
-        threshold: spec.threshold,
-        ...(builtin.fallbackLabel in examples ? { fallbackLabel: builtin.fallbackLabel } : {}),
-      });
-      const loadMs = Math.round(performance.now() - started);
-      const model = serve(
-        { ...base.config, id: name },
-        handle,
-        { ...handle.info, loadMs, rssDeltaBytes: 0 },
-        base.created,
-      );
-      classifiers.set(name, { model, threshold: spec.threshold });
-      statuses.push({ ...meta, status: 'ready', labels: handle.labels, loadMs, error: undefined });
-      deps.log(
-        'info',
-        { classifier: name, model: spec.model, labels: handle.labels, loadMs },
-        'classifier ready',
-      );
-    } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      statuses.push({ ...meta, status: 'failed', labels: undefined, loadMs: undefined, error });
-      deps.log('error', { classifier: name, model: spec.model, error }, 'classifier unavailable');
-    }
+    return spec === null ? [] : [{ name, spec }];
+  });
+  for (const { name, spec } of enabled) {
+    // A classifier is as required as the model it is built on.
+    registry.track(name, config.models.find((m) => m.id === spec.model)?.required ?? true);
   }
+  const loadClassifiers = async (): Promise<void> => {
+    for (const { name, spec } of enabled) {
+      if (registry.stopping) break;
+      const meta = { name, model: spec.model, examples: spec.examples };
+      const started = performance.now();
+      try {
+        const base = registry.get(spec.model);
+        if (base.handle.task !== 'embedding')
+          throw new Error(`model '${spec.model}' is not an embedding model`);
+        const builtin = builtinExampleSet(name);
+        const examples =
+          spec.examples === undefined ? builtin.examples : await loadExampleSets(spec.examples);
+        const handle = await createFewShotClassifier(base.handle, examples, {
+          id: name,
+          threshold: spec.threshold,
+          ...(builtin.fallbackLabel in examples ? { fallbackLabel: builtin.fallbackLabel } : {}),
+        });
+        const loadMs = Math.round(performance.now() - started);
+        const model = serve(
+          { ...base.config, id: name },
+          handle,
+          { ...handle.info, loadMs, rssDeltaBytes: 0 },
+          base.created,
+        );
+        classifiers.set(name, { model, threshold: spec.threshold });
+        registry.settle(name);
+        statuses.push({
+          ...meta,
+          status: 'ready',
+          labels: handle.labels,
+          loadMs,
+          error: undefined,
+        });
+        deps.log(
+          'info',
+          { classifier: name, model: spec.model, labels: handle.labels, loadMs },
+          'classifier ready',
+        );
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        statuses.push({ ...meta, status: 'failed', labels: undefined, loadMs: undefined, error });
+        registry.settle(name, err);
+        deps.log('error', { classifier: name, model: spec.model, error }, 'classifier unavailable');
+      }
+    }
+  };
+  let loading: Promise<void> | undefined;
+  const load = (): Promise<void> => (loading ??= registry.load(deps).then(loadClassifiers));
   const service = new InferenceService(registry, classifiers);
   return {
     registry,
     service,
     classifiers: statuses,
+    load,
     close: async () => {
+      // Skip what has not started loading, wait for what is loading, then free the
+      // classifiers before the models they are built on.
+      registry.stopLoading();
+      await loading;
       for (const c of classifiers.values()) await c.model.batcher?.close();
       await Promise.all([...classifiers.values()].map((c) => c.model.handle.close()));
       await registry.close();

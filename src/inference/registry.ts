@@ -1,9 +1,12 @@
 /**
  * @module inference/registry — the models this server serves: loaded at start-up from config,
  * each with its scheduler (a micro-batcher for embedding/classification, fair slots for
- * generation). A model that fails to load is reported and the server serves the others.
+ * generation). Loading runs in the background, one model after the other; each configured model
+ * is `loading`, `ready` or `failed` meanwhile. A model that fails to load is reported and the
+ * server serves the others.
  */
 import type { ModelConfig } from '../config/index.js';
+import { GatewayError } from '../errors.js';
 import { ModelNotFoundError, ModelUnavailableError } from './errors.js';
 import { MicroBatcher } from './scheduler/batcher.js';
 import { SlotScheduler } from './scheduler/slots.js';
@@ -26,6 +29,34 @@ export interface ServedModel {
 export interface FailedModel {
   readonly config: ModelConfig;
   readonly error: string;
+}
+
+/** Where a configured model (or a classifier built on one) stands. */
+export type LoadState = 'loading' | 'ready' | 'failed';
+
+/** One configured model's load state, as `/readyz` reports it. */
+export interface ModelStatus {
+  readonly id: string;
+  readonly state: LoadState;
+  /** Whether the server is ready only once this model is (config `required`, default true). */
+  readonly required: boolean;
+  /** Failed models: a short, public reason (details are in the log). */
+  readonly reason?: string;
+}
+
+/** Seconds a client is told to wait for a model that is still loading. */
+export const LOADING_RETRY_AFTER = 5;
+
+/** Short public reasons by error code: `/readyz` is unauthenticated, so no paths or internals. */
+const REASONS: ReadonlyMap<string, string> = new Map([
+  ['MODEL_ARTIFACT_INVALID', 'model file missing, unreadable or not matching its sha256'],
+  ['CONFIG_INVALID', 'invalid model configuration'],
+]);
+
+/** The public reason for a load failure. */
+export function publicReason(err: unknown): string {
+  const code = err instanceof GatewayError ? err.code : undefined;
+  return (code === undefined ? undefined : REASONS.get(code)) ?? 'failed to load (see the log)';
 }
 
 /** Where each backend's loader lives; heavy backends are imported only when configured. */
@@ -78,12 +109,72 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
 export class ModelRegistry {
   readonly #served = new Map<string, ServedModel>();
   readonly #failed = new Map<string, FailedModel>();
+  /** Every configured model (and tracked classifier), in config order. */
+  readonly #status = new Map<string, ModelStatus>();
+  readonly #configs: readonly ModelConfig[];
+  #loading: Promise<void> | undefined;
+  #closing = false;
 
-  /** Loads every configured model, one after the other (bounded memory peaks). */
+  /** Every model in `configs` is `loading` until `load` has tried it. */
+  constructor(configs: readonly ModelConfig[] = []) {
+    this.#configs = configs;
+    for (const c of configs) this.track(c.id, c.required);
+  }
+
+  /** Loads every configured model and resolves once all are settled. */
   static async open(configs: readonly ModelConfig[], deps: RegistryDeps): Promise<ModelRegistry> {
-    const reg = new ModelRegistry();
-    for (const config of configs) await reg.#load(config, deps);
+    const reg = new ModelRegistry(configs);
+    await reg.load(deps);
     return reg;
+  }
+
+  /**
+   * Loads the configured models one after the other (bounded memory peaks); settles when each
+   * is loaded or failed, never rejects. Until a model is loaded, requests for it get 503 with
+   * `Retry-After`. Called again, returns the same promise.
+   */
+  load(deps: RegistryDeps): Promise<void> {
+    this.#loading ??= (async () => {
+      for (const config of this.#configs) {
+        if (this.#closing) break;
+        await this.#load(config, deps);
+      }
+    })();
+    return this.#loading;
+  }
+
+  /** Reports `id` (e.g. a classifier built on a model) as loading until `settle` is called. */
+  track(id: string, required: boolean): void {
+    this.#status.set(id, { id, state: 'loading', required });
+  }
+
+  /** Records how a tracked entry ended: ready, or failed with `err`. */
+  settle(id: string, err?: unknown): void {
+    const cur = this.#status.get(id);
+    if (cur === undefined) return;
+    this.#status.set(
+      id,
+      err === undefined
+        ? { id, state: 'ready', required: cur.required }
+        : { id, state: 'failed', required: cur.required, reason: publicReason(err) },
+    );
+  }
+
+  /** Every configured model's state, in config order. */
+  status(): ModelStatus[] {
+    return [...this.#status.values()];
+  }
+
+  /** Why `id` cannot take requests (loading or failed), or undefined if it is ready or unknown. */
+  unavailable(id: string): ModelUnavailableError | undefined {
+    const state = this.#status.get(id)?.state;
+    if (state === 'loading')
+      return new ModelUnavailableError(
+        `The model '${id}' is still loading; retry shortly`,
+        LOADING_RETRY_AFTER,
+      );
+    if (state === 'failed') return new ModelUnavailableError(`The model '${id}' failed to load`);
+    return undefined;
   }
 
   async #load(config: ModelConfig, deps: RegistryDeps): Promise<void> {
@@ -99,6 +190,7 @@ export class ModelRegistry {
       };
       const created = Math.floor((deps.now?.() ?? Date.now()) / 1000);
       this.#served.set(config.id, serve(config, handle, info, created));
+      this.settle(config.id);
       deps.log(
         'info',
         {
@@ -114,6 +206,7 @@ export class ModelRegistry {
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       this.#failed.set(config.id, { config, error });
+      this.settle(config.id, err);
       deps.log(
         'error',
         { model: config.id, backend: config.backend, error },
@@ -122,12 +215,11 @@ export class ModelRegistry {
     }
   }
 
-  /** The served model `id`; 404 if unknown, 503 if it failed to load. */
+  /** The served model `id`; 404 if unknown, 503 if still loading (with Retry-After) or failed. */
   get(id: string): ServedModel {
     const m = this.#served.get(id);
     if (m !== undefined) return m;
-    if (this.#failed.has(id)) throw new ModelUnavailableError(`The model '${id}' failed to load`);
-    throw new ModelNotFoundError(id);
+    throw this.unavailable(id) ?? new ModelNotFoundError(id);
   }
 
   /** Served models, in config order. */
@@ -140,8 +232,23 @@ export class ModelRegistry {
     return [...this.#failed.values()];
   }
 
-  /** Stops taking work, lets accepted work finish, then frees every model. */
+  /**
+   * Skips the models that have not started loading; the one being loaded finishes (llama.cpp
+   * and tfjs loads cannot be interrupted) and is freed by `close`.
+   */
+  stopLoading(): void {
+    this.#closing = true;
+  }
+
+  /** Whether `stopLoading` (or `close`) was called. */
+  get stopping(): boolean {
+    return this.#closing;
+  }
+
+  /** Stops loading, lets accepted work finish, then frees every model. */
   async close(): Promise<void> {
+    this.stopLoading();
+    await this.#loading;
     const models = this.served();
     await Promise.all(models.map((m) => (m.batcher ?? m.slots)?.close() ?? Promise.resolve()));
     await Promise.all(models.map((m) => m.handle.close()));

@@ -146,7 +146,7 @@ export class InferenceService {
    */
   async moderate(name: string, texts: string[], ctx: CallContext): Promise<ModerationResult[]> {
     const c = this.#classifiers.get(name);
-    if (c === undefined) throw new ModelNotFoundError(name);
+    if (c === undefined) throw this.#registry.unavailable(name) ?? new ModelNotFoundError(name);
     const { handle } = c.model;
     if (handle.task !== 'classification') throw new ModelUnavailableError('not a classifier');
     this.#checkInputs(c.model, texts);

@@ -1,10 +1,38 @@
-/** @module http/routes/health — liveness and readiness probes (unauthenticated, no details). */
+/**
+ * @module http/routes/health — liveness and readiness probes (unauthenticated). `/readyz`
+ * answers 200 only once the server takes requests and every required model is loaded; it lists
+ * each model's state with a short public reason, never internals.
+ */
 import type { FastifyInstance } from 'fastify';
+import type { ModelStatus } from '../../inference/index.js';
 
-export function healthRoutes(app: FastifyInstance, ready: () => boolean): void {
+/** What `/readyz` reports. */
+export interface Readiness {
+  /** Whether the server takes requests yet (or still: `draining` on shutdown). */
+  readonly phase: 'starting' | 'serving' | 'draining';
+  /** Every configured model (and classifier), in config order. */
+  readonly models: readonly ModelStatus[];
+}
+
+function verdict(r: Readiness): 'ready' | 'starting' | 'loading' | 'not_ready' | 'draining' {
+  if (r.phase !== 'serving') return r.phase;
+  const required = r.models.filter((m) => m.required);
+  if (required.some((m) => m.state === 'failed')) return 'not_ready';
+  if (required.some((m) => m.state === 'loading')) return 'loading';
+  return 'ready';
+}
+
+export function healthRoutes(app: FastifyInstance, readiness: () => Readiness): void {
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', (_req, reply) => {
-    if (!ready()) return reply.code(503).send({ status: 'starting' });
-    return { status: 'ready' };
+    const r = readiness();
+    const status = verdict(r);
+    const models = r.models.map((m) => ({
+      id: m.id,
+      state: m.state,
+      required: m.required,
+      ...(m.reason === undefined ? {} : { reason: m.reason }),
+    }));
+    return reply.code(status === 'ready' ? 200 : 503).send({ status, models });
   });
 }
