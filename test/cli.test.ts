@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -19,6 +20,44 @@ function gatehouse(...args: string[]) {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Holds a free port open on 127.0.0.1 until `close` (to make it busy, or to learn one). */
+function holdPort(): Promise<{ port: number; close: () => Promise<void> }> {
+  const srv = createServer();
+  return new Promise((resolve) => {
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      resolve({
+        port: typeof a === 'object' && a !== null ? a.port : 0,
+        close: () =>
+          new Promise<void>((done) => {
+            srv.close(() => {
+              done();
+            });
+          }),
+      });
+    });
+  });
+}
+
+/** Starts `gatehouse serve` and resolves with the child and its address once it listens. */
+function startServer(...args: string[]) {
+  const child = spawn(process.execPath, [...CLI, 'serve', ...args, '--data-dir', dir], {
+    env: { ...process.env, GATEHOUSE_MASTER_KEY: 'cli test master key 123' },
+  });
+  const log = { output: '' };
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      log.output += chunk.toString();
+      const m = /"address":"(http:\/\/[^"]+)"/.exec(log.output);
+      if (m?.[1] !== undefined) resolve(m[1]);
+    });
+    child.on('exit', () => {
+      reject(new Error(`server exited early: ${log.output}`));
+    });
+  });
+  return { child, log, listening };
+}
 
 describe('gatehouse CLI', () => {
   it('creates a client and prints its credentials once, as JSON', () => {
@@ -54,8 +93,8 @@ describe('gatehouse CLI', () => {
 
   it('rejects unknown roles and scopes beyond the roles with a usage error', () => {
     const r = gatehouse('clients', 'create', '--name', 'x', '--roles', 'superuser');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/unknown role/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown role: superuser; valid roles: developer, ml-engineer/);
     const t = gatehouse('token', '--roles', 'developer', '--scopes', 'keys:admin');
     expect(t.code).toBe(2);
     expect(t.stderr).toMatch(/not granted/);
@@ -65,6 +104,9 @@ describe('gatehouse CLI', () => {
     const r = gatehouse('token', '--roles', 'developer', '--ttl', '120');
     expect(r.code).toBe(0);
     const token = r.stdout.trim();
+    // stdout holds only the token; the issuer it was signed for goes to stderr.
+    expect(token).not.toContain('\n');
+    expect(r.stderr).toMatch(/^token for issuer http:\/\/127\.0\.0\.1:8080 /);
     expect(decodeProtectedHeader(token).typ).toBe('at+jwt');
     const claims = decodeJwt(token);
     expect(claims.exp! - claims.iat!).toBe(120);
@@ -81,7 +123,15 @@ describe('gatehouse CLI', () => {
       kid: string;
       active: boolean;
     }[];
-    expect(listed.find((k) => k.kid === pending.kid)?.active).toBe(false);
+    expect(listed.find((k) => k.kid === pending.kid)).toMatchObject({
+      active: false,
+      state: 'pending',
+    });
+    const lines = gatehouse('keys', 'list').stdout.trim().split('\n');
+    expect(lines.find((l) => l.startsWith(pending.kid))).toMatch(
+      /^\S+ {2}ES256 {2}pending, signs from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/,
+    );
+    expect(lines.find((l) => l.startsWith(before.at(-1)?.kid ?? '-'))).toMatch(/ {2}active$/);
     expect(listed.filter((k) => k.active).map((k) => k.kid)).toEqual([before.at(-1)?.kid]);
     before.push(pending);
     const rotated = JSON.parse(
@@ -93,35 +143,67 @@ describe('gatehouse CLI', () => {
     expect(rows.at(-1)).toMatchObject({ alg: 'EdDSA', active: true });
     expect(rows.filter((k) => k.active)).toHaveLength(1);
     expect(after.stdout).not.toMatch(/"d"|privateJwk/);
+    // The key the immediate rotation replaced is retired, with the date it leaves the JWKS.
+    const retired = gatehouse('keys', 'list')
+      .stdout.split('\n')
+      .find((l) => l.startsWith(before[0]?.kid ?? '-'));
+    expect(retired).toMatch(/ {2}retired, published until \d{4}-\d\d-\d\dT/);
   });
 
-  it('prints usage and exits 2 on an unknown command', () => {
+  it('names an unknown command and lists the commands, exit 2', () => {
     const r = gatehouse('frobnicate');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/usage/);
+    expect(r.stderr).toMatch(/^gatehouse: unknown command: frobnicate\ncommands: serve, clients/);
   });
 
-  it('serves, answers /healthz, and shuts down cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--data-dir', dir], {
-      env: { ...process.env, GATEHOUSE_MASTER_KEY: 'cli test master key 123' },
-    });
-    let output = '';
-    const address = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const m = /"address":"(http:\/\/[^"]+)"/.exec(output);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      child.on('exit', () => {
-        reject(new Error(`server exited early: ${output}`));
-      });
-    });
+  it('exits 1 at once with one line when the port is busy', async () => {
+    const busy = await holdPort();
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>(
+        (resolve) => {
+          const child = spawn(
+            process.execPath,
+            [...CLI, 'serve', '--port', String(busy.port), '--data-dir', dir],
+            { env: { ...process.env, GATEHOUSE_MASTER_KEY: 'cli test master key 123' } },
+          );
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.on('exit', (code) => {
+            resolve({ code, stdout, stderr });
+          });
+        },
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `gatehouse: server.port: 127.0.0.1:${busy.port} is already in use (EADDRINUSE); ` +
+          'stop the other server or choose another with --port or server.port\n',
+      );
+      expect(r.stdout).not.toContain('model loaded');
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('serves; a token minted with the same --port is accepted; shuts down on SIGTERM', async () => {
+    const free = await holdPort();
+    await free.close();
+    const { child, log, listening } = startServer('--port', String(free.port));
+    const address = await listening;
     const res = await fetch(`${address}/healthz`);
     expect(res.status).toBe(200);
+    const t = gatehouse('token', '--roles', 'developer', '--port', String(free.port));
+    expect(t.code).toBe(0);
+    expect(t.stderr).toContain(`token for issuer http://127.0.0.1:${free.port} `);
+    const models = await fetch(`${address}/v1/models`, {
+      headers: { authorization: `Bearer ${t.stdout.trim()}` },
+    });
+    expect(models.status).toBe(200);
     const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
-    expect(output).toContain('shutdown complete');
-    expect(output).not.toContain('cli test master key');
+    expect(log.output).toContain('shutdown complete');
+    expect(log.output).not.toContain('cli test master key');
   });
 });

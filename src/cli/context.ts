@@ -1,25 +1,58 @@
 /**
- * @module cli/context — shared option parsing and resource opening for CLI commands. Admin
- * commands work directly on the data dir (or the configured store), like the server does.
+ * @module cli/context — options shared by CLI commands and opening what they work on. Admin
+ * commands work directly on the data dir (or the configured store), like the server does;
+ * `serve` and `token` share the server options so that a token names the issuer the server uses.
  */
 import { loadConfig, type Config } from '../config/index.js';
+import { BUILTIN_ROLES, SCOPES } from '../policy/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { UsageError } from './command.js';
 
-/** Options every command accepts. */
-export const COMMON_OPTIONS = {
-  config: { type: 'string' },
-  'data-dir': { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+export { UsageError } from './command.js';
+
+/** `--config` and `--data-dir`: every command that reads config accepts them. */
+export const CONFIG_OPTIONS = {
+  config: {
+    type: 'string',
+    value: 'FILE',
+    help: 'config file (default ./gatehouse.yaml if present)',
+  },
+  'data-dir': { type: 'string', value: 'DIR', help: 'data directory (default ./.gatehouse)' },
 } as const;
 
-/** Loads config honouring --config and --data-dir. */
-export function configFrom(
-  values: { config?: string | undefined; 'data-dir'?: string | undefined },
-  extra: Record<string, unknown> = {},
-): Config {
-  const overrides: Record<string, unknown> = { ...extra };
+/** `--port` and `--host`: where the server listens, hence the issuer of its tokens. */
+export const SERVER_OPTIONS = {
+  port: { type: 'string', value: 'N', help: 'port (default 8080; sets the default issuer)' },
+  host: { type: 'string', value: 'H', help: 'host (default 127.0.0.1; sets the default issuer)' },
+} as const;
+
+export const JSON_OPTION = {
+  json: { type: 'boolean', default: false, help: 'print JSON' },
+} as const;
+
+export const HELP_OPTION = {
+  help: { type: 'boolean', short: 'h', default: false, help: 'show this help' },
+} as const;
+
+interface ConfigValues {
+  config?: string | undefined;
+  'data-dir'?: string | undefined;
+  port?: string | undefined;
+  host?: string | undefined;
+}
+
+/** Loads config honouring --config, --data-dir and, where given, --port and --host. */
+export function configFrom(values: ConfigValues): Config {
+  const overrides: Record<string, unknown> = {};
   if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
+  const server: Record<string, unknown> = {};
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError('--port must be 0–65535');
+    server.port = port;
+  }
+  if (values.host !== undefined) server.host = values.host;
+  if (Object.keys(server).length > 0) overrides.server = server;
   return loadConfig({ file: values.config, overrides });
 }
 
@@ -42,10 +75,27 @@ export function list(value: string | undefined): string[] {
   return value === undefined ? [] : value.split(/[\s,]+/).filter(Boolean);
 }
 
-/** Writes a line to stdout. */
-export function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+/** `--roles`: required, every name a built-in role (the valid ones are listed otherwise). */
+export function rolesFrom(value: string | undefined): string[] {
+  const roles = list(value);
+  const valid = [...BUILTIN_ROLES.keys()].join(', ');
+  if (roles.length === 0) throw new UsageError(`--roles is required (one or more of: ${valid})`);
+  const unknown = roles.filter((r) => !BUILTIN_ROLES.has(r));
+  if (unknown.length > 0)
+    throw new UsageError(
+      `unknown role${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; valid roles: ${valid}`,
+    );
+  return roles;
 }
 
-/** A usage error: printed without a stack, exit code 2. */
-export class UsageError extends Error {}
+/** `--scopes`: undefined when absent; every name a known scope. */
+export function scopesFrom(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const scopes = list(value);
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new UsageError(
+      `unknown scope(s): ${unknown.join(', ')}; valid scopes: ${SCOPES.join(' ')}`,
+    );
+  return scopes;
+}

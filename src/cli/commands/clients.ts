@@ -1,45 +1,59 @@
 /** @module cli/commands/clients — `gatehouse clients create|list|revoke`. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import { createClient, revokeClient } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
-import { COMMON_OPTIONS, configFrom, list, out, UsageError, withStore } from '../context.js';
-
-export const usage = [
-  'gatehouse clients create --name N --roles r1,r2 [--scopes s1,s2] [--jwks FILE] [--refresh] [--json]',
-  'gatehouse clients list [--json]',
-  'gatehouse clients revoke CLIENT_ID',
-].join('\n');
+import { leaf, UsageError, type Group } from '../command.js';
+import {
+  CONFIG_OPTIONS,
+  configFrom,
+  HELP_OPTION,
+  JSON_OPTION,
+  rolesFrom,
+  scopesFrom,
+  withStore,
+} from '../context.js';
 
 function readJwks(file: string): JWK[] {
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { keys?: JWK[] } | JWK;
   return 'keys' in parsed && Array.isArray(parsed.keys) ? parsed.keys : [parsed as JWK];
 }
 
-export async function run(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      name: { type: 'string' },
-      roles: { type: 'string' },
-      scopes: { type: 'string' },
-      jwks: { type: 'string' },
-      refresh: { type: 'boolean', default: false },
+const create = leaf({
+  name: 'gatehouse clients create',
+  summary: 'register an OAuth client; prints its client_id and client_secret once',
+  synopsis: '--name N --roles r1,r2 [--scopes s1,s2] [--jwks FILE] [--refresh] [--json]',
+  description:
+    'The secret is stored as an scrypt hash and never shown again. With --jwks the client\n' +
+    'authenticates with private_key_jwt (its public keys) instead of a secret.',
+  options: {
+    name: { type: 'string', value: 'N', help: 'a name to recognise the client by' },
+    roles: {
+      type: 'string',
+      value: 'r1,r2',
+      help: 'roles: developer, ml-engineer, auditor, admin',
     },
-  });
-  const config = configFrom(values);
-  if (sub === 'create') {
-    if (values.name === undefined || values.roles === undefined)
-      throw new UsageError('--name and --roles are required');
+    scopes: {
+      type: 'string',
+      value: 's1,s2',
+      help: 'narrow the scopes (default: all the roles grant)',
+    },
+    jwks: { type: 'string', value: 'FILE', help: 'public JWK or JWKS file for private_key_jwt' },
+    refresh: { type: 'boolean', default: false, help: 'allow refresh tokens' },
+    ...JSON_OPTION,
+    ...CONFIG_OPTIONS,
+    ...HELP_OPTION,
+  },
+  async run({ values }, io) {
+    if (values.name === undefined) throw new UsageError('--name is required');
+    const roles = rolesFrom(values.roles);
+    const scopes = scopesFrom(values.scopes);
+    const config = configFrom(values);
     const { client, secret } = await withStore(config, (store) =>
       createClient(store, systemClock, {
         name: values.name ?? '',
-        roles: list(values.roles),
-        scopes: values.scopes === undefined ? undefined : list(values.scopes),
+        roles,
+        scopes,
         jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
         allowRefresh: values.refresh,
       }),
@@ -48,17 +62,24 @@ export async function run(args: string[]): Promise<void> {
       secret === undefined
         ? { client_id: client.id }
         : { client_id: client.id, client_secret: secret };
-    if (values.json) out(JSON.stringify(result));
-    else {
-      out(`client_id:     ${client.id}`);
-      if (secret !== undefined) out(`client_secret: ${secret}   (shown once; store it now)`);
-      out(`roles:         ${client.roles.join(' ')}`);
-      out(`scopes:        ${client.scopes.join(' ')}`);
+    if (values.json) {
+      io.out(JSON.stringify(result));
+      return;
     }
-    return;
-  }
-  if (sub === 'list') {
-    const clients = await withStore(config, (store) => store.clients.list());
+    io.out(`client_id:     ${client.id}`);
+    if (secret !== undefined) io.out(`client_secret: ${secret}   (shown once; store it now)`);
+    io.out(`roles:         ${client.roles.join(' ')}`);
+    io.out(`scopes:        ${client.scopes.join(' ')}`);
+  },
+});
+
+const listCommand = leaf({
+  name: 'gatehouse clients list',
+  summary: 'list registered clients (never their secrets)',
+  synopsis: '[--json]',
+  options: { ...JSON_OPTION, ...CONFIG_OPTIONS, ...HELP_OPTION },
+  async run({ values }, io) {
+    const clients = await withStore(configFrom(values), (store) => store.clients.list());
     const rows = clients.map((c) => ({
       client_id: c.id,
       name: c.name,
@@ -69,20 +90,31 @@ export async function run(args: string[]): Promise<void> {
       created_at: new Date(c.createdAt * 1000).toISOString(),
       revoked_at: c.revokedAt === null ? null : new Date(c.revokedAt * 1000).toISOString(),
     }));
-    if (values.json) out(JSON.stringify(rows));
+    if (values.json) io.out(JSON.stringify(rows));
     else
       for (const r of rows)
-        out(
+        io.out(
           `${r.client_id}  ${r.name}  [${r.roles.join(',')}]${r.revoked_at === null ? '' : '  REVOKED'}`,
         );
-    return;
-  }
-  if (sub === 'revoke') {
-    const id = positionals[0];
-    if (id === undefined) throw new UsageError('client id required');
-    await withStore(config, (store) => revokeClient(store, systemClock, id));
-    out(`revoked ${id}`);
-    return;
-  }
-  throw new UsageError(usage);
-}
+  },
+});
+
+const revoke = leaf({
+  name: 'gatehouse clients revoke',
+  summary: 'revoke a client',
+  synopsis: 'CLIENT_ID',
+  options: { ...CONFIG_OPTIONS, ...HELP_OPTION },
+  positionals: { name: 'CLIENT_ID', min: 1, max: 1 },
+  async run({ values, positionals }, io) {
+    const id = positionals[0] ?? '';
+    await withStore(configFrom(values), (store) => revokeClient(store, systemClock, id));
+    io.out(`revoked ${id}`);
+  },
+});
+
+export const command: Group = {
+  kind: 'group',
+  name: 'gatehouse clients',
+  summary: 'register, list and revoke OAuth clients',
+  commands: [create, listCommand, revoke],
+};

@@ -4,19 +4,13 @@
  * asks for, pinned to a sha256. Nothing is downloaded except by `pull`.
  */
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { Config } from '../../config/index.js';
 import { createInference, type Inference } from '../../inference/index.js';
-import { COMMON_OPTIONS, configFrom, out, UsageError } from '../context.js';
+import { leaf, UsageError, type Group, type Input, type Io } from '../command.js';
+import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION } from '../context.js';
 import { displayUrl, download, fileNameFrom, type DownloadResult } from '../download.js';
 import { formatBytes, progressReporter } from '../progress.js';
-
-/** Usage lines, printed by `gatehouse --help`. */
-export const usage = [
-  'gatehouse models list [--json] [--config FILE] [--data-dir DIR]',
-  'gatehouse models pull URL --sha256 HEX [--out FILE | --dir DIR] [--force] [--json]',
-].join('\n');
 
 /** One line of `models list`: a configured model, or a few-shot classifier built on one. */
 interface ModelRow {
@@ -128,7 +122,7 @@ function table(rows: readonly ModelRow[]): string {
     .join('\n');
 }
 
-async function list(config: Config, json: boolean): Promise<void> {
+async function list(config: Config, json: boolean, out: (line: string) => void): Promise<void> {
   const inference = await createInference(config, { log: () => undefined });
   let rows: ModelRow[];
   try {
@@ -139,19 +133,20 @@ async function list(config: Config, json: boolean): Promise<void> {
   out(json ? JSON.stringify(rows) : table(rows));
 }
 
-const parse = (args: string[]) =>
-  parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      sha256: { type: 'string' },
-      out: { type: 'string' },
-      dir: { type: 'string' },
-      force: { type: 'boolean', default: false },
-    },
-  });
-type PullValues = ReturnType<typeof parse>['values'];
+const PULL_OPTIONS = {
+  sha256: {
+    type: 'string',
+    value: 'HEX',
+    help: 'sha256 of the file (required: downloads are pinned)',
+  },
+  out: { type: 'string', value: 'FILE', help: 'where to write it' },
+  dir: { type: 'string', value: 'DIR', help: 'folder to write it into (default DATA_DIR/models)' },
+  force: { type: 'boolean', default: false, help: 'replace a different file already there' },
+  ...JSON_OPTION,
+  ...CONFIG_OPTIONS,
+  ...HELP_OPTION,
+} as const;
+type PullValues = Input<typeof PULL_OPTIONS>['values'];
 
 /** The `models:` entry to add for a pulled file, and what else the operator must do. */
 function configSnippet(
@@ -207,8 +202,8 @@ function targetFor(url: URL, values: PullValues): string {
   return target;
 }
 
-async function pull(values: PullValues, positionals: string[]): Promise<void> {
-  if (positionals.length > 1) throw new UsageError('pull takes one URL');
+async function pull(values: PullValues, positionals: readonly string[], io: Io): Promise<void> {
+  const out = io.out;
   const url = parseUrl(positionals[0]);
   const sha256 = values.sha256?.toLowerCase();
   if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256))
@@ -252,18 +247,34 @@ async function pull(values: PullValues, positionals: string[]): Promise<void> {
   if (extra !== undefined) out(`\nnote: ${extra}`);
 }
 
-/** Runs `models list` or `models pull`; usage errors exit 2, failed downloads 1. */
-export async function run(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parse(rest);
-  if (sub === 'list') {
-    if (positionals.length > 0) throw new UsageError(usage);
-    await list(configFrom(values), values.json);
-    return;
-  }
-  if (sub === 'pull') {
-    await pull(values, positionals);
-    return;
-  }
-  throw new UsageError(usage);
-}
+const listCommand = leaf({
+  name: 'gatehouse models list',
+  summary: 'show what the server would load from the config, with digest, size, load time, memory',
+  synopsis: '[--json] [--config FILE] [--data-dir DIR]',
+  description: 'Loads every configured model for real, then frees it.',
+  options: { ...JSON_OPTION, ...CONFIG_OPTIONS, ...HELP_OPTION },
+  async run({ values }, io) {
+    await list(configFrom(values), values.json, io.out);
+  },
+});
+
+const pullCommand = leaf({
+  name: 'gatehouse models pull',
+  summary: 'download a model file, verified against its sha256 (resumable)',
+  synopsis: 'URL --sha256 HEX [--out FILE | --dir DIR] [--force] [--json]',
+  description:
+    'Prints the models: entry to add to gatehouse.yaml. Nothing else is ever downloaded.',
+  options: PULL_OPTIONS,
+  positionals: { name: 'URL', min: 0, max: 1 },
+  async run({ values, positionals }, io) {
+    await pull(values, positionals, io);
+  },
+});
+
+/** `gatehouse models list|pull`; usage errors exit 2, failed downloads 1. */
+export const command: Group = {
+  kind: 'group',
+  name: 'gatehouse models',
+  summary: 'list the configured models and pull model files',
+  commands: [listCommand, pullCommand],
+};
