@@ -3,6 +3,7 @@
  * starts with no file at all; unknown keys are rejected so typos fail loudly at start-up.
  */
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /** JWS algorithms the server can sign with; never symmetric ones. */
@@ -21,6 +22,15 @@ export const VERIFY_ALGS = [
   'PS384',
   'PS512',
 ] as const;
+
+/**
+ * The demo generation model shipped in the repository (`models/stories260K/`, MIT, see its
+ * NOTICE.md): resolved from this file, so it is found from `src/` and `dist/` alike, whatever
+ * the working directory.
+ */
+export const BUNDLED_GGUF = fileURLToPath(
+  new URL('../../models/stories260K/stories260K.gguf', import.meta.url),
+);
 
 const seconds = z.number().int().positive();
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -114,7 +124,18 @@ export const configSchema = z.strictObject({
     .prefault({}),
   models: z
     .array(modelSpec)
-    .prefault([{ id: 'use-lite', backend: 'tfjs', threads: Math.min(2, availableParallelism()) }])
+    .prefault([
+      { id: 'use-lite', backend: 'tfjs', threads: Math.min(2, availableParallelism()) },
+      // A 260K-parameter TinyStories demo so that chat works out of the box; one thread is
+      // its fastest setting (DESIGN.md: explicit threads, CPU only, no mmap).
+      {
+        id: 'stories260K',
+        backend: 'llama-cpp',
+        path: BUNDLED_GGUF,
+        sha256: '5a9d168bd9d9e29302e0d604e9a4c97184057ad87661cd7e7cc4318fdeba6d9c',
+        threads: 1,
+      },
+    ])
     .refine((ms) => new Set(ms.map((m) => m.id)).size === ms.length, {
       message: 'model ids must be unique',
     }),
