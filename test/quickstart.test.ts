@@ -10,6 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { digestFile } from '../src/inference/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -63,6 +65,25 @@ function run(cmd: string, args: string[], input?: string) {
   });
   return { child, done };
 }
+
+describe('the default configuration', () => {
+  it('serves the bundled stories260K from the repository: pinned, CPU, one thread', async () => {
+    const models = loadConfig({ env: {} }).models;
+    expect(models.map((m) => [m.id, m.backend])).toEqual([
+      ['use-lite', 'tfjs'],
+      ['stories260K', 'llama-cpp'],
+    ]);
+    const stories = models[1];
+    expect(stories?.path).toBe(join(ROOT, 'models/stories260K/stories260K.gguf'));
+    expect(stories?.threads).toBe(1);
+    expect(stories?.required).toBe(true);
+    const { sha256 } = await digestFile(stories?.path ?? '');
+    expect(sha256).toBe(stories?.sha256);
+    expect(readFileSync(join(ROOT, 'models/stories260K/NOTICE.md'), 'utf8')).toContain(
+      'MIT License',
+    );
+  });
+});
 
 describe('README quick start', () => {
   let server: ReturnType<typeof run> | undefined;
