@@ -35,8 +35,8 @@ const realLoader =
     // Imported here, as the registry does, so the module's cost stays inside the load.
     const mod =
       backend === 'tfjs'
-        ? await import('../../src/inference/backends/tfjs.js')
-        : await import('../../src/inference/backends/llama-cpp.js');
+        ? await import('../../src/inference/backends/tfjs/index.js')
+        : await import('../../src/inference/backends/llama-cpp/index.js');
     return mod.loadModel(spec);
   };
 

@@ -30,9 +30,9 @@ export interface FailedModel {
 
 /** Where each backend's loader lives; heavy backends are imported only when configured. */
 const LOADERS: Readonly<Record<BackendName, () => Promise<LoadModel>>> = {
-  tfjs: async () => (await import('./backends/tfjs.js')).loadModel,
-  onnx: async () => (await import('./backends/onnx.js')).loadModel,
-  'llama-cpp': async () => (await import('./backends/llama-cpp.js')).loadModel,
+  tfjs: async () => (await import('./backends/tfjs/index.js')).loadModel,
+  onnx: async () => (await import('./backends/onnx/index.js')).loadModel,
+  'llama-cpp': async () => (await import('./backends/llama-cpp/index.js')).loadModel,
   echo: async () => (await import('./backends/echo.js')).loadModel,
 };
 

@@ -1,12 +1,12 @@
 /**
- * @module inference/backends/tfjs-worker — a worker thread that owns one USE-lite graph. It
+ * @module inference/backends/tfjs/worker — a worker thread that owns one USE-lite graph. It
  * answers `{id, texts}` with `{id, flat}` (row-major vectors, transferred, not copied).
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { DEFAULT_WORKER_NICE, type ModelSpec } from '../types.js';
-import { loadInThread } from './tfjs.js';
+import { DEFAULT_WORKER_NICE, type ModelSpec } from '../../types.js';
+import { loadInThread } from './model.js';
 
 /** Request from the pool. */
 export interface EmbedRequest {

@@ -20,16 +20,16 @@
  * truncate each text to the model's maximum input length.
  */
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
-import { ConfigError } from '../../errors.js';
-import { ModelArtifactError, verifyArtifact } from '../artifact.js';
-import { ModelUnavailableError } from '../errors.js';
+import { ConfigError } from '../../../errors.js';
+import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
+import { ModelUnavailableError } from '../../errors.js';
 import type {
   BackendInfo,
   ClassificationHandle,
   EmbeddingHandle,
   LoadModel,
   ModelSpec,
-} from '../types.js';
+} from '../../types.js';
 import {
   classificationHead,
   declaredHiddenSize,
@@ -37,9 +37,9 @@ import {
   resolveTask,
   type OnnxFolder,
   type OnnxTask,
-} from './onnx-folder.js';
-import { maxInputTokens, meanPoolNormalize, scoreRows } from './onnx-math.js';
-import { makeForward } from './onnx-session.js';
+} from './folder.js';
+import { maxInputTokens, meanPoolNormalize, scoreRows } from './math.js';
+import { makeForward } from './session.js';
 
 type Transformers = typeof import('@huggingface/transformers');
 

@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/onnx.test — the onnx backend against the random-weight tiny BERT
+ * @module inference/backends/onnx/onnx.test — the onnx backend against the random-weight tiny BERT
  * in ../shared/models (skipped where that folder is absent) and classifier folders built from
  * it, through the embedding and classification conformance suites and on its own; refusals
  * that need no model run everywhere.
@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { buildClassifierFolder, type HeadSpec } from '../../../test/support/onnx-classifier.js';
-import { classificationConformance, embeddingConformance } from '../inference.case.js';
-import type { ClassificationHandle, EmbeddingHandle, ModelHandle, ModelSpec } from '../types.js';
-import { modelSpec } from '../../../test/support/model-spec.js';
-import { loadModel } from './onnx.js';
+import { buildClassifierFolder, type HeadSpec } from '../../../../test/support/onnx-classifier.js';
+import { classificationConformance, embeddingConformance } from '../../inference.case.js';
+import type { ClassificationHandle, EmbeddingHandle, ModelHandle, ModelSpec } from '../../types.js';
+import { modelSpec } from '../../../../test/support/model-spec.js';
+import { loadModel } from './index.js';
 
 const TINY_BERT = fileURLToPath(
-  new URL('../../../../shared/models/onnx-tiny-bert', import.meta.url),
+  new URL('../../../../../shared/models/onnx-tiny-bert', import.meta.url),
 );
 const HAVE_MODEL = existsSync(join(TINY_BERT, 'onnx', 'model.onnx'));
 if (!HAVE_MODEL) {

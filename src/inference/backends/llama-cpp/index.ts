@@ -12,9 +12,9 @@ import type {
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
-import { ConfigError } from '../../errors.js';
-import { ModelArtifactError, verifyArtifact } from '../artifact.js';
-import { OverloadedError } from '../errors.js';
+import { ConfigError } from '../../../errors.js';
+import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
+import { OverloadedError } from '../../errors.js';
 import { createStopScanner } from './stop-sequences.js';
 import type {
   ChatMessage,
@@ -24,7 +24,7 @@ import type {
   GenerationHandle,
   LoadModel,
   ModelSpec,
-} from '../types.js';
+} from '../../types.js';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 

@@ -1,15 +1,15 @@
 /**
- * @module inference/backends/tfjs-pool — runs USE-lite in worker threads. The event loop only
+ * @module inference/backends/tfjs/pool — runs USE-lite in worker threads. The event loop only
  * tokenizes (for usage counts) and moves vectors; each worker owns a graph, and `parallelism`
  * tells the batcher how many batches may run at once (one per worker).
  */
 import { Worker } from 'node:worker_threads';
-import { ModelArtifactError } from '../artifact.js';
-import { ModelUnavailableError } from '../errors.js';
-import type { BackendInfo, EmbeddingHandle, ModelSpec } from '../types.js';
-import type { EmbedReply } from './tfjs-worker.js';
-import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
-import { TFJS_DIMENSIONS } from './tfjs.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { ModelUnavailableError } from '../../errors.js';
+import type { BackendInfo, EmbeddingHandle, ModelSpec } from '../../types.js';
+import type { EmbedReply } from './worker.js';
+import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
+import { TFJS_DIMENSIONS } from './model.js';
 
 interface Ready {
   ready: true;
@@ -35,9 +35,9 @@ interface Slot {
  */
 function spawnWorker(spec: ModelSpec): Worker {
   if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./tfjs-worker.js', import.meta.url), { workerData: { spec } });
+    return new Worker(new URL('./worker.js', import.meta.url), { workerData: { spec } });
   }
-  const entry = JSON.stringify(new URL('./tfjs-worker.ts', import.meta.url).href);
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
   return new Worker(boot, { eval: true, workerData: { spec } });
 }
