@@ -12,7 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { buildClassifierFolder, type HeadSpec } from '../../../../test/support/onnx-classifier.js';
 import { classificationConformance, embeddingConformance } from '../../inference.case.js';
-import type { ClassificationHandle, EmbeddingHandle, ModelHandle, ModelSpec } from '../../types.js';
+import type {
+  ClassificationHandle,
+  EmbeddingHandle,
+  ModelHandle,
+  ModelSpecOf,
+} from '../../types.js';
 import { modelSpec } from '../../../../test/support/model-spec.js';
 import { loadModel } from './index.js';
 
@@ -24,7 +29,8 @@ if (!HAVE_MODEL) {
   console.warn(`onnx backend tests skipped: test model folder ${TINY_BERT} is absent`);
 }
 
-const spec = (path: string, extra: Partial<ModelSpec> = {}): ModelSpec =>
+type OnnxSpec = ModelSpecOf<'onnx'>;
+const spec = (path: string, extra: Partial<OnnxSpec> = {}): OnnxSpec =>
   modelSpec({ id: 'tiny', backend: 'onnx', path, task: 'embedding', ...extra });
 
 function asEmbedding(h: ModelHandle): EmbeddingHandle {
@@ -70,17 +76,6 @@ describe('onnx backend refusals (no model needed)', () => {
     const err = loadModel(spec(dir, { task: 'classification' }));
     await expect(err).rejects.toMatchObject({ code: 'MODEL_ARTIFACT_INVALID' });
     await expect(err).rejects.toThrow('has no classification head (architectures: BertModel)');
-  });
-
-  it('refuses the generation task as a config error', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-onnx-'));
-    temps.push(dir);
-    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
-      await writeFile(join(dir, f), '{}');
-    }
-    await expect(loadModel(spec(dir, { task: 'generation' }))).rejects.toMatchObject({
-      code: 'CONFIG_INVALID',
-    });
   });
 });
 

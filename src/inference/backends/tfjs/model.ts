@@ -16,7 +16,7 @@
  * Output: tfjs prints nothing to stdout or stderr while loading or running this model (checked
  * in the tests): the WASM backend has no "install tfjs-node" banner.
  */
-import type { EmbeddingHandle, ModelSpec } from '../../types.js';
+import type { EmbeddingHandle, ModelSpecOf } from '../../types.js';
 import { ModelArtifactError } from '../../artifact.js';
 import { ModelUnavailableError } from '../../errors.js';
 import { GatewayError } from '../../../errors.js';
@@ -28,6 +28,8 @@ import {
   type WeightSpec,
 } from './artifact.js';
 import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
+
+type TfjsSpec = ModelSpecOf<'tfjs'>;
 
 /** Width of USE-lite vectors. */
 export const TFJS_DIMENSIONS = 512;
@@ -119,7 +121,7 @@ async function runGraph(core: TfCore, graph: GraphModel, rows: number[][]): Prom
  * special tokens added (`''` → 0, `'Hello world'` → 3).
  */
 export const loadInThread = async (
-  spec: ModelSpec,
+  spec: TfjsSpec,
 ): Promise<{ handle: EmbeddingHandle; vocabulary: Vocabulary }> => {
   const dir = spec.path === undefined ? bundledModelDir() : modelDirOf(spec.path);
   const artifact = await readTfjsArtifact(dir);

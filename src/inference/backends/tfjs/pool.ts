@@ -6,9 +6,11 @@
 import { Worker } from 'node:worker_threads';
 import { ModelArtifactError } from '../../artifact.js';
 import { ModelUnavailableError } from '../../errors.js';
-import type { BackendInfo, EmbeddingHandle, ModelSpec } from '../../types.js';
+import type { BackendInfo, EmbeddingHandle, ModelSpecOf } from '../../types.js';
 import type { EmbedReply } from './worker.js';
 import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
+
+type TfjsSpec = ModelSpecOf<'tfjs'>;
 import { TFJS_DIMENSIONS } from './model.js';
 
 interface Ready {
@@ -33,7 +35,7 @@ interface Slot {
  * and vitest, where this file is .ts — through a tiny bootstrap that registers tsx's loader
  * first (workers do not inherit it, and `--import` is not accepted in worker execArgv).
  */
-function spawnWorker(spec: ModelSpec): Worker {
+function spawnWorker(spec: TfjsSpec): Worker {
   if (!import.meta.url.endsWith('.ts')) {
     return new Worker(new URL('./worker.js', import.meta.url), { workerData: { spec } });
   }
@@ -43,7 +45,7 @@ function spawnWorker(spec: ModelSpec): Worker {
 }
 
 function start(
-  spec: ModelSpec,
+  spec: TfjsSpec,
   pending: Map<number, Pending>,
 ): Promise<{ slot: Slot; hello: Ready }> {
   const worker = spawnWorker(spec);
@@ -70,7 +72,7 @@ function start(
 }
 
 /** Loads the model in `spec.threads` workers and returns a handle that dispatches to them. */
-export async function loadInWorkers(spec: ModelSpec): Promise<EmbeddingHandle> {
+export async function loadInWorkers(spec: TfjsSpec): Promise<EmbeddingHandle> {
   const pending = new Map<number, Pending>();
   const started = await Promise.allSettled(
     Array.from({ length: Math.max(1, spec.threads) }, () => start(spec, pending)),

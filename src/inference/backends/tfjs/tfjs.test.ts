@@ -14,7 +14,7 @@ import { modelSpec } from '../../../../test/support/model-spec.js';
 import { ModelArtifactError } from '../../artifact.js';
 import { builtinExampleSet, createFewShotClassifier } from '../../classifier.js';
 import { classificationConformance, embeddingConformance } from '../../inference.case.js';
-import type { EmbeddingHandle, ModelSpec } from '../../types.js';
+import type { EmbeddingHandle, ModelSpecOf } from '../../types.js';
 import { loadModel } from './index.js';
 import { bundledModelDir } from './artifact.js';
 import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
@@ -25,7 +25,7 @@ let model: EmbeddingHandle;
 const fetchedUrls: string[] = [];
 const printed: string[] = [];
 
-async function loadEmbedding(s: ModelSpec): Promise<EmbeddingHandle> {
+async function loadEmbedding(s: ModelSpecOf<'tfjs'>): Promise<EmbeddingHandle> {
   const handle = await loadModel(s);
   if (handle.task !== 'embedding') throw new Error('expected an embedding model');
   return handle;
