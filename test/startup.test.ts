@@ -51,6 +51,7 @@ function gatedEcho(): { load: LoadModel; release: () => void } {
     release,
     load: async (spec) => {
       await gate;
+      if (spec.backend !== 'echo') throw new Error(`not an echo model: ${spec.id}`);
       return loadEcho(spec);
     },
   };
@@ -236,6 +237,7 @@ describe('serve()', () => {
         loaders: {
           echo: (spec) => {
             loads++;
+            if (spec.backend !== 'echo') throw new Error(`not an echo model: ${spec.id}`);
             return loadEcho(spec);
           },
         },

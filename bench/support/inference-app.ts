@@ -33,11 +33,11 @@ const realLoader =
   (backend: 'tfjs' | 'llama-cpp'): LoadModel =>
   async (spec: ModelSpec) => {
     // Imported here, as the registry does, so the module's cost stays inside the load.
-    const mod =
-      backend === 'tfjs'
-        ? await import('../../src/inference/backends/tfjs.js')
-        : await import('../../src/inference/backends/llama-cpp.js');
-    return mod.loadModel(spec);
+    if (backend === 'tfjs' && spec.backend === 'tfjs')
+      return (await import('../../src/inference/backends/tfjs/index.js')).loadModel(spec);
+    if (backend === 'llama-cpp' && spec.backend === 'llama-cpp')
+      return (await import('../../src/inference/backends/llama-cpp/index.js')).loadModel(spec);
+    throw new Error(`${backend} loader given a ${spec.backend} model`);
   };
 
 function basic(id: string, secret: string): string {

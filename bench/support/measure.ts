@@ -74,6 +74,26 @@ export function concurrent(width: number, op: () => Promise<unknown>): Workload 
   };
 }
 
+/**
+ * One warm-up run of each workload, then `s.runs` rounds in which every workload runs once, in
+ * order (so a noisy neighbour hits them alike): each key's samples, in round order.
+ */
+export async function rounds<K extends string, W, S>(
+  entries: readonly (readonly [K, W])[],
+  run: (workload: W, ms: number) => Promise<S>,
+  s: Schedule,
+  progress: (text: string) => void = () => undefined,
+): Promise<Map<K, S[]>> {
+  progress('warming up');
+  for (const [, w] of entries) await run(w, s.warmupMs);
+  const samples = new Map<K, S[]>(entries.map(([k]) => [k, []]));
+  for (let r = 0; r < s.runs; r++) {
+    progress(`round ${r + 1} of ${s.runs}`);
+    for (const [k, w] of entries) samples.get(k)?.push(await run(w, s.ms));
+  }
+  return samples;
+}
+
 /** The median of a non-empty list. */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -91,11 +111,7 @@ export async function medians<K extends string>(
   s: Schedule,
 ): Promise<Record<K, Figure>> {
   const entries = Object.entries(workloads) as [K, Workload][];
-  for (const [, w] of entries) await rate(w, s.warmupMs);
-  const samples = new Map<K, Figure[]>(entries.map(([k]) => [k, []]));
-  for (let r = 0; r < s.runs; r++) {
-    for (const [k, w] of entries) samples.get(k)?.push(await rate(w, s.ms));
-  }
+  const samples = await rounds(entries, rate, s);
   const summary = (figs: readonly Figure[]): Figure => ({
     perSec: median(figs.map((f) => f.perSec)),
     cpuUs: median(figs.map((f) => f.cpuUs)),

@@ -5,7 +5,7 @@
  */
 import { quantile, type LoopResult } from './clients.js';
 import { machineBusyMs, mainThreadCpuMs } from './machine.js';
-import { median, type Schedule } from './measure.js';
+import { median, rounds, type Schedule } from './measure.js';
 
 /** Every figure a run reports; NaN where it does not apply. */
 export const SAMPLE_KEYS = [
@@ -119,13 +119,7 @@ export async function interleave<K extends string>(
   progress: (text: string) => void = () => undefined,
 ): Promise<Record<K, Summary>> {
   const entries = Object.entries(runners) as [K, Runner][];
-  progress('warming up');
-  for (const [, run] of entries) await run(s.warmupMs);
-  const samples = new Map<K, Sample[]>(entries.map(([k]) => [k, []]));
-  for (let r = 0; r < s.runs; r++) {
-    progress(`round ${r + 1} of ${s.runs}`);
-    for (const [k, run] of entries) samples.get(k)?.push(await run(s.ms));
-  }
+  const samples = await rounds(entries, (run, ms) => run(ms), s, progress);
   const summary = (runs: Sample[]): Summary => {
     const med = Object.fromEntries(
       SAMPLE_KEYS.map((key) => [key, median(runs.map((x) => x[key]))]),

@@ -5,6 +5,8 @@ export {
   SIGNING_ALGS,
   VERIFY_ALGS,
   type ConfigInput,
+  type BackendName,
   type ModelConfig,
+  type ModelConfigOf,
   type TrustedIssuerConfig,
 } from './schema.js';

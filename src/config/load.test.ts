@@ -66,6 +66,23 @@ describe('loadConfig', () => {
       'models.0.nice',
     ],
     [
+      'the generation task on an onnx model',
+      'models:\n  - id: m\n    backend: onnx\n    path: /m\n    task: generation\n',
+      'models.0.task',
+    ],
+    ['an onnx model without a path', 'models:\n  - id: m\n    backend: onnx\n', 'models.0.path'],
+    [
+      'a llama-cpp model without a path',
+      'models:\n  - id: m\n    backend: llama-cpp\n',
+      'models.0.path',
+    ],
+    [
+      'generation slots on an embedding backend',
+      'models:\n  - id: m\n    backend: tfjs\n    slots: 4\n',
+      'models.0.slots',
+    ],
+    ['an unknown backend', 'models:\n  - id: m\n    backend: gpu\n', 'models.0.backend'],
+    [
       'worker niceness above 19',
       'models:\n  - id: m\n    backend: tfjs\n    nice: 20\n',
       'models.0.nice',

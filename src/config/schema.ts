@@ -50,41 +50,84 @@ const trustedIssuer = z
     message: 'exactly one of jwksUri or discovery is required',
   });
 
-/** One entry of `models:` (exported for tests that build a spec with the real defaults). */
-export const modelSpec = z
-  .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, . _ : - (max 64)'),
-    backend: z.enum(['tfjs', 'onnx', 'llama-cpp', 'echo']),
-    path: z.string().min(1).optional(),
-    sha256: z
-      .string()
-      .regex(/^[a-fA-F0-9]{64}$/, '64 hex characters')
-      .optional(),
-    task: z.enum(['embedding', 'classification', 'generation']).optional(),
-    /** `/readyz` answers 503 until every required model is loaded; false: best effort. */
-    required: z.boolean().default(true),
-    threads: z.number().int().min(1).max(64).default(1),
-    contextSize: z.number().int().min(0).max(131_072).default(0),
-    slots: z.number().int().min(1).max(64).default(2),
-    maxBatch: z.number().int().min(1).max(1024).default(32),
-    batchWindowMs: z.number().min(0).max(100).default(2),
-    maxQueue: z.number().int().min(1).max(100_000).default(256),
-    timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
-    /** Largest input accepted, in the model's tokens (embedding: per input; generation: prompt). */
-    maxInputTokens: z.number().int().positive().optional(),
-    /** echo backend only: delay per generated token, ms (gateway tests and benchmarks). */
-    delayMs: z.number().int().min(0).max(10_000).default(0),
-    /**
-     * tfjs backend only: how much nicer (0–19, added to the process's niceness, capped at 19) its
-     * worker threads run on Linux, so that request handling, auth and the token endpoint get a
-     * core as soon as they need one while the model saturates the others. Default 10.
-     */
-    nice: z.number().int().min(0).max(19).optional(),
-  })
-  .refine((m) => m.nice === undefined || m.backend === 'tfjs', {
-    message: 'nice applies to the tfjs backend only',
-    path: ['nice'],
-  });
+/** Keys every model entry has: identity, artifact digest and the scheduler's bounds. */
+const modelCommon = {
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits, . _ : - (max 64)'),
+  sha256: z
+    .string()
+    .regex(/^[a-fA-F0-9]{64}$/, '64 hex characters')
+    .optional(),
+  maxBatch: z.number().int().min(1).max(1024).default(32),
+  batchWindowMs: z.number().min(0).max(100).default(2),
+  maxQueue: z.number().int().min(1).max(100_000).default(256),
+  timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /** Largest input accepted, in the model's tokens (embedding: per input; generation: prompt). */
+  maxInputTokens: z.number().int().positive().optional(),
+  /** `/readyz` answers 503 until every required model is loaded; false: best effort. */
+  required: z.boolean().default(true),
+};
+const threads = z.number().int().min(1).max(64).default(1);
+const artifactPath = z.string().min(1);
+/** Generation slots (concurrent sequences) and the context window (0 = the model's own). */
+const generation = {
+  contextSize: z.number().int().min(0).max(131_072).default(0),
+  slots: z.number().int().min(1).max(64).default(2),
+};
+
+/** USE-lite on TensorFlow.js (bundled weights unless `path` names another copy). */
+const tfjsModel = z.strictObject({
+  ...modelCommon,
+  backend: z.literal('tfjs'),
+  path: artifactPath.optional(),
+  /** Worker threads running the graph. */
+  threads,
+  /**
+   * How much nicer (0–19, added to the process's niceness, capped at 19) the worker threads run
+   * on Linux, so that request handling, auth and the token endpoint get a core as soon as they
+   * need one while the model saturates the others. Default 10.
+   */
+  nice: z.number().int().min(0).max(19).default(10),
+});
+
+/** An ONNX encoder folder (feature extraction or text classification). */
+const onnxModel = z.strictObject({
+  ...modelCommon,
+  backend: z.literal('onnx'),
+  path: artifactPath,
+  /** Which task the folder holds; default: read from its config. */
+  task: z.enum(['embedding', 'classification']).optional(),
+  threads,
+});
+
+/** A GGUF generation model through llama.cpp. */
+const llamaCppModel = z.strictObject({
+  ...modelCommon,
+  backend: z.literal('llama-cpp'),
+  path: artifactPath,
+  threads,
+  ...generation,
+});
+
+/** The deterministic test and benchmark model. */
+const echoModel = z.strictObject({
+  ...modelCommon,
+  backend: z.literal('echo'),
+  task: z.enum(['embedding', 'classification', 'generation']).default('generation'),
+  ...generation,
+  /** Delay per generated token, ms (gateway tests and benchmarks). */
+  delayMs: z.number().int().min(0).max(10_000).default(0),
+});
+
+/**
+ * One entry of `models:`, one shape per backend so that backend-only keys exist only where they
+ * apply (exported for tests that build a spec with the real defaults).
+ */
+export const modelSpec = z.discriminatedUnion('backend', [
+  tfjsModel,
+  onnxModel,
+  llamaCppModel,
+  echoModel,
+]);
 
 /** One few-shot classifier over an embedding model (moderation, prompt-injection detection). */
 const classifierSpec = z.strictObject({
@@ -181,5 +224,9 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 /** One served model as configured. */
 export type ModelConfig = ParsedConfig['models'][number];
+/** Backend names as written in config. */
+export type BackendName = ModelConfig['backend'];
+/** The configuration of a model served by `backend`. */
+export type ModelConfigOf<B extends BackendName> = Extract<ModelConfig, { backend: B }>;
 /** One external identity provider. */
 export type TrustedIssuerConfig = ParsedConfig['auth']['trustedIssuers'][number];

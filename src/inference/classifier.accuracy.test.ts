@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelSpec } from '../../test/support/model-spec.js';
-import { loadModel } from './backends/tfjs.js';
+import { loadModel } from './backends/tfjs/index.js';
 import {
   builtinExampleSet,
   createFewShotClassifier,

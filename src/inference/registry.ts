@@ -60,10 +60,10 @@ export function publicReason(err: unknown): string {
 }
 
 /** Where each backend's loader lives; heavy backends are imported only when configured. */
-const LOADERS: Readonly<Record<BackendName, () => Promise<LoadModel>>> = {
-  tfjs: async () => (await import('./backends/tfjs.js')).loadModel,
-  onnx: async () => (await import('./backends/onnx.js')).loadModel,
-  'llama-cpp': async () => (await import('./backends/llama-cpp.js')).loadModel,
+const LOADERS: { readonly [B in BackendName]: () => Promise<LoadModel<B>> } = {
+  tfjs: async () => (await import('./backends/tfjs/index.js')).loadModel,
+  onnx: async () => (await import('./backends/onnx/index.js')).loadModel,
+  'llama-cpp': async () => (await import('./backends/llama-cpp/index.js')).loadModel,
   echo: async () => (await import('./backends/echo.js')).loadModel,
 };
 
@@ -103,6 +103,26 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
     concurrency: handle.task === 'embedding' ? (handle.parallelism ?? 1) : 1,
   });
   return { batcher, slots: undefined };
+}
+
+/** Loads `spec` with the test override for its backend, else the backend's own loader. */
+async function loadHandle(
+  spec: ModelConfig,
+  overrides: RegistryDeps['loaders'],
+): Promise<ModelHandle> {
+  const override = overrides?.[spec.backend];
+  if (override !== undefined) return override(spec);
+  // One case per backend, so each loader gets the spec of its own shape.
+  switch (spec.backend) {
+    case 'tfjs':
+      return (await LOADERS.tfjs())(spec);
+    case 'onnx':
+      return (await LOADERS.onnx())(spec);
+    case 'llama-cpp':
+      return (await LOADERS['llama-cpp']())(spec);
+    case 'echo':
+      return (await LOADERS.echo())(spec);
+  }
 }
 
 /** The set of served models. */
@@ -181,8 +201,7 @@ export class ModelRegistry {
     const started = performance.now();
     const rssBefore = process.memoryUsage().rss;
     try {
-      const load = deps.loaders?.[config.backend] ?? (await LOADERS[config.backend]());
-      const handle = await load({ ...config });
+      const handle = await loadHandle({ ...config }, deps.loaders);
       const info: ModelInfo = {
         ...handle.info,
         loadMs: Math.round(performance.now() - started),

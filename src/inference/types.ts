@@ -3,37 +3,19 @@
  * Backends (tfjs, onnx, llama-cpp, echo) turn a ModelSpec into a ModelHandle; the scheduler
  * and HTTP layer only ever see these interfaces.
  */
+import type { BackendName, ModelConfig, ModelConfigOf } from '../config/index.js';
 
 /** The tasks a model can serve. */
 export type ModelTask = 'embedding' | 'classification' | 'generation';
 
-/** Backend names as written in config. */
-export type BackendName = 'tfjs' | 'onnx' | 'llama-cpp' | 'echo';
-
-/** One model as declared in config (`models: [...]`). */
-export interface ModelSpec {
-  id: string;
-  backend: BackendName;
-  /** File (GGUF) or folder (ONNX) of the artifact; tfjs uses the bundled model when absent. */
-  path?: string | undefined;
-  /** Expected sha256 (hex) of the artifact; checked at load, refused on mismatch. */
-  sha256?: string | undefined;
-  /** For onnx: which task the folder holds. */
-  task?: ModelTask | undefined;
-  /** CPU threads for this model (llama-cpp, onnx); default 1. */
-  threads: number;
-  /** llama-cpp: context window in tokens (0 = the model's own, capped at 4096). */
-  contextSize: number;
-  /** llama-cpp: concurrent sequences (generation slots). */
-  slots: number;
-  /** echo only: delay per generated token, ms. */
-  delayMs: number;
-  /** tfjs only: niceness added to the worker threads on Linux (default {@link DEFAULT_WORKER_NICE}). */
-  nice?: number | undefined;
-}
-
-/** How much lower than request handling the tfjs worker threads run (nice +10). */
-export const DEFAULT_WORKER_NICE = 10;
+/**
+ * One model as declared in config (`models: [...]`): one shape per backend, derived from the
+ * config schema, so a backend sees exactly the keys that apply to it.
+ */
+export type ModelSpec = ModelConfig;
+/** The spec of a model served by backend `B`. */
+export type ModelSpecOf<B extends BackendName> = ModelConfigOf<B>;
+export type { BackendName };
 
 /** Measured facts about a loaded model, for logs, /v1/models and `gatehouse models list`. */
 export interface ModelInfo {
@@ -125,5 +107,7 @@ export interface GenerationHandle extends BaseHandle {
 /** Any loaded model. */
 export type ModelHandle = EmbeddingHandle | ClassificationHandle | GenerationHandle;
 
-/** What a backend module exports: load one model from its spec. */
-export type LoadModel = (spec: ModelSpec) => Promise<ModelHandle>;
+/** What a backend module exports: load one model from its spec (any backend's by default). */
+export type LoadModel<B extends BackendName = BackendName> = (
+  spec: ModelSpecOf<B>,
+) => Promise<ModelHandle>;

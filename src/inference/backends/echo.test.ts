@@ -11,13 +11,14 @@ import type {
   ClassificationHandle,
   EmbeddingHandle,
   GenerationHandle,
-  ModelSpec,
+  ModelSpecOf,
   ModelTask,
 } from '../types.js';
 import { modelSpec } from '../../../test/support/model-spec.js';
 import { loadModel } from './echo.js';
 
-const spec = (task: ModelTask, over: Partial<ModelSpec> = {}): ModelSpec =>
+type EchoSpec = ModelSpecOf<'echo'>;
+const spec = (task: ModelTask, over: Partial<EchoSpec> = {}): EchoSpec =>
   modelSpec({ id: `echo-${task}`, backend: 'echo', task, slots: 3, ...over });
 
 async function openEmbedding(): Promise<EmbeddingHandle> {
@@ -32,7 +33,7 @@ async function openClassification(): Promise<ClassificationHandle> {
   return handle;
 }
 
-async function openGeneration(over: Partial<ModelSpec> = {}): Promise<GenerationHandle> {
+async function openGeneration(over: Partial<EchoSpec> = {}): Promise<GenerationHandle> {
   const handle = await loadModel(spec('generation', over));
   if (handle.task !== 'generation') throw new Error(`expected generation, got ${handle.task}`);
   return handle;

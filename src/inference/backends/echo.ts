@@ -12,7 +12,7 @@ import type {
   GenerateResult,
   GenerationHandle,
   LoadModel,
-  ModelSpec,
+  ModelSpecOf,
 } from '../types.js';
 
 const DIMENSIONS = 64;
@@ -40,7 +40,7 @@ function promptOf(req: GenerateRequest): string {
 }
 
 async function generate(
-  spec: ModelSpec,
+  spec: ModelSpecOf<'echo'>,
   req: GenerateRequest,
   onText: (text: string) => void,
 ): Promise<GenerateResult> {
@@ -85,12 +85,12 @@ async function generate(
 }
 
 /** Loads the echo model for the task in `spec.task` (default generation). */
-export const loadModel: LoadModel = (spec) => {
+export const loadModel: LoadModel<'echo'> = (spec) => {
   const base = {
     countTokens: (text: string) => words(text).length,
     close: () => Promise.resolve(),
   };
-  const task = spec.task ?? 'generation';
+  const { task } = spec;
   const common = { id: spec.id, backend: 'echo' as const, sha256: undefined, sizeBytes: undefined };
   if (task === 'embedding') {
     const handle: EmbeddingHandle = {

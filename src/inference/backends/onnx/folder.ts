@@ -1,13 +1,13 @@
 /**
- * @module inference/backends/onnx-folder — reads and checks a model folder in the
+ * @module inference/backends/onnx/folder — reads and checks a model folder in the
  * transformers.js layout (config.json, tokenizer files, onnx/model[_quantized].onnx) before
  * any runtime sees it, so a missing file or a folder that cannot serve the requested task is
  * refused with a message that names the folder and the file.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ModelArtifactError } from '../artifact.js';
-import { labelsFromId2Label, type ScoreFunction } from './onnx-math.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { labelsFromId2Label, type ScoreFunction } from './math.js';
 
 /** The tasks an ONNX encoder folder can serve. */
 export type OnnxTask = 'embedding' | 'classification';

@@ -1,15 +1,17 @@
 /**
- * @module inference/backends/tfjs-pool — runs USE-lite in worker threads. The event loop only
+ * @module inference/backends/tfjs/pool — runs USE-lite in worker threads. The event loop only
  * tokenizes (for usage counts) and moves vectors; each worker owns a graph, and `parallelism`
  * tells the batcher how many batches may run at once (one per worker).
  */
 import { Worker } from 'node:worker_threads';
-import { ModelArtifactError } from '../artifact.js';
-import { ModelUnavailableError } from '../errors.js';
-import type { BackendInfo, EmbeddingHandle, ModelSpec } from '../types.js';
-import type { EmbedReply } from './tfjs-worker.js';
-import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
-import { TFJS_DIMENSIONS } from './tfjs.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { ModelUnavailableError } from '../../errors.js';
+import type { BackendInfo, EmbeddingHandle, ModelSpecOf } from '../../types.js';
+import type { EmbedReply } from './worker.js';
+import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
+
+type TfjsSpec = ModelSpecOf<'tfjs'>;
+import { TFJS_DIMENSIONS } from './model.js';
 
 interface Ready {
   ready: true;
@@ -33,17 +35,17 @@ interface Slot {
  * and vitest, where this file is .ts — through a tiny bootstrap that registers tsx's loader
  * first (workers do not inherit it, and `--import` is not accepted in worker execArgv).
  */
-function spawnWorker(spec: ModelSpec): Worker {
+function spawnWorker(spec: TfjsSpec): Worker {
   if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./tfjs-worker.js', import.meta.url), { workerData: { spec } });
+    return new Worker(new URL('./worker.js', import.meta.url), { workerData: { spec } });
   }
-  const entry = JSON.stringify(new URL('./tfjs-worker.ts', import.meta.url).href);
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
   return new Worker(boot, { eval: true, workerData: { spec } });
 }
 
 function start(
-  spec: ModelSpec,
+  spec: TfjsSpec,
   pending: Map<number, Pending>,
 ): Promise<{ slot: Slot; hello: Ready }> {
   const worker = spawnWorker(spec);
@@ -70,7 +72,7 @@ function start(
 }
 
 /** Loads the model in `spec.threads` workers and returns a handle that dispatches to them. */
-export async function loadInWorkers(spec: ModelSpec): Promise<EmbeddingHandle> {
+export async function loadInWorkers(spec: TfjsSpec): Promise<EmbeddingHandle> {
   const pending = new Map<number, Pending>();
   const started = await Promise.allSettled(
     Array.from({ length: Math.max(1, spec.threads) }, () => start(spec, pending)),

@@ -12,9 +12,8 @@ import type {
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
-import { ConfigError } from '../../errors.js';
-import { ModelArtifactError, verifyArtifact } from '../artifact.js';
-import { OverloadedError } from '../errors.js';
+import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
+import { OverloadedError } from '../../errors.js';
 import { createStopScanner } from './stop-sequences.js';
 import type {
   ChatMessage,
@@ -23,9 +22,10 @@ import type {
   GenerateResult,
   GenerationHandle,
   LoadModel,
-  ModelSpec,
-} from '../types.js';
+  ModelSpecOf,
+} from '../../types.js';
 
+type LlamaCppSpec = ModelSpecOf<'llama-cpp'>;
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
 /** Context window used when neither the config nor a small model's training sets one lower. */
@@ -219,7 +219,7 @@ async function runJob(
   }
 }
 
-async function load(spec: ModelSpec, path: string): Promise<Loaded> {
+async function load(spec: LlamaCppSpec, path: string): Promise<Loaded> {
   const { nlc, llama } = await sharedLlama(spec.threads);
   let model: LlamaModel;
   try {
@@ -249,10 +249,7 @@ async function load(spec: ModelSpec, path: string): Promise<Loaded> {
  * tokens each (0: the model's training context, at most 4096) on `spec.threads` threads.
  * Temperature 0 (or none) is greedy and deterministic.
  */
-export const loadModel: LoadModel = async (spec) => {
-  if (spec.path === undefined) {
-    throw new ConfigError(`models[${spec.id}].path: the llama-cpp backend needs a GGUF file`);
-  }
+export const loadModel: LoadModel<'llama-cpp'> = async (spec) => {
   const { sha256, sizeBytes } = await verifyArtifact(spec.path, spec.sha256);
   const loaded = await load(spec, spec.path);
   const { model, context } = loaded;

@@ -1,12 +1,12 @@
 /**
- * @module inference/backends/tfjs-worker — a worker thread that owns one USE-lite graph. It
+ * @module inference/backends/tfjs/worker — a worker thread that owns one USE-lite graph. It
  * answers `{id, texts}` with `{id, flat}` (row-major vectors, transferred, not copied).
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { DEFAULT_WORKER_NICE, type ModelSpec } from '../types.js';
-import { loadInThread } from './tfjs.js';
+import type { ModelSpecOf } from '../../types.js';
+import { loadInThread } from './model.js';
 
 /** Request from the pool. */
 export interface EmbedRequest {
@@ -17,7 +17,7 @@ export interface EmbedRequest {
 /** Reply to the pool: vectors, or a safe error message. */
 export type EmbedReply = { id: number; flat: Float32Array } | { id: number; error: string };
 
-const spec = (workerData as { spec: ModelSpec }).spec;
+const spec = (workerData as { spec: ModelSpecOf<'tfjs'> }).spec;
 const port = parentPort;
 if (port === null) throw new Error('tfjs-worker must run in a worker thread');
 
@@ -45,7 +45,7 @@ try {
   const { handle, vocabulary } = await loadInThread(spec);
   // Only now: a thread inherits its creator's niceness, and loading may be what starts the
   // process-wide libuv pool (fs, crypto) — that pool must keep the default priority.
-  lowerPriority(spec.nice ?? DEFAULT_WORKER_NICE);
+  lowerPriority(spec.nice);
   port.postMessage({ ready: true, info: handle.info, vocabulary });
   port.on('message', (msg: EmbedRequest) => {
     handle.embed(msg.texts).then(

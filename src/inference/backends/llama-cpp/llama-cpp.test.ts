@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/llama-cpp.test — the llama.cpp backend against a random-weight GGUF
+ * @module inference/backends/llama-cpp/llama-cpp.test — the llama.cpp backend against a random-weight GGUF
  * written by the test itself, and against the real stories260K model where it is present.
  */
 import { existsSync } from 'node:fs';
@@ -8,23 +8,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTinyGguf, type TinyGguf } from '../../../test/support/gguf.js';
-import { ModelArtifactError } from '../artifact.js';
-import { OverloadedError } from '../errors.js';
-import { generationConformance } from '../inference.case.js';
-import type { GenerateRequest, GenerationHandle, ModelSpec } from '../types.js';
-import { modelSpec } from '../../../test/support/model-spec.js';
-import { loadModel } from './llama-cpp.js';
+import { writeTinyGguf, type TinyGguf } from '../../../../test/support/gguf.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { OverloadedError } from '../../errors.js';
+import { generationConformance } from '../../inference.case.js';
+import type { GenerateRequest, GenerationHandle, ModelSpecOf } from '../../types.js';
+import { modelSpec } from '../../../../test/support/model-spec.js';
+import { loadModel } from './index.js';
 
 const STORIES = fileURLToPath(
-  new URL('../../../../shared/models/stories260K/stories260K.gguf', import.meta.url),
+  new URL('../../../../../shared/models/stories260K/stories260K.gguf', import.meta.url),
 );
 const STORIES_SHA256 = '5a9d168bd9d9e29302e0d604e9a4c97184057ad87661cd7e7cc4318fdeba6d9c';
 
-const spec = (over: Partial<ModelSpec>): ModelSpec =>
+type LlamaSpec = ModelSpecOf<'llama-cpp'>;
+const spec = (over: Partial<LlamaSpec>): LlamaSpec =>
   modelSpec({ id: 'tiny', backend: 'llama-cpp', ...over });
 
-async function loadGeneration(s: ModelSpec): Promise<GenerationHandle> {
+async function loadGeneration(s: LlamaSpec): Promise<GenerationHandle> {
   const handle = await loadModel(s);
   if (handle.task !== 'generation')
     throw new Error(`expected a generation model, got ${handle.task}`);

@@ -20,16 +20,9 @@
  * truncate each text to the model's maximum input length.
  */
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
-import { ConfigError } from '../../errors.js';
-import { ModelArtifactError, verifyArtifact } from '../artifact.js';
-import { ModelUnavailableError } from '../errors.js';
-import type {
-  BackendInfo,
-  ClassificationHandle,
-  EmbeddingHandle,
-  LoadModel,
-  ModelSpec,
-} from '../types.js';
+import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
+import { ModelUnavailableError } from '../../errors.js';
+import type { BackendInfo, ClassificationHandle, EmbeddingHandle, LoadModel } from '../../types.js';
 import {
   classificationHead,
   declaredHiddenSize,
@@ -37,9 +30,9 @@ import {
   resolveTask,
   type OnnxFolder,
   type OnnxTask,
-} from './onnx-folder.js';
-import { maxInputTokens, meanPoolNormalize, scoreRows } from './onnx-math.js';
-import { makeForward } from './onnx-session.js';
+} from './folder.js';
+import { maxInputTokens, meanPoolNormalize, scoreRows } from './math.js';
+import { makeForward } from './session.js';
 
 type Transformers = typeof import('@huggingface/transformers');
 
@@ -98,15 +91,7 @@ async function loadFromFolder(
  * The ONNX file's sha256 is checked before any runtime reads it; one warm-up pass checks the
  * output widths against the config. Never touches the network.
  */
-export const loadModel: LoadModel = async (spec: ModelSpec) => {
-  if (spec.path === undefined) {
-    throw new ModelArtifactError(`onnx model ${spec.id} has no path to a model folder`);
-  }
-  if (spec.task === 'generation') {
-    throw new ConfigError(
-      `models[${spec.id}].task: the onnx backend serves 'embedding' or 'classification'`,
-    );
-  }
+export const loadModel: LoadModel<'onnx'> = async (spec) => {
   const folder = await inspectOnnxFolder(spec.path);
   const task = resolveTask(spec.task, folder.config);
   const head = task === 'classification' ? classificationHead(folder) : undefined;

@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/onnx-session — one batch forward pass: tokenize with padding and
+ * @module inference/backends/onnx/session — one batch forward pass: tokenize with padding and
  * truncation, feed the ONNX Runtime session that transformers.js created, read one output.
  *
  * The session is run directly rather than through `model.forward`: on a failed run,
@@ -7,7 +7,7 @@
  * the prompt) with console.error, outside the server's redacting logger.
  */
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
-import { GatewayError } from '../../errors.js';
+import { GatewayError } from '../../../errors.js';
 
 type Transformers = typeof import('@huggingface/transformers');
 

@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/tfjs-artifact — reads a TensorFlow.js graph model folder
+ * @module inference/backends/tfjs/artifact — reads a TensorFlow.js graph model folder
  * (`model.json`, its weight shards, `vocab.json`) into memory and digests it, so the bytes that
  * were verified are the bytes that get parsed (no second read from disk).
  */
@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { ModelArtifactError } from '../artifact.js';
-import { isVocabulary, type Vocabulary } from './tfjs-tokenizer.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { isVocabulary, type Vocabulary } from './tokenizer.js';
 
 /** One weight as listed in `model.json` (`weightsManifest[].weights[]`). */
 export interface WeightSpec {

@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/tfjs-tokenizer — the USE-lite SentencePiece tokenizer in linear
+ * @module inference/backends/tfjs/tokenizer — the USE-lite SentencePiece tokenizer in linear
  * time. It is the algorithm of `@energetic-ai/embeddings`' `Tokenizer.encode` (same trie, same
  * Viterbi pass, same tie-breaking, same merging of unknown pieces), with two changes: the trie is
  * walked along the input instead of searched with a copy of the rest of it, and the Viterbi

@@ -1,4 +1,4 @@
-/** @module inference/backends/stop-sequences.test — stop sequences over any split of the text. */
+/** @module inference/backends/llama-cpp/stop-sequences.test — stop sequences over any split of the text. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createStopScanner } from './stop-sequences.js';

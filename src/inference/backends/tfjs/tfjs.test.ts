@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/tfjs.test — the bundled USE-lite backend, loaded once, through the
+ * @module inference/backends/tfjs/tfjs.test — the bundled USE-lite backend, loaded once, through the
  * embedding conformance suite and, as a few-shot prompt-injection classifier, the
  * classification one.
  */
@@ -10,14 +10,14 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { modelSpec } from '../../../test/support/model-spec.js';
-import { ModelArtifactError } from '../artifact.js';
-import { builtinExampleSet, createFewShotClassifier } from '../classifier.js';
-import { classificationConformance, embeddingConformance } from '../inference.case.js';
-import type { EmbeddingHandle, ModelSpec } from '../types.js';
-import { loadModel } from './tfjs.js';
-import { bundledModelDir } from './tfjs-artifact.js';
-import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tfjs-tokenizer.js';
+import { modelSpec } from '../../../../test/support/model-spec.js';
+import { ModelArtifactError } from '../../artifact.js';
+import { builtinExampleSet, createFewShotClassifier } from '../../classifier.js';
+import { classificationConformance, embeddingConformance } from '../../inference.case.js';
+import type { EmbeddingHandle, ModelSpecOf } from '../../types.js';
+import { loadModel } from './index.js';
+import { bundledModelDir } from './artifact.js';
+import { createUseTokenizer, type PieceTrie, type Vocabulary } from './tokenizer.js';
 
 const spec = modelSpec({ id: 'use-lite', backend: 'tfjs' });
 
@@ -25,7 +25,7 @@ let model: EmbeddingHandle;
 const fetchedUrls: string[] = [];
 const printed: string[] = [];
 
-async function loadEmbedding(s: ModelSpec): Promise<EmbeddingHandle> {
+async function loadEmbedding(s: ModelSpecOf<'tfjs'>): Promise<EmbeddingHandle> {
   const handle = await loadModel(s);
   if (handle.task !== 'embedding') throw new Error('expected an embedding model');
   return handle;

@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/onnx-math — turns the raw output tensors of an ONNX encoder into
+ * @module inference/backends/onnx/math — turns the raw output tensors of an ONNX encoder into
  * what the handles return (pooled unit vectors, per-label probabilities). Pure functions over
  * typed arrays, so they are tested without a model.
  */

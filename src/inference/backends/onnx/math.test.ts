@@ -1,6 +1,6 @@
-/** @module inference/backends/onnx-math.test — pooling, scoring and label mapping, no model. */
+/** @module inference/backends/onnx/math.test — pooling, scoring and label mapping, no model. */
 import { describe, expect, it } from 'vitest';
-import { labelsFromId2Label, maxInputTokens, meanPoolNormalize, scoreRows } from './onnx-math.js';
+import { labelsFromId2Label, maxInputTokens, meanPoolNormalize, scoreRows } from './math.js';
 
 const norm = (v: Float32Array): number => Math.hypot(...v);
 

@@ -1,5 +1,5 @@
 /**
- * @module inference/backends/stop-sequences — OpenAI stop sequences matched on generated text
+ * @module inference/backends/llama-cpp/stop-sequences — OpenAI stop sequences matched on generated text
  * as it streams: text is passed on as it arrives, except a tail that could be the start of a
  * stop sequence, held back until the next text shows whether it is; at the first stop sequence
  * the text ends just before it.
