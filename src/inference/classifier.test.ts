@@ -209,6 +209,10 @@ describe('createFewShotClassifier', () => {
   });
 });
 
+/** The label message goes on to say what a label may contain. */
+const msgTail = (msg: string) =>
+  msg.endsWith('is not a label') ? ' (letters, digits, _ . / -; at most 64 characters)' : '';
+
 describe('example sets', () => {
   let dir: string;
   beforeAll(async () => {
@@ -232,6 +236,21 @@ describe('example sets', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toContain(name);
     }
+  });
+
+  it.each([
+    ['labels.yaml', 'spam:\n  - buy now\nham: []\n', 'ham needs at least 1 example'],
+    ['blank.yaml', 'spam:\n  - buy now\nham:\n  - hi\n  - "  "\n', 'ham[1] must not be blank'],
+    ['number.json', '{"spam": ["buy now"], "ham": ["hi", 42]}', 'ham[1] must be a string'],
+    ['scalar.yaml', 'spam: buy now\nham:\n  - hi\n', 'spam must be a list of examples'],
+    ['label.json', '{"spam": ["x"], "bad label": ["y"]}', '"bad label" is not a label'],
+    ['proto.json', '{"__proto__": ["x"], "ham": ["y"]}', '"__proto__" is not a label'],
+    ['one.yaml', 'spam:\n  - buy now\n', 'expected 2 to 64 labels, got 1'],
+  ])('validates %s with the schema and names the file and the bad key', async (name, text, msg) => {
+    await writeFile(join(dir, name), text);
+    const err: unknown = await loadExampleSets(join(dir, name)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(`${join(dir, name)}: ${msg}${msgTail(msg)}`);
   });
 
   it('ships the moderation and prompt-injection sets', () => {
