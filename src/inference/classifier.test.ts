@@ -161,6 +161,8 @@ describe('createFewShotClassifier', () => {
     expect(c.task).toBe('classification');
     expect(c.labels).toEqual(['a', 'b']);
     expect(c.threshold).toBe(0.6);
+    expect(c.method).toBe('head');
+    expect(c.builtOn).toBe('fake');
     expect(c.countTokens('abcd')).toBe(4);
     const [scores] = await c.classify(['62']);
     const [result] = await c.classifyBatch(['62']);

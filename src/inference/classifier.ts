@@ -81,6 +81,10 @@ export interface FewShotResult {
 export interface FewShotClassifier extends ClassificationHandle {
   readonly threshold: number;
   readonly fallbackLabel: string | undefined;
+  /** How it scores (the `method` option, defaulted). */
+  readonly method: FewShotMethod;
+  /** Id of the embedding model it runs on (`info.id` of the model it was built over). */
+  readonly builtOn: string;
   /** Scores all `texts` with one `embed` call. */
   classifyBatch(texts: readonly string[]): Promise<FewShotResult[]>;
 }
@@ -252,6 +256,8 @@ export async function createFewShotClassifier(
     labels,
     threshold,
     fallbackLabel,
+    method,
+    builtOn: model.info.id,
     info,
     countTokens: (text) => model.countTokens(text),
     classifyBatch,
