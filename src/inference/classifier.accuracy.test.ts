@@ -142,7 +142,7 @@ describe.skipIf(model === undefined)('built-in classifiers on USE-lite', () => {
     expect(r.exactLabel.rate).toBeGreaterThanOrEqual(0.75);
   });
 
-  it('prompt-injection: benign FPR ≤ 4%, recall ≥ 90% (measured 1.4%, 95.2%)', () => {
+  it('prompt-injection: benign FPR ≤ 4%, recall ≥ 90% (measured 1.5%, 94.2%)', () => {
     const r = reports.get('prompt-injection')!;
     expect(r.fprShort.hits).toBe(0);
     expect(r.fpr.rate).toBeLessThanOrEqual(0.04);
