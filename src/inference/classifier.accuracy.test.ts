@@ -133,7 +133,7 @@ describe.skipIf(model === undefined)('built-in classifiers on USE-lite', () => {
       expect(r.fprByGroup.get(group)!.hits, group).toBe(0);
   });
 
-  it('moderation: English recall ≥ 90%, precision ≥ 90% (measured 96.1%, 97.1%)', () => {
+  it('moderation: English recall ≥ 90%, precision ≥ 90% (measured 95.1%, 97.0%)', () => {
     const r = reports.get('moderation')!;
     expect(r.recallEnglish.rate).toBeGreaterThanOrEqual(0.9);
     expect(r.precision.rate).toBeGreaterThanOrEqual(0.9);

@@ -16,7 +16,7 @@
  * compares labels with each other, so a text far from every example still gives one label a
  * score near 1 — `hi` scored harassment 0.99, and half of all benign texts were flagged. The
  * trained head learns what separates the harmless label from the others; with the extended
- * example sets it flags no short greeting and ~2% of English benign text, at ~96% recall.
+ * example sets it flags no short greeting and ~2% of English benign text, at ~95% recall.
  * The extended sets alone (with `hybrid`) already stop the greetings but still flag 20% of
  * English benign text (moderation) and 17% (prompt injection).
  *
@@ -24,7 +24,7 @@
  * meaning, so with benign greetings in several languages among the examples, foreign everyday
  * text is not flagged (0% in fr, de, es, it, pt, nl) but neither is foreign harmful text (0 of
  * 18 in the evaluation set). Training on the examples costs ~150–400 ms at start-up on this
- * 2-core machine, beside embedding them (~300 and ~340 texts for the built-in sets).
+ * 2-core machine, beside embedding them (~350 and ~310 texts for the built-in sets).
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
