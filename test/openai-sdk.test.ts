@@ -41,7 +41,11 @@ describe('openai SDK', () => {
   it('lists models', async () => {
     const ids = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    expect(ids).toEqual(haveStories ? ['use-lite', 'echo', 'stories'] : ['use-lite', 'echo']);
+    const classifiers = ['moderation', 'prompt-injection'];
+    expect(ids).toEqual([
+      ...(haveStories ? ['use-lite', 'echo', 'stories'] : ['use-lite', 'echo']),
+      ...classifiers,
+    ]);
   });
 
   it('embeds with USE-lite: 512-d vectors, related sentences closer than unrelated ones', async () => {

@@ -70,9 +70,36 @@ describe('createFewShotClassifier', () => {
       expect(r.scores.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
       expect(r.score).toBe(Math.max(...r.scores));
     }
-    // hybrid: mean of the centroid cosine (40° away) and the top-3 mean (5° and 85° away).
+    // head: the similarity of a label is its nearest example's cosine (5° and 58° away).
     const cos = (d: number) => Math.cos((d * Math.PI) / 180);
-    expect(near0!.similarities[0]).toBeCloseTo((cos(40) + (cos(5) + cos(85)) / 2) / 2, 5);
+    expect(near0!.similarities[0]).toBeCloseTo(cos(5), 5);
+    expect(near0!.similarities[1]).toBeCloseTo(cos(55), 5);
+    // hybrid: mean of the centroid cosine (40° away) and the top-3 mean (5° and 85° away).
+    const hybrid = await createFewShotClassifier(fakeModel(), examples, { method: 'hybrid' });
+    const [h] = await hybrid.classifyBatch(['5']);
+    expect(h!.similarities[0]).toBeCloseTo((cos(40) + (cos(5) + cos(85)) / 2) / 2, 5);
+  });
+
+  it('head: trains the same classifier from the same examples, whatever the batch', async () => {
+    const one = await createFewShotClassifier(fakeModel(), examples, { batchSize: 1 });
+    const all = await createFewShotClassifier(fakeModel(), examples, { batchSize: 32 });
+    const texts = ['5', '30', '45', '61', '100'];
+    const a = await one.classifyBatch(texts);
+    const b = await all.classifyBatch(texts);
+    expect(a.map((r) => [...r.scores])).toEqual(b.map((r) => [...r.scores]));
+    expect(one.info.sha256).toBe(all.info.sha256);
+  });
+
+  it('head: mixes the trained regression with the vote of the k nearest examples', async () => {
+    // With k 1 the vote is all for the nearest example's label, so it alone moves the score.
+    const k1 = await createFewShotClassifier(fakeModel(), examples, { k: 1 });
+    const k4 = await createFewShotClassifier(fakeModel(), examples, { k: 4, temperature: 100 });
+    const [near] = await k1.classifyBatch(['59']);
+    const [even] = await k4.classifyBatch(['59']);
+    expect(near!.scores[1]).toBeGreaterThanOrEqual(0.5);
+    // k 4 at a high temperature: every example votes about equally, 2 for each label.
+    expect(near!.scores[1]! - even!.scores[1]!).toBeCloseTo(0.25, 1);
+    expect(k1.info.sha256).not.toBe(k4.info.sha256);
   });
 
   it('centroid and top-k disagree where a label is spread out; hybrid averages them', async () => {
@@ -91,6 +118,7 @@ describe('createFewShotClassifier', () => {
   it('falls back below the threshold and says it was not confident', async () => {
     const model = fakeModel();
     const strict = await createFewShotClassifier(model, examples, {
+      method: 'hybrid',
       threshold: 0.99,
       fallbackLabel: 'a',
       temperature: 1,
@@ -104,17 +132,27 @@ describe('createFewShotClassifier', () => {
 
   it('sharpens scores as the temperature drops', async () => {
     const model = fakeModel();
-    const soft = await createFewShotClassifier(model, examples, { temperature: 1 });
-    const sharp = await createFewShotClassifier(model, examples, { temperature: 0.01 });
+    const soft = await createFewShotClassifier(model, examples, {
+      method: 'hybrid',
+      temperature: 1,
+    });
+    const sharp = await createFewShotClassifier(model, examples, {
+      method: 'hybrid',
+      temperature: 0.01,
+    });
     const [s] = await soft.classifyBatch(['62']);
     const [h] = await sharp.classifyBatch(['62']);
     expect(h!.score).toBeGreaterThan(s!.score);
   });
 
-  it('scores a zero vector evenly instead of returning NaN', async () => {
-    const c = await createFewShotClassifier(fakeModel(), examples);
-    const [r] = await c.classifyBatch(['zero']);
+  it('scores a zero vector without NaN (evenly, by similarity)', async () => {
+    const hybrid = await createFewShotClassifier(fakeModel(), examples, { method: 'hybrid' });
+    const [r] = await hybrid.classifyBatch(['zero']);
     expect([...r!.scores]).toEqual([0.5, 0.5]);
+    const head = await createFewShotClassifier(fakeModel(), examples);
+    const [h] = await head.classifyBatch(['zero']);
+    for (const s of h!.scores) expect(Number.isFinite(s)).toBe(true);
+    expect(h!.scores.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
   });
 
   it('is a ClassificationHandle: classify gives the scores in label order', async () => {
@@ -123,6 +161,8 @@ describe('createFewShotClassifier', () => {
     expect(c.task).toBe('classification');
     expect(c.labels).toEqual(['a', 'b']);
     expect(c.threshold).toBe(0.6);
+    expect(c.method).toBe('head');
+    expect(c.builtOn).toBe('fake');
     expect(c.countTokens('abcd')).toBe(4);
     const [scores] = await c.classify(['62']);
     const [result] = await c.classifyBatch(['62']);
@@ -171,6 +211,10 @@ describe('createFewShotClassifier', () => {
   });
 });
 
+/** The label message goes on to say what a label may contain. */
+const msgTail = (msg: string) =>
+  msg.endsWith('is not a label') ? ' (letters, digits, _ . / -; at most 64 characters)' : '';
+
 describe('example sets', () => {
   let dir: string;
   beforeAll(async () => {
@@ -196,6 +240,21 @@ describe('example sets', () => {
     }
   });
 
+  it.each([
+    ['labels.yaml', 'spam:\n  - buy now\nham: []\n', 'ham needs at least 1 example'],
+    ['blank.yaml', 'spam:\n  - buy now\nham:\n  - hi\n  - "  "\n', 'ham[1] must not be blank'],
+    ['number.json', '{"spam": ["buy now"], "ham": ["hi", 42]}', 'ham[1] must be a string'],
+    ['scalar.yaml', 'spam: buy now\nham:\n  - hi\n', 'spam must be a list of examples'],
+    ['label.json', '{"spam": ["x"], "bad label": ["y"]}', '"bad label" is not a label'],
+    ['proto.json', '{"__proto__": ["x"], "ham": ["y"]}', '"__proto__" is not a label'],
+    ['one.yaml', 'spam:\n  - buy now\n', 'expected 2 to 64 labels, got 1'],
+  ])('validates %s with the schema and names the file and the bad key', async (name, text, msg) => {
+    await writeFile(join(dir, name), text);
+    const err: unknown = await loadExampleSets(join(dir, name)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(`${join(dir, name)}: ${msg}${msgTail(msg)}`);
+  });
+
   it('ships the moderation and prompt-injection sets', () => {
     const moderation = builtinExampleSet('moderation');
     expect(Object.keys(moderation.examples)).toEqual([
@@ -207,9 +266,9 @@ describe('example sets', () => {
       'illicit',
       'safe',
     ]);
-    for (const texts of Object.values(moderation.examples)) {
-      expect(texts.length).toBeGreaterThanOrEqual(15);
-      expect(texts.length).toBeLessThanOrEqual(30);
+    for (const [label, texts] of Object.entries(moderation.examples)) {
+      expect(texts.length).toBeGreaterThanOrEqual(label === 'safe' ? 150 : 15);
+      expect(texts.length).toBeLessThanOrEqual(label === 'safe' ? 400 : 40);
     }
     expect(moderation.fallbackLabel).toBe('safe');
     const injection = builtinExampleSet('prompt-injection');

@@ -203,4 +203,9 @@ export class InferenceService {
       release();
     }
   }
+
+  /** The loaded few-shot classifiers (by name) as served models, for listing. */
+  classifierModels(): ServedModel[] {
+    return [...this.#classifiers.values()].map((c) => c.model);
+  }
 }
