@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { configSchema } from '../src/config/schema.js';
-import { loadModel } from '../src/inference/backends/tfjs.js';
+import { loadModel } from '../src/inference/backends/tfjs/index.js';
 import {
   builtinExampleSet,
   createFewShotClassifier,
