@@ -121,6 +121,7 @@ describe('throttling of failed client authentication', () => {
     maxFailuresPerSource: 6,
     maxFailuresPerClient: 10,
     failureWindow: 3600,
+    refusalDelayMs: 0,
   };
 
   it('answers the Nth failure of a (client, source) pair with 429 and Retry-After', async () => {

@@ -160,6 +160,8 @@ export const configSchema = z.strictObject({
           maxFailuresPerClient: z.number().int().positive().default(100),
           /** Seconds a (client id, source) pair that authenticated stays exempt as above. */
           knownSourceTtl: seconds.default(7 * 86_400),
+          /** Milliseconds a 429/503 refusal is held before it is sent (slows a closed-loop flood). */
+          refusalDelayMs: z.number().int().min(0).max(10_000).default(500),
           /** Keys kept per throttle table (least recently touched dropped first). */
           maxTracked: z.number().int().min(100).max(10_000_000).default(50_000),
         })

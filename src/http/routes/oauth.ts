@@ -4,6 +4,7 @@
  * parameter is `invalid_request`), credentials come from exactly one Authorization header, and
  * the rules are auth/'s (client authentication, grants, TokenAdmin).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DpopError, OAuthError, type Auth, type ClientCredentials } from '../../auth/index.js';
 import type { Config } from '../../config/index.js';
@@ -74,36 +75,43 @@ function credentials(request: FastifyRequest, p: Params): ClientCredentials {
 /**
  * Fastify refuses unparsable, oversized or unsupported bodies before the handler runs; answer
  * those too in RFC 6749 §5.2 form (`invalid_request`, no-store) rather than Fastify's codes.
- * Throttling (429) and overload (503) refusals carry Retry-After and are logged at info: a flood
- * of them must not fill the error log.
+ * Throttling (429) and overload (503) refusals carry Retry-After, are logged at info (a flood of
+ * them must not fill the error log) and are answered after `delayMs`: a timer costs no CPU, and a
+ * flood that waits for its answers slows down to its number of connections per delay.
  */
-function oauthErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  if (err instanceof OAuthError && err.retryAfter !== undefined) {
-    request.log.info({ code: err.error, status: err.statusCode }, 'client authentication refused');
-    void reply
-      .code(err.statusCode)
-      .headers({ 'cache-control': 'no-store', 'retry-after': String(err.retryAfter) })
-      .send({ error: err.error, error_description: err.message });
-    return;
-  }
-  const status = (err as { statusCode?: unknown }).statusCode;
-  if (
-    !(err instanceof GatewayError) &&
-    typeof status === 'number' &&
-    status >= 400 &&
-    status < 500
-  ) {
-    const code = (err as { code?: unknown }).code;
-    const description =
-      code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'request body is too large'
-        : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'body must be application/x-www-form-urlencoded'
-          : 'request body is malformed';
-    handleError(new OAuthError('invalid_request', description), request, reply);
-    return;
-  }
-  handleError(err, request, reply);
+function oauthErrorHandler(delayMs: number) {
+  return async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof OAuthError && err.retryAfter !== undefined) {
+      request.log.info(
+        { code: err.error, status: err.statusCode },
+        'client authentication refused',
+      );
+      if (delayMs > 0) await sleep(delayMs);
+      return reply
+        .code(err.statusCode)
+        .headers({ 'cache-control': 'no-store', 'retry-after': String(err.retryAfter) })
+        .send({ error: err.error, error_description: err.message });
+    }
+    const status = (err as { statusCode?: unknown }).statusCode;
+    if (
+      !(err instanceof GatewayError) &&
+      typeof status === 'number' &&
+      status >= 400 &&
+      status < 500
+    ) {
+      const code = (err as { code?: unknown }).code;
+      const description =
+        code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'request body is too large'
+          : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'body must be application/x-www-form-urlencoded'
+            : 'request body is malformed';
+      handleError(new OAuthError('invalid_request', description), request, reply);
+      return reply;
+    }
+    handleError(err, request, reply);
+    return reply;
+  };
 }
 
 /** Registers the endpoints. `_store` is unused now that the rules live in auth/. */
@@ -114,7 +122,7 @@ export function oauthRoutes(
   _store?: Store,
 ): void {
   const e = endpoints(config.auth.issuer);
-  const opts = { errorHandler: oauthErrorHandler };
+  const opts = { errorHandler: oauthErrorHandler(config.auth.clientAuth.refusalDelayMs) };
   const client = (request: FastifyRequest, params: Params) =>
     auth.clientAuth.authenticate(credentials(request, params), request.ip);
 
