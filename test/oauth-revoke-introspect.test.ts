@@ -225,6 +225,13 @@ describe('revocation and introspection', () => {
       });
     });
 
+    it('decides by the clients:admin scope, not by the role name', async () => {
+      const t = await issue(f, alice);
+      // An admin whose scopes were narrowed at registration holds no clients:admin.
+      const narrowed = await f.client({ roles: ['admin'], scopes: ['models:read'] });
+      expect(await introspect(f, narrowed, t.access_token)).toEqual({ active: false });
+    });
+
     it('describes an active token', async () => {
       const t = await issue(f, alice);
       const body = await introspect(f, alice, t.access_token);

@@ -19,6 +19,11 @@ import { basic, form, startApp, type Fixture, modelsStatus } from './support/app
 
 const FORM = 'application/x-www-form-urlencoded';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const UNTHROTTLED = {
+  maxFailuresPerClientSource: 10_000,
+  maxFailuresPerSource: 10_000,
+  maxFailuresPerClient: 10_000,
+};
 
 interface TokenBody {
   access_token: string;
@@ -466,7 +471,9 @@ describe('token endpoint: private_key_jwt (RFC 7523)', () => {
   let key: CryptoKey;
   let client: { id: string };
   beforeAll(async () => {
-    f = await startApp();
+    // These cases fail on purpose, many times over, from one address; throttling of failures
+    // has its own tests (oauth-brute-force.test.ts).
+    f = await startApp({ config: { auth: { clientAuth: UNTHROTTLED } } });
     const pair = await generateKeyPair('ES256', { extractable: true });
     key = pair.privateKey;
     const publicJwk = await exportJWK(pair.publicKey);

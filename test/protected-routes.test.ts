@@ -9,7 +9,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/lib/logger.js';
 import { scopesForRoles } from '../src/policy/index.js';
-import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
+import { basic, form, requestToken, startApp, type Fixture } from './support/app-fixture.js';
 
 interface OpenAiError {
   error: { message: string; type: string; param: unknown; code: string };
@@ -289,6 +289,28 @@ describe('logging', () => {
   });
   afterAll(async () => {
     await f.close();
+  });
+
+  it('logs why a DPoP proof was refused at debug, never the proof', async () => {
+    const c = await f.client();
+    const res = await f.app.http.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: {
+        authorization: basic(c.id, c.secret),
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: 'DPOPSECRETproof.eyJ4IjoxfQ.c2ln',
+      },
+      payload: form({ grant_type: 'client_credentials' }),
+    });
+    expect(res.json()).toMatchObject({ error: 'invalid_dpop_proof' });
+    const line = chunks
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('DPoP proof refused'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 20, reason: 'malformed header' });
+    expect(chunks.join('')).not.toContain('DPOPSECRET');
   });
 
   it('never writes a token, from the header or the query, to the log', async () => {

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../src/app.js';
-import { createClient } from '../src/auth/index.js';
+import { createClient, revokeClient } from '../src/auth/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/lib/logger.js';
+import { openStore } from '../src/store/index.js';
 import { basic, form } from './support/app-fixture.js';
 
 const url = process.env.DATABASE_URL ?? '';
@@ -62,12 +63,12 @@ describe.skipIf(url === '')('replicas over PostgreSQL', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function token(app: App, params: Record<string, string>) {
+  async function token(app: App, params: Record<string, string>, as = client) {
     return app.http.inject({
       method: 'POST',
       url: '/oauth/token',
       headers: {
-        authorization: basic(client.id, client.secret),
+        authorization: basic(as.id, as.secret),
         'content-type': 'application/x-www-form-urlencoded',
       },
       payload: form(params),
@@ -130,5 +131,52 @@ describe.skipIf(url === '')('replicas over PostgreSQL', () => {
     await b.auth.revocations.sync(Math.floor(Date.now() / 1000));
     expect((await models(a, next.access_token)).statusCode).toBe(401);
     expect((await models(b, next.access_token)).statusCode).toBe(401);
+  });
+
+  it('revoking a client from another store handle stops its tokens on both replicas', async () => {
+    const created = await createClient(a.store, Date.now, {
+      name: 'doomed',
+      roles: ['developer'],
+      allowRefresh: true,
+    });
+    const doomed = { id: created.client.id, secret: created.secret ?? '' };
+    const fromA = (await token(a, { grant_type: 'client_credentials' }, doomed)).json<{
+      access_token: string;
+      refresh_token: string;
+    }>();
+    const fromB = (await token(b, { grant_type: 'client_credentials' }, doomed)).json<{
+      access_token: string;
+      refresh_token: string;
+    }>();
+    // Both verified (and cached) on both replicas first.
+    for (const app of [a, b])
+      for (const t of [fromA, fromB])
+        expect((await models(app, t.access_token)).statusCode).toBe(200);
+    // As the CLI does it: its own connection to the shared database.
+    const admin = await openStore({ url, schema, dataDir: dir });
+    try {
+      await revokeClient(admin, Date.now, doomed.id);
+    } finally {
+      await admin.close();
+    }
+    const now = Math.floor(Date.now() / 1000);
+    await a.auth.revocations.sync(now);
+    await b.auth.revocations.sync(now);
+    for (const app of [a, b]) {
+      for (const t of [fromA, fromB]) {
+        expect((await models(app, t.access_token)).statusCode).toBe(401);
+        const r = await token(
+          app,
+          { grant_type: 'refresh_token', refresh_token: t.refresh_token },
+          doomed,
+        );
+        expect(r.statusCode).toBe(401);
+      }
+    }
+    // The other client carries on.
+    const ok = (await token(b, { grant_type: 'client_credentials' })).json<{
+      access_token: string;
+    }>();
+    expect((await models(a, ok.access_token)).statusCode).toBe(200);
   });
 });

@@ -2,12 +2,13 @@
  * @module auth/clients — registering and managing OAuth clients. A client's secret is returned
  * once at creation and stored only as a scrypt hash.
  */
-import type { JWK } from 'jose';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import { randomToken } from '../lib/random.js';
 import { isRole, parseScope, scopesForRoles } from '../policy/index.js';
 import type { ClientAuthMethod, ClientRecord, Store } from '../store/index.js';
+import { parsePublicJwk } from './jwk.js';
+import { CLIENT_REVOCATION_RETENTION, clientRevocationKey } from './revocations.js';
 import { hashSecret } from './secrets.js';
 
 /** What an operator asks for when registering a client. */
@@ -16,8 +17,8 @@ export interface NewClient {
   roles: readonly string[];
   /** Narrows the scopes the roles grant; default all of them. */
   scopes?: readonly string[] | undefined;
-  /** Public keys for private_key_jwt; when given, the client has no secret. */
-  jwks?: readonly JWK[] | undefined;
+  /** Public keys for private_key_jwt (validated here); when given, the client has no secret. */
+  jwks?: readonly unknown[] | undefined;
   allowRefresh?: boolean | undefined;
 }
 
@@ -48,7 +49,7 @@ export async function createClient(
   let authMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
   let secret: string | undefined;
   if (input.jwks !== undefined) {
-    jwks = input.jwks.map((k) => validatePublicJwk(k));
+    jwks = input.jwks.map((k, i) => validatePublicJwk(k, i));
     if (jwks.length === 0) throw new BadRequestError('jwks must hold at least one key');
     authMethods = ['private_key_jwt'];
   } else {
@@ -70,18 +71,29 @@ export async function createClient(
   return { client, secret };
 }
 
-function validatePublicJwk(jwk: JWK): Record<string, unknown> {
-  if (typeof jwk !== 'object' || !['EC', 'OKP', 'RSA'].includes(jwk.kty ?? '')) {
-    throw new BadRequestError('client keys must be EC, OKP or RSA public JWKs');
+function validatePublicJwk(input: unknown, index: number): Record<string, unknown> {
+  const r = parsePublicJwk(input);
+  if ('error' in r) {
+    throw new BadRequestError(
+      `key ${index + 1}: ${r.error}; client keys must be EC, OKP or RSA public JWKs`,
+    );
   }
-  if ('d' in jwk || 'p' in jwk || 'k' in jwk)
-    throw new BadRequestError('client keys must be public keys');
-  return { ...jwk };
+  return { ...r.jwk };
 }
 
-/** Revokes a client: it can no longer obtain tokens. */
+/**
+ * Revokes a client: it can no longer authenticate (so its refresh tokens are dead), and every
+ * access token it holds is refused by each replica at its next revocation sync. The revocation
+ * row is written first, so a failure between the two writes never leaves tokens working; a
+ * client revoked before revocation rows existed gets its row when revoked again.
+ */
 export async function revokeClient(store: Store, clock: Clock, id: string): Promise<void> {
-  if (!(await store.clients.revoke(id, epochSeconds(clock)))) {
-    throw new NotFoundError(`no active client ${id}`);
-  }
+  const notFound = () => new NotFoundError(`no active client ${id}`);
+  if ((await store.clients.get(id)) === undefined) throw notFound();
+  const now = epochSeconds(clock);
+  await store.revocations.add({
+    jti: clientRevocationKey(id),
+    exp: now + CLIENT_REVOCATION_RETENTION,
+  });
+  if (!(await store.clients.revoke(id, now))) throw notFound();
 }

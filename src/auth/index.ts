@@ -12,3 +12,17 @@ export type { VerifiedToken } from './verify/claims.js';
 export { Verifier } from './verify/verifier.js';
 export { RevocationList } from './revocations.js';
 export { DPOP_ALGS, DpopError, DpopVerifier } from './dpop.js';
+export type { ClientAuthRefusal } from './oauth/client-auth.js';
+export type {
+  Attempt,
+  FailureThrottle,
+  Throttled,
+  ThrottleScope,
+  ThrottleVerdict,
+} from './oauth/throttle.js';
+export { MemoryThrottle, sourceKey } from './oauth/throttle.js';
+export type { SecretCheck } from './oauth/scrypt-worker.js';
+export { SecretChecks } from './oauth/secret-checks.js';
+export { TokenAdmin, type IntrospectionResponse } from './oauth/token-admin.js';
+export { parsePublicJwk, jwksFileKeys } from './jwk.js';
+export { clientRevocationKey } from './revocations.js';

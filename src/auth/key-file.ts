@@ -5,32 +5,43 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { GatewayError } from '../errors.js';
 
+const b64u = z.string().regex(/^[A-Za-z0-9_-]*$/);
+const jwkObject = z.record(z.string(), z.unknown());
+
+const sealedPrivateSchema = z.discriminatedUnion('enc', [
+  z.strictObject({ enc: z.literal('none'), jwk: jwkObject }),
+  z.strictObject({ enc: z.literal('A256GCM'), iv: b64u, tag: b64u, data: b64u }),
+]);
+
+const storedKeySchema = z.looseObject({
+  kid: z.string().min(1).max(256),
+  alg: z.string().min(1).max(32),
+  createdAt: z.number().int(),
+  /** When it stopped signing; it stays published until every token it signed has expired. */
+  retiredAt: z.number().int().nullable(),
+  /** When it starts signing (published before that, so verifiers' caches learn it first). */
+  activatesAt: z.number().int().optional(),
+  publicJwk: jwkObject,
+  private: sealedPrivateSchema,
+});
+
+const keyFileSchema = z.looseObject({
+  version: z.literal(1),
+  /** scrypt salt for the master key, present once any key has been sealed. */
+  salt: b64u.optional(),
+  keys: z.array(storedKeySchema),
+});
+
 /** A private JWK, sealed or not. */
-export type SealedPrivate =
-  | { enc: 'none'; jwk: Record<string, unknown> }
-  | { enc: 'A256GCM'; iv: string; tag: string; data: string };
+export type SealedPrivate = z.infer<typeof sealedPrivateSchema>;
 
 /** One key as stored. */
-export interface StoredKey {
-  kid: string;
-  alg: string;
-  createdAt: number;
-  /** When it stopped signing; it stays published until every token it signed has expired. */
-  retiredAt: number | null;
-  /** When it starts signing (published before that, so verifiers' caches learn it first). */
-  activatesAt?: number;
-  publicJwk: Record<string, unknown>;
-  private: SealedPrivate;
-}
+export type StoredKey = z.infer<typeof storedKeySchema>;
 
-interface KeyFileContent {
-  version: 1;
-  /** scrypt salt for the master key, present once any key has been sealed. */
-  salt?: string;
-  keys: StoredKey[];
-}
+type KeyFileContent = z.infer<typeof keyFileSchema>;
 
 /** Raised when keys cannot be unsealed (wrong or missing master key, tampered file). */
 export class KeyDecryptError extends GatewayError {
@@ -54,10 +65,21 @@ export class KeyFile {
   /** Loads every key with its private JWK unsealed. */
   read(): { key: StoredKey; privateJwk: Record<string, unknown> }[] {
     if (!existsSync(this.path)) return [];
-    const file = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<KeyFileContent>;
-    if (file.version !== 1 || !Array.isArray(file.keys)) {
-      throw new KeyDecryptError(`key file ${this.path} has an unknown format`);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch {
+      throw new KeyDecryptError(`key file ${this.path} is not valid JSON`);
     }
+    const parsed = keyFileSchema.safeParse(json);
+    if (!parsed.success) {
+      // The path of the first problem, never a value: the file holds private keys.
+      const where = parsed.error.issues[0]?.path.join('.') ?? '';
+      throw new KeyDecryptError(
+        `key file ${this.path} has an unknown format${where === '' ? '' : ` (at ${where})`}`,
+      );
+    }
+    const file = parsed.data;
     if (file.salt !== undefined) this.#salt = Buffer.from(file.salt, 'base64url');
     return file.keys.map((key) => ({ key, privateJwk: this.#unseal(key) }));
   }
@@ -120,7 +142,7 @@ export class KeyFile {
         decipher.update(Buffer.from(p.data, 'base64url')),
         decipher.final(),
       ]);
-      return JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+      return jwkObject.parse(JSON.parse(plain.toString('utf8')));
     } catch {
       throw new KeyDecryptError(
         'cannot decrypt signing keys: wrong GATEHOUSE_MASTER_KEY or damaged key file',

@@ -11,9 +11,13 @@ import type { Store } from '../store/index.js';
 import { DpopVerifier } from './dpop.js';
 import { TokenIssuer } from './issue.js';
 import { KeyRing } from './keyring.js';
-import { ClientAuthenticator } from './oauth/client-auth.js';
+import { ClientAuthenticator, type ClientAuthRefusal } from './oauth/client-auth.js';
+import { ScryptWorker, type SecretCheck } from './oauth/scrypt-worker.js';
+import { SecretChecks } from './oauth/secret-checks.js';
+import { MemoryThrottle, type FailureThrottle } from './oauth/throttle.js';
+import { TokenAdmin } from './oauth/token-admin.js';
 import { TokenService } from './oauth/token-service.js';
-import { RevocationList } from './revocations.js';
+import { CLIENT_REVOCATION_RETENTION, RevocationList } from './revocations.js';
 import { RemoteJwks } from './verify/remote-jwks.js';
 import { Verifier, type TrustedIssuer } from './verify/verifier.js';
 
@@ -25,6 +29,12 @@ export interface AuthDeps {
   newId: IdGenerator;
   fetch: typeof globalThis.fetch;
   warn: (message: string) => void;
+  /** Told about each refused client authentication (429/503), for the audit log (issue 8). */
+  onRefusal?: ((refusal: ClientAuthRefusal) => void) | undefined;
+  /** Replaces the failure throttle (a shared backend for replicas, issue 11). */
+  throttle?: FailureThrottle | undefined;
+  /** Replaces the worker threads' secret check (tests hold checks pending with it). */
+  secretCheck?: SecretCheck | undefined;
 }
 
 /** The identity area, assembled. */
@@ -34,9 +44,13 @@ export interface Auth {
   readonly verifier: Verifier;
   readonly revocations: RevocationList;
   readonly clientAuth: ClientAuthenticator;
+  /** The bounded secret checks behind client authentication (for tests and metrics). */
+  readonly secretChecks: SecretChecks;
   readonly tokens: TokenService;
+  /** Revocation and introspection rules (RFC 7009, RFC 7662). */
+  readonly tokenAdmin: TokenAdmin;
   readonly dpop: DpopVerifier;
-  /** Stops background work (revocation sync). */
+  /** Stops background work (revocation sync, secret-check threads). */
   close(): void;
 }
 
@@ -83,6 +97,30 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
   });
   const revocations = new RevocationList(store.revocations);
   await revocations.sync(epochSeconds(clock));
+  // Clients revoked before revocations carried client rows: still refuse their tokens here.
+  const since = epochSeconds(clock) - CLIENT_REVOCATION_RETENTION;
+  for (const c of await store.clients.list()) {
+    if (c.revokedAt !== null && c.revokedAt > since) revocations.noteClient(c.id, c.revokedAt);
+  }
+  const ca = a.clientAuth;
+  const injected = deps.secretCheck;
+  const workers =
+    injected === undefined ? Array.from({ length: ca.hashThreads }, () => new ScryptWorker()) : [];
+  const runners: SecretCheck[] =
+    injected === undefined
+      ? workers.map((w) => w.check)
+      : Array.from({ length: ca.hashThreads }, () => injected);
+  const secretChecks = new SecretChecks({ runners, maxQueue: ca.hashQueue });
+  const throttle =
+    deps.throttle ??
+    new MemoryThrottle({
+      windowMs: ca.failureWindow * 1000,
+      perClientSource: ca.maxFailuresPerClientSource,
+      perSource: ca.maxFailuresPerSource,
+      perClient: ca.maxFailuresPerClient,
+      knownMs: ca.knownSourceTtl * 1000,
+      maxTracked: ca.maxTracked,
+    });
 
   const own: TrustedIssuer = {
     rules: {
@@ -158,20 +196,30 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
   }, a.revocationSyncInterval * 1000);
   timer.unref();
 
+  const tokens = new TokenService({
+    store,
+    issuer,
+    revocations,
+    clock,
+    accessTokenTtl: a.accessTokenTtl,
+    refreshTokenTtl: a.refreshTokenTtl,
+  });
   return {
     keys,
     issuer,
     verifier,
     revocations,
-    clientAuth: new ClientAuthenticator({ store, clock, issuer: a.issuer }),
-    tokens: new TokenService({
+    clientAuth: new ClientAuthenticator({
       store,
-      issuer,
-      revocations,
       clock,
-      accessTokenTtl: a.accessTokenTtl,
-      refreshTokenTtl: a.refreshTokenTtl,
+      issuer: a.issuer,
+      checks: secretChecks,
+      throttle,
+      onRefusal: deps.onRefusal,
     }),
+    secretChecks,
+    tokens,
+    tokenAdmin: new TokenAdmin({ store, verifier, revocations, tokens, audience: a.audience }),
     dpop: new DpopVerifier({
       clock,
       replay: store.replay,
@@ -180,6 +228,7 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     }),
     close: () => {
       clearInterval(timer);
+      for (const w of workers) void w.close();
     },
   };
 }

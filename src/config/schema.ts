@@ -209,6 +209,29 @@ export const configSchema = z.strictObject({
       jwksTimeoutMs: z.number().int().positive().default(5000),
       jwksMaxAge: seconds.default(600),
       dpopProofMaxAge: seconds.max(300).default(60),
+      /** Brute-force and flood protection of client authentication at the OAuth endpoints. */
+      clientAuth: z
+        .strictObject({
+          /** Worker threads checking client secrets (scrypt), i.e. checks running at once. */
+          hashThreads: z.number().int().min(1).max(16).default(1),
+          /** Checks that may wait for a thread; beyond that, 503 + Retry-After. */
+          hashQueue: z.number().int().min(0).max(10_000).default(32),
+          /** Window (seconds) in which failures are counted; a block lasts until it ends. */
+          failureWindow: seconds.max(86_400).default(60),
+          /** Failures allowed per (client id, source address) in a window; then 429. */
+          maxFailuresPerClientSource: z.number().int().positive().default(5),
+          /** Failures allowed per source address (any client id), from unknown pairs. */
+          maxFailuresPerSource: z.number().int().positive().default(20),
+          /** Failures allowed per client id (any source); sources it used before are exempt. */
+          maxFailuresPerClient: z.number().int().positive().default(100),
+          /** Seconds a (client id, source) pair that authenticated stays exempt as above. */
+          knownSourceTtl: seconds.default(7 * 86_400),
+          /** Milliseconds a 429/503 refusal is held before it is sent (slows a closed-loop flood). */
+          refusalDelayMs: z.number().int().min(0).max(10_000).default(500),
+          /** Keys kept per throttle table (least recently touched dropped first). */
+          maxTracked: z.number().int().min(100).max(10_000_000).default(50_000),
+        })
+        .prefault({}),
       trustedIssuers: z.array(trustedIssuer).default([]),
     })
     .refine((a) => a.accessTokenTtl <= a.maxTokenLifetime, {

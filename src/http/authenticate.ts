@@ -5,10 +5,23 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Auth } from '../auth/index.js';
-import { TokenError } from '../auth/index.js';
+import { DpopError, TokenError } from '../auth/index.js';
 import { AuthRequestError, InsufficientScopeError, MissingTokenError } from './errors.js';
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * How many times header `name` (lower-case) was sent. Node keeps only the first Authorization
+ * header (and joins repeated unknown ones such as DPoP), so the raw list is the only witness.
+ */
+export function headerCount(rawHeaders: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const h = rawHeaders[i];
+    if (h?.length === name.length && h.toLowerCase() === name) n++;
+  }
+  return n;
+}
 
 /** Splits `Authorization` into scheme and credentials; the scheme is matched case-insensitively. */
 function parseAuthorization(value: string): { scheme: 'bearer' | 'dpop'; token: string } {
@@ -42,6 +55,8 @@ export function authenticator(auth: Auth, publicBase: string) {
     }
     if (tokenElsewhere(request))
       throw new AuthRequestError('The access token was sent in more than one place');
+    if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
+      throw new AuthRequestError('Send exactly one Authorization header');
     // Decided before parsing, so that a malformed DPoP header still gets a DPoP challenge.
     request.dpopUsed = /^dpop(?: |$)/i.test(header);
     const { scheme, token } = parseAuthorization(header);
@@ -51,11 +66,17 @@ export function authenticator(auth: Auth, publicBase: string) {
       // A bound token must come with the DPoP scheme and a valid proof for its key.
       if (scheme !== 'dpop' || identity.jkt === undefined) throw new TokenError('dpop_required');
       if (typeof proof !== 'string') throw new TokenError('dpop_required');
+      if (headerCount(request.raw.rawHeaders, 'dpop') > 1) throw new TokenError('dpop_invalid');
       const url = `${publicBase}${request.url.split('?')[0] ?? ''}`;
       let jkt: string;
       try {
         jkt = await auth.dpop.verify({ proof, method: request.method, url, accessToken: token });
-      } catch {
+      } catch (err) {
+        // The reason (a short code) helps an operator; the proof itself is never logged.
+        request.log.debug(
+          { reason: err instanceof DpopError ? err.message : 'error' },
+          'DPoP proof refused',
+        );
         throw new TokenError('dpop_invalid');
       }
       if (jkt !== identity.jkt) throw new TokenError('dpop_invalid', 'key mismatch');

@@ -4,7 +4,7 @@
  */
 import { GatewayError } from '../../errors.js';
 
-/** Error codes of RFC 6749 §5.2, RFC 7009 §2.2.1 and RFC 9449 §5. */
+/** Error codes of RFC 6749 §5.2 (and §4.1.2.1), RFC 7009 §2.2.1 and RFC 9449 §5. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -13,14 +13,24 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'unsupported_token_type'
-  | 'invalid_dpop_proof';
+  | 'invalid_dpop_proof'
+  | 'temporarily_unavailable';
+
+/** Status and Retry-After for the refusals that are not plain 400/401 (429, 503). */
+export interface OAuthErrorOptions {
+  status?: number;
+  /** Seconds; sent as `Retry-After` (RFC 9110 §10.2.3). */
+  retryAfter?: number;
+}
 
 /** An OAuth protocol error; maps to its JSON body and status (401 for invalid_client). */
 export class OAuthError extends GatewayError {
   readonly error: OAuthErrorCode;
+  readonly retryAfter: number | undefined;
 
-  constructor(error: OAuthErrorCode, description: string) {
-    super('OAUTH_ERROR', description, error === 'invalid_client' ? 401 : 400);
+  constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super('OAUTH_ERROR', description, options.status ?? (error === 'invalid_client' ? 401 : 400));
     this.error = error;
+    this.retryAfter = options.retryAfter;
   }
 }

@@ -62,7 +62,7 @@ export class Verifier {
         this.#cache.delete(cacheKey);
         throw new TokenError('expired');
       }
-      if (t.jti !== undefined && this.#o.revocations.has(t.jti)) throw new TokenError('revoked');
+      if (this.#revoked(t)) throw new TokenError('revoked');
       return t;
     }
     const verified = await this.#verifyUncached(token, now);
@@ -74,6 +74,13 @@ export class Verifier {
       this.#cache.set(cacheKey, { token: verified });
     }
     return verified;
+  }
+
+  /** Revoked by id, or — ours only — issued to a client that has since been revoked. */
+  #revoked(t: VerifiedToken): boolean {
+    const r = this.#o.revocations;
+    if (t.jti !== undefined && r.has(t.jti)) return true;
+    return t.own && t.clientId !== undefined && r.clientRevoked(t.clientId);
   }
 
   async #verifyUncached(token: string, now: number): Promise<VerifiedToken> {
@@ -92,9 +99,8 @@ export class Verifier {
     if (!(typeof checked === 'boolean' ? checked : await checked)) {
       throw new TokenError('bad_signature');
     }
-    const verified = validateClaims(payload, issuer.rules, now);
-    if (verified.jti !== undefined && this.#o.revocations.has(verified.jti))
-      throw new TokenError('revoked');
+    const verified = validateClaims(payload, issuer.rules);
+    if (this.#revoked(verified)) throw new TokenError('revoked');
     return { ...verified, scopes: effectiveScopes(verified, payload, issuer.rules.scopeClaim) };
   }
 }

@@ -1,13 +1,16 @@
 /**
  * @module http/routes/oauth — the token (RFC 6749), revocation (RFC 7009) and introspection
- * (RFC 7662) endpoints. Bodies are form-encoded; a repeated parameter is `invalid_request`.
+ * (RFC 7662) endpoints. Only parsing and mapping live here: bodies are form-encoded (a repeated
+ * parameter is `invalid_request`), credentials come from exactly one Authorization header, and
+ * the rules are auth/'s (client authentication, grants, TokenAdmin).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, TokenError, type Auth, type ClientCredentials } from '../../auth/index.js';
+import { DpopError, OAuthError, type Auth, type ClientCredentials } from '../../auth/index.js';
 import type { Config } from '../../config/index.js';
 import { GatewayError } from '../../errors.js';
-import { sha256b64url } from '../../lib/hash.js';
 import type { Store } from '../../store/index.js';
+import { headerCount } from '../authenticate.js';
 import { handleError } from '../errors.js';
 import { endpoints } from './well-known.js';
 
@@ -41,6 +44,10 @@ function credentials(request: FastifyRequest, p: Params): ClientCredentials {
         ? undefined
         : { type: p.client_assertion_type, jwt: p.client_assertion },
   };
+  // Node keeps only the first of several Authorization headers; refuse rather than guess.
+  if (headerCount(request.raw.rawHeaders, 'authorization') > 1) {
+    throw new OAuthError('invalid_request', 'more than one Authorization header');
+  }
   const header = request.headers.authorization;
   if (header !== undefined) {
     const [scheme, value] = header.split(' ', 2);
@@ -68,100 +75,98 @@ function credentials(request: FastifyRequest, p: Params): ClientCredentials {
 /**
  * Fastify refuses unparsable, oversized or unsupported bodies before the handler runs; answer
  * those too in RFC 6749 §5.2 form (`invalid_request`, no-store) rather than Fastify's codes.
+ * Throttling (429) and overload (503) refusals carry Retry-After, are logged at info (a flood of
+ * them must not fill the error log) and are answered after `delayMs`: a timer costs no CPU, and a
+ * flood that waits for its answers slows down to its number of connections per delay.
  */
-function oauthErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const status = (err as { statusCode?: unknown }).statusCode;
-  if (
-    !(err instanceof GatewayError) &&
-    typeof status === 'number' &&
-    status >= 400 &&
-    status < 500
-  ) {
-    const code = (err as { code?: unknown }).code;
-    const description =
-      code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'request body is too large'
-        : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'body must be application/x-www-form-urlencoded'
-          : 'request body is malformed';
-    handleError(new OAuthError('invalid_request', description), request, reply);
-    return;
-  }
-  handleError(err, request, reply);
+function oauthErrorHandler(delayMs: number) {
+  return async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof OAuthError && err.retryAfter !== undefined) {
+      request.log.info(
+        { code: err.error, status: err.statusCode },
+        'client authentication refused',
+      );
+      if (delayMs > 0) await sleep(delayMs);
+      return reply
+        .code(err.statusCode)
+        .headers({ 'cache-control': 'no-store', 'retry-after': String(err.retryAfter) })
+        .send({ error: err.error, error_description: err.message });
+    }
+    const status = (err as { statusCode?: unknown }).statusCode;
+    if (
+      !(err instanceof GatewayError) &&
+      typeof status === 'number' &&
+      status >= 400 &&
+      status < 500
+    ) {
+      const code = (err as { code?: unknown }).code;
+      const description =
+        code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'request body is too large'
+          : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'body must be application/x-www-form-urlencoded'
+            : 'request body is malformed';
+      handleError(new OAuthError('invalid_request', description), request, reply);
+      return reply;
+    }
+    handleError(err, request, reply);
+    return reply;
+  };
 }
 
-export function oauthRoutes(app: FastifyInstance, config: Config, auth: Auth, store: Store): void {
+/** Registers the endpoints. `_store` is unused now that the rules live in auth/. */
+export function oauthRoutes(
+  app: FastifyInstance,
+  config: Config,
+  auth: Auth,
+  _store?: Store,
+): void {
   const e = endpoints(config.auth.issuer);
-  const opts = { errorHandler: oauthErrorHandler };
+  const opts = { errorHandler: oauthErrorHandler(config.auth.clientAuth.refusalDelayMs) };
+  const client = (request: FastifyRequest, params: Params) =>
+    auth.clientAuth.authenticate(credentials(request, params), request.ip);
 
   app.post('/oauth/token', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const params = formParams(request);
-    const client = await auth.clientAuth.authenticate(credentials(request, params));
+    const caller = await client(request, params);
     let jkt: string | undefined;
     const proof = request.headers.dpop;
     if (proof !== undefined) {
-      if (typeof proof !== 'string')
+      if (typeof proof !== 'string' || headerCount(request.raw.rawHeaders, 'dpop') > 1)
         throw new OAuthError('invalid_dpop_proof', 'one DPoP proof is allowed');
       try {
         jkt = await auth.dpop.verify({ proof, method: 'POST', url: e.token });
-      } catch {
+      } catch (err) {
+        // The reason (a short code) helps an operator; the proof itself is never logged.
+        request.log.debug({ reason: dpopReason(err) }, 'DPoP proof refused');
         throw new OAuthError('invalid_dpop_proof', 'DPoP proof is invalid');
       }
     }
-    return auth.tokens.grant({ client, params, jkt });
+    return auth.tokens.grant({ client: caller, params, jkt });
   });
 
   app.post('/oauth/revoke', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     const params = formParams(request);
-    const client = await auth.clientAuth.authenticate(credentials(request, params));
+    const caller = await client(request, params);
     const token = params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
-    // RFC 7009 §2.2: invalid or unknown tokens still get 200; a client can only revoke its own.
-    const refresh = await store.refresh.find(sha256b64url(token));
-    if (refresh !== undefined) {
-      if (refresh.clientId === client.id) await auth.tokens.revokeFamily(refresh);
-      return reply.code(200).send();
-    }
-    try {
-      const t = await auth.verifier.verify(token);
-      if (t.own && t.clientId === client.id && t.jti !== undefined)
-        await auth.revocations.add(t.jti, t.expiresAt);
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-    }
+    await auth.tokenAdmin.revoke(caller, token);
     return reply.code(200).send();
   });
 
   app.post('/oauth/introspect', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
     const params = formParams(request);
-    const caller = await auth.clientAuth.authenticate(credentials(request, params));
+    const caller = await client(request, params);
     const token = params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
-    try {
-      const t = await auth.verifier.verify(token);
-      // RFC 7662 §4: a client learns about its own tokens only; admins may inspect any.
-      const allowed = t.clientId === caller.id || caller.roles.includes('admin');
-      if (!t.own || !allowed) return { active: false };
-      return {
-        active: true,
-        iss: t.issuer,
-        sub: t.subject,
-        aud: config.auth.audience,
-        client_id: t.clientId,
-        scope: [...t.scopes].join(' '),
-        roles: t.roles,
-        exp: t.expiresAt,
-        iat: t.issuedAt,
-        jti: t.jti,
-        token_type: t.jkt === undefined ? 'Bearer' : 'DPoP',
-        ...(t.jkt === undefined ? {} : { cnf: { jkt: t.jkt } }),
-      };
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-      return { active: false };
-    }
+    return auth.tokenAdmin.introspect(caller, token);
   });
+}
+
+/** A DPoP refusal's reason code, for the debug log. */
+export function dpopReason(err: unknown): string {
+  return err instanceof DpopError ? err.message : 'error';
 }
