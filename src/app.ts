@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAuth, type Auth } from './auth/index.js';
+import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { buildHttp } from './http/server.js';
 import {
@@ -28,6 +28,8 @@ export interface AppOverrides {
   store?: Store;
   /** Replaces model backends (tests). */
   loaders?: Partial<Record<BackendName, LoadModel>>;
+  /** The identity area's injectable parts: secret check, refusal hook, failure throttle. */
+  auth?: Pick<AuthDeps, 'secretCheck' | 'onRefusal' | 'throttle'>;
 }
 
 /** How to build. */
@@ -83,6 +85,7 @@ export async function buildApp(
     warn: (message) => {
       logger.warn(message);
     },
+    ...overrides.auth,
   });
   const inference = prepareInference(config, {
     log: (level, obj, msg) => {

@@ -10,13 +10,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { createAuth, createClient } from '../../src/auth/index.js';
+import { buildApp } from '../../src/app.js';
+import { createClient } from '../../src/auth/index.js';
 import { verifySecret } from '../../src/auth/secrets.js';
-import { buildHttp } from '../../src/http/server.js';
-import { createInference } from '../../src/inference/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { randomId } from '../../src/lib/random.js';
 import { quantile } from './clients.js';
 import { openBenchEnv } from './setup.js';
 import { printTable, ratio } from './table.js';
@@ -109,25 +107,13 @@ export async function benchFlood(scenario: FloodScenario, samples: number): Prom
         ? { ...UNTHROTTLED, hashThreads: 16, hashQueue: 10_000 }
         : {};
   const config = env.config({ server: { host: '127.0.0.1', port: 0 }, auth: { clientAuth } });
-  const auth = await createAuth({
-    config,
-    store: env.store,
-    clock: systemClock,
-    newId: randomId,
-    fetch: globalThis.fetch,
-    warn: () => undefined,
-    // The old way: every check straight onto the libuv pool, as many at once as the flood sends.
-    secretCheck: scenario === 'libuv' ? verifySecret : undefined,
-  });
-  const inference = await createInference(config, { log: () => undefined });
-  const http = await buildHttp({
-    config,
-    auth,
+  const app = await buildApp(config, {
     store: env.store,
     logger: createLogger('silent'),
-    inference: inference.service,
-    ready: () => true,
+    // The old way: every check straight onto the libuv pool, as many at once as the flood sends.
+    auth: { secretCheck: scenario === 'libuv' ? verifySecret : undefined },
   });
+  const { http, auth } = app;
   let flood: ChildProcess | undefined;
   try {
     await http.listen({ host: '127.0.0.1', port: 0 });
@@ -214,9 +200,7 @@ export async function benchFlood(scenario: FloodScenario, samples: number): Prom
     };
   } finally {
     flood?.kill();
-    await http.close();
-    await inference.close();
-    auth.close();
+    await app.close();
     await env.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * @module test/support/auth-app — the application wired exactly as `buildApp` does, but with
- * the identity area's injectable parts (secret check, refusal hook) in the test's hands, so a
+ * @module test/support/auth-app — the application from `buildApp`, with the identity area's
+ * injectable parts (secret check, refusal hook) in the test's hands, so a
  * test can hold secret checks pending and watch refusals. No models, silent logs, SQLite in a
  * temp dir, a controllable clock.
  */
@@ -8,12 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createAuth, createClient, type Auth, type AuthDeps } from '../../src/auth/index.js';
+import { buildApp } from '../../src/app.js';
+import { createClient, type Auth, type AuthDeps } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { buildHttp } from '../../src/http/server.js';
-import { createInference } from '../../src/inference/index.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { randomId } from '../../src/lib/random.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 export interface AuthApp {
@@ -49,28 +47,14 @@ export async function startAuthApp(options: AuthAppOptions = {}): Promise<AuthAp
   });
   const state = { now: Date.now() };
   const clock = () => state.now;
-  const logger = createLogger('silent');
   const store = await openStore({ dataDir: dir });
-  const auth = await createAuth({
-    config,
-    store,
+  const app = await buildApp(config, {
     clock,
-    newId: randomId,
-    fetch: globalThis.fetch,
-    warn: () => undefined,
-    secretCheck: options.secretCheck,
-    onRefusal: options.onRefusal,
-  });
-  const inference = await createInference(config, { log: () => undefined });
-  const http = await buildHttp({
-    config,
-    auth,
     store,
-    logger,
-    inference: inference.service,
-    ready: () => true,
+    logger: createLogger('silent'),
+    auth: { secretCheck: options.secretCheck, onRefusal: options.onRefusal },
   });
-  await http.ready();
+  const { http, auth } = app;
   return {
     http,
     auth,
@@ -87,9 +71,7 @@ export async function startAuthApp(options: AuthAppOptions = {}): Promise<AuthAp
       return { id: client.id, secret: secret ?? '' };
     },
     async close() {
-      await http.close();
-      await inference.close();
-      auth.close();
+      await app.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
