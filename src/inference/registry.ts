@@ -1,7 +1,7 @@
 /**
  * @module inference/registry — the models this server serves: loaded at start-up from config,
- * each with its scheduler (a micro-batcher for embedding/classification, fair slots for
- * generation). A model that fails to load is reported and the server serves the others.
+ * each with its scheduler (a fair micro-batcher for embedding/classification, fair slots for
+ * generation; both enforce the model's `timeoutMs`). A model that fails to load is reported and the server serves the others.
  */
 import type { ModelConfig } from '../config/index.js';
 import { ModelNotFoundError, ModelUnavailableError } from './errors.js';
@@ -57,7 +57,11 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
   if (handle.task === 'generation') {
     return {
       batcher: undefined,
-      slots: new SlotScheduler({ slots: handle.slots, maxQueue: config.maxQueue }),
+      slots: new SlotScheduler({
+        slots: handle.slots,
+        maxQueue: config.maxQueue,
+        timeoutMs: config.timeoutMs,
+      }),
     };
   }
   const run =
@@ -69,6 +73,7 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
     maxBatch: config.maxBatch,
     windowMs: config.batchWindowMs,
     maxQueue: config.maxQueue,
+    timeoutMs: config.timeoutMs,
     concurrency: handle.task === 'embedding' ? (handle.parallelism ?? 1) : 1,
   });
   return { batcher, slots: undefined };
