@@ -19,6 +19,11 @@ export interface CallContext {
   identity: string;
   /** Aborted when the client goes away: queued work is dropped, generation stops. */
   signal: AbortSignal;
+  /**
+   * Aborts `signal`, if the caller owns it: the scheduler then stops a generation at its
+   * deadline through this signal instead of creating an AbortController per generation.
+   */
+  cancel?: () => void;
 }
 
 /** One text's moderation verdict (OpenAI shape, camel-cased). */

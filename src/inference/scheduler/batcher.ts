@@ -30,6 +30,12 @@ export interface Caller {
   readonly identity: string;
   /** Aborted when the client goes away. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Aborts `signal` (optional). Given it, a generation's deadline aborts the caller's own signal
+   * instead of one more AbortController per running generation (in Node 20 a signal costs ~5 µs
+   * plus garbage collection). The request is over either way.
+   */
+  readonly cancel?: (() => void) | undefined;
 }
 
 export interface BatcherOptions<I, O> {

@@ -122,6 +122,25 @@ describe('SlotScheduler', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("aborts the caller's own signal at the deadline when it can, instead of one of its own", async () => {
+    vi.useFakeTimers();
+    const s = new SlotScheduler({ slots: 1, maxQueue: 10, timeoutMs: 1_000, now: Date.now });
+    const ac = new AbortController();
+    const lease = await s.acquire({
+      identity: 'a',
+      signal: ac.signal,
+      cancel: () => {
+        ac.abort();
+      },
+    });
+    expect(lease.signal).toBe(ac.signal);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(ac.signal.aborted).toBe(true);
+    expect(lease.timedOut).toBe(true);
+    lease.release();
+    expect(s.hasTimers).toBe(false);
+  });
+
   it('a lease released twice frees only one slot', async () => {
     const s = new SlotScheduler({ slots: 1, maxQueue: 10, timeoutMs: T });
     const lease = await s.acquire(as('a'));

@@ -30,7 +30,10 @@ export interface Lease {
 }
 
 class Ticket implements Lease {
-  readonly #controller = new AbortController();
+  /** The signal handed to the backend: the caller's own if it can abort it, else ours. */
+  readonly #controller: AbortController | undefined;
+  readonly #cancel: (() => void) | undefined;
+  readonly #signal: AbortSignal;
   readonly identity: string;
   readonly caller: AbortSignal | undefined;
   state: 'waiting' | 'running' | 'done' = 'waiting';
@@ -44,14 +47,22 @@ class Ticket implements Lease {
   constructor(caller: Caller) {
     this.identity = caller.identity;
     this.caller = caller.signal;
+    if (caller.signal !== undefined && caller.cancel !== undefined) {
+      this.#cancel = caller.cancel;
+      this.#signal = caller.signal;
+    } else {
+      this.#controller = new AbortController();
+      this.#signal = this.#controller.signal;
+    }
   }
 
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#signal;
   }
 
   abort(): void {
-    this.#controller.abort();
+    if (this.#controller !== undefined) this.#controller.abort();
+    else this.#cancel?.();
   }
 }
 
