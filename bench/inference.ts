@@ -232,6 +232,6 @@ function printFairness(f: FairnessFigures): void {
     `\nfairness (InferenceService.embed, ${EMBED_MODEL}): identity B, one sentence per request, ` +
       `${f.alone.length} sequential requests — alone: median ${q(f.alone, 0.5)} ms, p95 ${q(f.alone, 0.95)} ms; ` +
       `while identity A keeps two 2,048-sentence requests in flight: median ${q(f.flooded, 0.5)} ms, ` +
-      `p95 ${q(f.flooded, 0.95)} ms, ${f.refused} refused (429); A: ${f.bigDone} answered, ${f.bigRefused} refused (over its share).`,
+      `p95 ${q(f.flooded, 0.95)} ms, ${f.refused} refused (429); A: ${f.bigDone} answered, ${f.bigRefused} refused (over its share), ${f.bigTimedOut} past the deadline.`,
   );
 }

@@ -6,6 +6,7 @@
  * base64 vectors instead of JSON floats at 32 clients.
  */
 import type { App } from '../../src/app.js';
+import { DeadlineError } from '../../src/inference/index.js';
 import { runClients } from './clients.js';
 import type { LoadProcess } from './http-load.js';
 import { countBatches, embeddingHandle, type BenchApp } from './inference-app.js';
@@ -166,9 +167,11 @@ export interface FairnessFigures {
   flooded: number[];
   /** B's requests refused (429) while flooded: the fair queue should make this 0. */
   refused: number;
-  /** A's 2,048-sentence requests answered, and refused (A is over its share while one waits). */
+  /** A's 2,048-sentence requests answered, refused (429: over A's share while one waits) and
+   * timed out (504: past the model's `timeoutMs`, on a loaded machine). */
   bigDone: number;
   bigRefused: number;
+  bigTimedOut: number;
 }
 
 /**
@@ -193,7 +196,7 @@ export async function fairnessFigures(app: App, n = 20): Promise<FairnessFigures
   const alone: number[] = [];
   for (let i = 0; i < n; i++) await oneLine(alone, i);
   let flooding = true;
-  const big = { done: 0, refused: 0 };
+  const big = { done: 0, refused: 0, timedOut: 0 };
   const flood = async (c: number) => {
     for (let i = 0; flooding; i++) {
       try {
@@ -202,8 +205,9 @@ export async function fairnessFigures(app: App, n = 20): Promise<FairnessFigures
           signal,
         });
         big.done++;
-      } catch {
-        big.refused++;
+      } catch (err) {
+        if (err instanceof DeadlineError) big.timedOut++;
+        else big.refused++;
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -215,5 +219,12 @@ export async function fairnessFigures(app: App, n = 20): Promise<FairnessFigures
   for (let i = 0; i < n; i++) if (!(await oneLine(flooded, i))) refused++;
   flooding = false;
   await Promise.all(floods);
-  return { alone, flooded, refused, bigDone: big.done, bigRefused: big.refused };
+  return {
+    alone,
+    flooded,
+    refused,
+    bigDone: big.done,
+    bigRefused: big.refused,
+    bigTimedOut: big.timedOut,
+  };
 }
