@@ -19,7 +19,9 @@ import {
   embedModels,
   embedRunners,
   EMBED_MODEL,
+  fairnessFigures,
   NOBATCH_MODEL,
+  type FairnessFigures,
 } from './support/embed-bench.js';
 import { startLoadProcess } from './support/http-load.js';
 import { embeddingHandle, startBenchApp, type BenchApp } from './support/inference-app.js';
@@ -170,6 +172,7 @@ async function measureAll(): Promise<void> {
     printLlama(llamaFigures, schedule.runs, maxTokens);
     console.log(sameText);
   }
+  if (withEmbed) printFairness(await fairnessFigures(bench.app));
   printMemory(await memoryRows());
   printChecks(embedFigures, workers, llamaFigures);
 }
@@ -217,4 +220,18 @@ async function memoryRows(): Promise<MemoryRow[]> {
   }
   rows.push({ what: 'end of the run (after all workloads)', rssAfter: process.memoryUsage().rss });
   return rows;
+}
+
+/** Identity B's one-sentence latency alone and while identity A floods 2,048-sentence requests. */
+function printFairness(f: FairnessFigures): void {
+  const q = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return (s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN).toFixed(0);
+  };
+  console.log(
+    `\nfairness (InferenceService.embed, ${EMBED_MODEL}): identity B, one sentence per request, ` +
+      `${f.alone.length} sequential requests — alone: median ${q(f.alone, 0.5)} ms, p95 ${q(f.alone, 0.95)} ms; ` +
+      `while identity A keeps two 2,048-sentence requests in flight: median ${q(f.flooded, 0.5)} ms, ` +
+      `p95 ${q(f.flooded, 0.95)} ms, ${f.refused} refused (429); A: ${f.bigDone} answered, ${f.bigRefused} refused (over its share), ${f.bigTimedOut} past the deadline.`,
+  );
 }

@@ -8,12 +8,7 @@ import type { Logger } from 'pino';
 import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { buildHttp } from './http/server.js';
-import {
-  prepareInference,
-  type BackendName,
-  type Inference,
-  type LoadModel,
-} from './inference/index.js';
+import { prepareInference, type BackendLoaders, type Inference } from './inference/index.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
 import { randomId, type IdGenerator } from './lib/random.js';
@@ -27,7 +22,7 @@ export interface AppOverrides {
   logger?: Logger;
   store?: Store;
   /** Replaces model backends (tests). */
-  loaders?: Partial<Record<BackendName, LoadModel>>;
+  loaders?: BackendLoaders;
   /** The identity area's injectable parts: secret check, refusal hook, failure throttle. */
   auth?: Pick<AuthDeps, 'secretCheck' | 'onRefusal' | 'throttle'>;
 }

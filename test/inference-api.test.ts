@@ -132,7 +132,7 @@ describe('POST /v1/embeddings', () => {
     [{ model: 'echo-embed', input: 'x', extra: 1 }, 400],
     [{ model: 'nope', input: 'x' }, 404],
     [{ model: 'broken', input: 'x' }, 503],
-    [{ model: 'echo-chat', input: 'x' }, 503],
+    [{ model: 'echo-chat', input: 'x' }, 400],
     [{ model: 'echo-embed', input: 'word '.repeat(51) }, 413],
   ])('answers %j with %i in the OpenAI error shape', async (payload, status) => {
     const res = await post('/v1/embeddings', payload);
@@ -249,7 +249,7 @@ describe('POST /v1/chat/completions and /v1/completions', () => {
     [{ model: 'echo-chat', messages: [{ role: 'wizard', content: 'x' }] }, 400],
     [{ model: 'echo-chat', messages: [{ role: 'user', content: 'x' }], temperature: 3 }, 400],
     [{ model: 'echo-chat', messages: [{ role: 'user', content: 'x' }], n: 2 }, 400],
-    [{ model: 'echo-embed', messages: [{ role: 'user', content: 'x' }] }, 503],
+    [{ model: 'echo-embed', messages: [{ role: 'user', content: 'x' }] }, 400],
     [{ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, 404],
   ])('answers %j with %i', async (payload, status) => {
     const res = await post('/v1/chat/completions', payload);

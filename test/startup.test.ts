@@ -237,7 +237,6 @@ describe('serve()', () => {
         loaders: {
           echo: (spec) => {
             loads++;
-            if (spec.backend !== 'echo') throw new Error(`not an echo model: ${spec.id}`);
             return loadEcho(spec);
           },
         },

@@ -6,6 +6,7 @@
  * base64 vectors instead of JSON floats at 32 clients.
  */
 import type { App } from '../../src/app.js';
+import { DeadlineError } from '../../src/inference/index.js';
 import { runClients } from './clients.js';
 import type { LoadProcess } from './http-load.js';
 import { countBatches, embeddingHandle, type BenchApp } from './inference-app.js';
@@ -156,4 +157,74 @@ export function bestDirectKey(
     }
   }
   return best;
+}
+
+/** What identity B saw while identity A flooded the model (see {@link fairnessFigures}). */
+export interface FairnessFigures {
+  /** B's one-sentence latencies in ms, with the model to itself. */
+  alone: number[];
+  /** The same while A keeps 2,048-sentence requests in flight. */
+  flooded: number[];
+  /** B's requests refused (429) while flooded: the fair queue should make this 0. */
+  refused: number;
+  /** A's 2,048-sentence requests answered, refused (429: over A's share while one waits) and
+   * timed out (504: past the model's `timeoutMs`, on a loaded machine). */
+  bigDone: number;
+  bigRefused: number;
+  bigTimedOut: number;
+}
+
+/**
+ * Fairness (issue 7): identity B sends `n` one-sentence requests one after the other through
+ * `InferenceService.embed`, first alone, then while identity A keeps two 2,048-sentence
+ * requests in flight (the second is over A's share of the queue while the first waits).
+ */
+export async function fairnessFigures(app: App, n = 20): Promise<FairnessFigures> {
+  const service = app.inference.service;
+  const signal = new AbortController().signal;
+  const b = { identity: 'bench-b', signal };
+  const oneLine = async (out: number[], i: number): Promise<boolean> => {
+    const t0 = performance.now();
+    try {
+      await service.embed(EMBED_MODEL, slice(i, 1), b);
+      out.push(performance.now() - t0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const alone: number[] = [];
+  for (let i = 0; i < n; i++) await oneLine(alone, i);
+  let flooding = true;
+  const big = { done: 0, refused: 0, timedOut: 0 };
+  const flood = async (c: number) => {
+    for (let i = 0; flooding; i++) {
+      try {
+        await service.embed(EMBED_MODEL, slice((c + i) * 2048, 2048), {
+          identity: 'bench-a',
+          signal,
+        });
+        big.done++;
+      } catch (err) {
+        if (err instanceof DeadlineError) big.timedOut++;
+        else big.refused++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  const floods = [flood(0), flood(1)];
+  await new Promise((r) => setTimeout(r, 200));
+  const flooded: number[] = [];
+  let refused = 0;
+  for (let i = 0; i < n; i++) if (!(await oneLine(flooded, i))) refused++;
+  flooding = false;
+  await Promise.all(floods);
+  return {
+    alone,
+    flooded,
+    refused,
+    bigDone: big.done,
+    bigRefused: big.refused,
+    bigTimedOut: big.timedOut,
+  };
 }

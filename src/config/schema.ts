@@ -250,6 +250,7 @@ export type ModelConfig = ParsedConfig['models'][number];
 /** Backend names as written in config. */
 export type BackendName = ModelConfig['backend'];
 /** The configuration of a model served by `backend`. */
-export type ModelConfigOf<B extends BackendName> = Extract<ModelConfig, { backend: B }>;
+type ModelConfigByBackend = { [S in ModelConfig as S['backend']]: S };
+export type ModelConfigOf<B extends BackendName> = ModelConfigByBackend[B];
 /** One external identity provider. */
 export type TrustedIssuerConfig = ParsedConfig['auth']['trustedIssuers'][number];

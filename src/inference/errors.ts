@@ -8,7 +8,7 @@ export class ModelNotFoundError extends GatewayError {
   }
 }
 
-/** The model exists but cannot take this request (failed to load, wrong task, draining): 503. */
+/** The model exists but cannot take this request now (failed to load, draining): 503. */
 export class ModelUnavailableError extends GatewayError {
   readonly retryAfter: number | undefined;
   /** The message names only the model: safe to show despite the 5xx status. */
@@ -17,6 +17,35 @@ export class ModelUnavailableError extends GatewayError {
   constructor(message: string, retryAfter?: number) {
     super('MODEL_UNAVAILABLE', message, 503);
     this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * The model exists but does not do the job asked (chat on an embedding model, moderation with a
+ * chat model): the request is wrong, retrying it cannot help, so 400 and not 503. The message
+ * names what the model does and which models do the job (operator-chosen ids only).
+ */
+export class ModelTaskMismatchError extends GatewayError {
+  constructor(id: string, serves: string, asked: string, candidates: readonly string[]) {
+    const others =
+      candidates.length === 0
+        ? `no model here serves ${asked}`
+        : `models for ${asked}: ${candidates.join(', ')}`;
+    super(
+      'MODEL_TASK_MISMATCH',
+      `The model '${id}' serves ${serves}, not ${asked}; ${others}`,
+      400,
+    );
+  }
+}
+
+/**
+ * The client went away before its work ran; its queued work was dropped. Nobody reads the
+ * answer (499, as nginx logs it); the code tells the log and the audit it was not a deadline.
+ */
+export class RequestCancelledError extends GatewayError {
+  constructor() {
+    super('REQUEST_CANCELLED', 'The client cancelled the request', 499);
   }
 }
 

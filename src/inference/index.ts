@@ -1,6 +1,8 @@
 /**
  * @module inference — the inference area's public surface: loads the configured models and the
  * few-shot classifiers (moderation, prompt-injection detection) built on an embedding model.
+ * A classifier has no scheduler of its own: its embeds go through the embedding model's fair
+ * batcher as the caller, sharing its batches, queue bound and deadline.
  */
 import type { Config } from '../config/index.js';
 import {
@@ -9,11 +11,13 @@ import {
   loadExampleSets,
   type BuiltinExampleSetName,
 } from './classifier.js';
-import { ModelRegistry, serve, type RegistryDeps } from './registry.js';
+import { ModelRegistry, type RegistryDeps, type ServedModel } from './registry.js';
+import { SharedEmbedding } from './scheduler/shared-embedding.js';
 import { InferenceService, type NamedClassifier } from './service.js';
 
 export {
   ModelRegistry,
+  type BackendLoaders,
   type FailedModel,
   type LoadState,
   type ModelStatus,
@@ -92,24 +96,33 @@ export function prepareInference(config: Config, deps: RegistryDeps): Inference 
       const started = performance.now();
       try {
         const base = registry.get(spec.model);
-        if (base.handle.task !== 'embedding')
+        if (base.handle.task !== 'embedding' || base.batcher === undefined)
           throw new Error(`model '${spec.model}' is not an embedding model`);
+        // Its embeds share the base model's fair queue, as the caller (see SharedEmbedding).
+        const shared = new SharedEmbedding(base.handle, base.batcher, `classifier:${name}`);
         const builtin = builtinExampleSet(name);
         const examples =
           spec.examples === undefined ? builtin.examples : await loadExampleSets(spec.examples);
-        const handle = await createFewShotClassifier(base.handle, examples, {
+        const handle = await createFewShotClassifier(shared.handle, examples, {
           id: name,
           threshold: spec.threshold,
           ...(builtin.fallbackLabel in examples ? { fallbackLabel: builtin.fallbackLabel } : {}),
         });
         const loadMs = Math.round(performance.now() - started);
-        const model = serve(
-          { ...base.config, id: name },
+        const model: ServedModel = {
+          config: { ...base.config, id: name },
           handle,
-          { ...handle.info, loadMs, rssDeltaBytes: 0 },
-          base.created,
-        );
-        classifiers.set(name, { model, threshold: spec.threshold });
+          info: { ...handle.info, loadMs, rssDeltaBytes: 0 },
+          created: base.created,
+          batcher: undefined,
+          slots: undefined,
+        };
+        classifiers.set(name, {
+          model,
+          threshold: spec.threshold,
+          fallbackLabel: handle.fallbackLabel,
+          classify: (texts, ctx) => shared.as(ctx, () => handle.classify(texts)),
+        });
         registry.settle(name);
         statuses.push({
           ...meta,
@@ -144,7 +157,6 @@ export function prepareInference(config: Config, deps: RegistryDeps): Inference 
       // classifiers before the models they are built on.
       registry.stopLoading();
       await loading;
-      for (const c of classifiers.values()) await c.model.batcher?.close();
       await Promise.all([...classifiers.values()].map((c) => c.model.handle.close()));
       await registry.close();
     },

@@ -1,9 +1,9 @@
 /**
  * @module inference/registry — the models this server serves: loaded at start-up from config,
- * each with its scheduler (a micro-batcher for embedding/classification, fair slots for
- * generation). Loading runs in the background, one model after the other; each configured model
- * is `loading`, `ready` or `failed` meanwhile. A model that fails to load is reported and the
- * server serves the others.
+ * each with its scheduler (a fair micro-batcher for embedding/classification, fair slots for
+ * generation; both enforce the model's `timeoutMs`). Loading runs in the background, one model
+ * after the other; each configured model is `loading`, `ready` or `failed` meanwhile. A model
+ * that fails to load is reported and the server serves the others.
  */
 import type { ModelConfig } from '../config/index.js';
 import { GatewayError } from '../errors.js';
@@ -59,6 +59,9 @@ export function publicReason(err: unknown): string {
   return (code === undefined ? undefined : REASONS.get(code)) ?? 'failed to load (see the log)';
 }
 
+/** Loaders that replace backends (tests): each takes its own backend's specs. */
+export type BackendLoaders = { readonly [B in BackendName]?: LoadModel<B> };
+
 /** Where each backend's loader lives; heavy backends are imported only when configured. */
 const LOADERS: { readonly [B in BackendName]: () => Promise<LoadModel<B>> } = {
   tfjs: async () => (await import('./backends/tfjs/index.js')).loadModel,
@@ -70,7 +73,7 @@ const LOADERS: { readonly [B in BackendName]: () => Promise<LoadModel<B>> } = {
 export interface RegistryDeps {
   log: (level: 'info' | 'error', obj: Record<string, unknown>, msg: string) => void;
   /** Replaces backend loaders (tests). */
-  loaders?: Partial<Record<BackendName, LoadModel>>;
+  loaders?: BackendLoaders;
   now?: () => number;
 }
 
@@ -88,7 +91,11 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
   if (handle.task === 'generation') {
     return {
       batcher: undefined,
-      slots: new SlotScheduler({ slots: handle.slots, maxQueue: config.maxQueue }),
+      slots: new SlotScheduler({
+        slots: handle.slots,
+        maxQueue: config.maxQueue,
+        timeoutMs: config.timeoutMs,
+      }),
     };
   }
   const run =
@@ -100,6 +107,7 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
     maxBatch: config.maxBatch,
     windowMs: config.batchWindowMs,
     maxQueue: config.maxQueue,
+    timeoutMs: config.timeoutMs,
     concurrency: handle.task === 'embedding' ? (handle.parallelism ?? 1) : 1,
   });
   return { batcher, slots: undefined };
@@ -110,18 +118,16 @@ async function loadHandle(
   spec: ModelConfig,
   overrides: RegistryDeps['loaders'],
 ): Promise<ModelHandle> {
-  const override = overrides?.[spec.backend];
-  if (override !== undefined) return override(spec);
   // One case per backend, so each loader gets the spec of its own shape.
   switch (spec.backend) {
     case 'tfjs':
-      return (await LOADERS.tfjs())(spec);
+      return (overrides?.tfjs ?? (await LOADERS.tfjs()))(spec);
     case 'onnx':
-      return (await LOADERS.onnx())(spec);
+      return (overrides?.onnx ?? (await LOADERS.onnx()))(spec);
     case 'llama-cpp':
-      return (await LOADERS['llama-cpp']())(spec);
+      return (overrides?.['llama-cpp'] ?? (await LOADERS['llama-cpp']()))(spec);
     case 'echo':
-      return (await LOADERS.echo())(spec);
+      return (overrides?.echo ?? (await LOADERS.echo()))(spec);
   }
 }
 

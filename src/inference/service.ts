@@ -6,22 +6,25 @@
 import {
   DeadlineError,
   ModelNotFoundError,
+  ModelTaskMismatchError,
   ModelUnavailableError,
   PayloadTooLargeError,
 } from './errors.js';
 import type { ModelRegistry, ServedModel } from './registry.js';
 import type { GenerateRequest, GenerateResult, ModelTask } from './types.js';
 
-/** Who asks, and how long they are willing to wait. */
+/** Who asks, and until when they listen. The deadline is the model's `timeoutMs`. */
 export interface CallContext {
   /** The caller's identity key, for fair scheduling (e.g. `iss|sub`). */
   identity: string;
-  /** Aborted when the client goes away. */
+  /** Aborted when the client goes away: queued work is dropped, generation stops. */
   signal: AbortSignal;
+  /**
+   * Aborts `signal`, if the caller owns it: the scheduler then stops a generation at its
+   * deadline through this signal instead of creating an AbortController per generation.
+   */
+  cancel?: () => void;
 }
-
-/** Labels that mean "nothing to flag". */
-const HARMLESS = new Set(['safe', 'benign']);
 
 /** One text's moderation verdict (OpenAI shape, camel-cased). */
 export interface ModerationResult {
@@ -38,17 +41,22 @@ export interface GenerateHooks {
 
 /** A classifier the service runs for moderation or injection detection. */
 export interface NamedClassifier {
+  /** For listing; its `handle` is the classifier, which has no scheduler of its own. */
   readonly model: ServedModel;
   readonly threshold: number;
+  /** The label that means "nothing to flag" (the classifier's own fallback label). */
+  readonly fallbackLabel: string | undefined;
+  /** Label probabilities; the embeds go through the base model's fair queue as `ctx`. */
+  classify(texts: string[], ctx: CallContext): Promise<Float32Array[]>;
 }
 
-function deadline(
-  model: ServedModel,
-  signal: AbortSignal,
-): { signal: AbortSignal; timedOut: () => boolean } {
-  const timeout = AbortSignal.timeout(model.config.timeoutMs);
-  return { signal: AbortSignal.any([signal, timeout]), timedOut: () => timeout.aborted };
-}
+/** What the API calls each task, in error messages. */
+const TASK_NOUN: Readonly<Record<ModelTask, string>> = {
+  embedding: 'embeddings',
+  classification: 'text classification',
+  generation: 'text generation',
+};
+const MODERATION = 'moderation';
 
 /** Runs inference requests against served models. */
 export class InferenceService {
@@ -74,13 +82,34 @@ export class InferenceService {
     return this.#registry.get(id);
   }
 
-  /** The served model `id`, checked to serve `task`. */
-  model(id: string, task: ModelTask): ServedModel {
-    const m = this.#registry.get(id);
-    if (m.handle.task !== task) {
-      throw new ModelUnavailableError(`The model '${id}' does not serve ${task}`);
+  /**
+   * The served model `id`, checked to serve `task`: 404 if unknown, 503 if it failed to load,
+   * 400 if it does something else (`asked` names the job in the message).
+   */
+  model(id: string, task: ModelTask, asked = TASK_NOUN[task]): ServedModel {
+    let m: ServedModel;
+    try {
+      m = this.#registry.get(id);
+    } catch (err) {
+      if (err instanceof ModelNotFoundError && this.#classifiers.has(id)) {
+        throw this.#mismatch(id, MODERATION, asked, task);
+      }
+      throw err;
     }
+    if (m.handle.task !== task) throw this.#mismatch(id, TASK_NOUN[m.handle.task], asked, task);
     return m;
+  }
+
+  #mismatch(id: string, serves: string, asked: string, task: ModelTask | undefined) {
+    // A hook for later policy: only models this caller may use should be suggested.
+    const candidates =
+      task === undefined
+        ? this.classifierNames
+        : this.#registry
+            .served()
+            .filter((m) => m.handle.task === task)
+            .map((m) => m.config.id);
+    return new ModelTaskMismatchError(id, serves, asked, candidates);
   }
 
   #checkInputs(m: ServedModel, texts: readonly string[]): number {
@@ -99,17 +128,10 @@ export class InferenceService {
     return tokens;
   }
 
-  async #batched(m: ServedModel, texts: string[], ctx: CallContext): Promise<Float32Array[]> {
-    const d = deadline(m, ctx.signal);
-    const batcher = m.batcher;
-    if (batcher === undefined)
+  #batched(m: ServedModel, texts: string[], ctx: CallContext): Promise<Float32Array[]> {
+    if (m.batcher === undefined)
       throw new ModelUnavailableError(`The model '${m.config.id}' cannot batch`);
-    try {
-      return await batcher.submit(texts, d.signal);
-    } catch (err) {
-      if (d.timedOut()) throw new DeadlineError();
-      throw err;
-    }
+    return m.batcher.submit(texts, ctx);
   }
 
   /** Embeds `texts` with model `id`; vectors in input order plus prompt token usage. */
@@ -142,20 +164,27 @@ export class InferenceService {
 
   /**
    * Scores `texts` with the named classifier. A category is flagged when its score reaches the
-   * classifier's threshold; the harmless labels (`safe`, `benign`) are never flagged.
+   * classifier's threshold; its fallback label (`safe`, `benign`: nothing found) is no category.
+   * A served model that is not a moderation classifier is refused with 400.
    */
   async moderate(name: string, texts: string[], ctx: CallContext): Promise<ModerationResult[]> {
     const c = this.#classifiers.get(name);
-    if (c === undefined) throw this.#registry.unavailable(name) ?? new ModelNotFoundError(name);
+    if (c === undefined) {
+      // A classifier still loading is 503; any other model is the wrong task (or 404).
+      const loading = this.#registry.unavailable(name);
+      if (loading !== undefined) throw loading;
+      const m = this.#registry.get(name);
+      throw this.#mismatch(name, TASK_NOUN[m.handle.task], MODERATION, undefined);
+    }
     const { handle } = c.model;
     if (handle.task !== 'classification') throw new ModelUnavailableError('not a classifier');
     this.#checkInputs(c.model, texts);
-    const scores = await this.#batched(c.model, texts, ctx);
+    const scores = await c.classify(texts, ctx);
     return scores.map((s) => {
       const categories: Record<string, boolean> = {};
       const categoryScores: Record<string, number> = {};
       handle.labels.forEach((label, i) => {
-        if (HARMLESS.has(label)) return;
+        if (label === c.fallbackLabel) return;
         const score = s[i] ?? 0;
         categoryScores[label] = score;
         categories[label] = score >= c.threshold;
@@ -174,7 +203,8 @@ export class InferenceService {
     ctx: CallContext,
     hooks: GenerateHooks = {},
   ): Promise<GenerateResult> {
-    const m = this.model(id, 'generation');
+    const asked = req.messages === undefined ? 'text completions' : 'chat completions';
+    const m = this.model(id, 'generation', asked);
     const { handle, slots } = m;
     if (handle.task !== 'generation' || slots === undefined)
       throw new ModelUnavailableError('not a generator');
@@ -186,21 +216,18 @@ export class InferenceService {
         `The prompt has ${promptTokens} tokens; the model '${id}' accepts at most ${limit - 1}`,
       );
     }
-    const d = deadline(m, ctx.signal);
-    const release = await slots.acquire(ctx.identity, d.signal).catch((err: unknown) => {
-      throw d.timedOut() ? new DeadlineError() : err;
-    });
+    const lease = await slots.acquire(ctx);
     try {
       hooks.onStart?.();
       const maxTokens = Math.max(1, Math.min(req.maxTokens, handle.contextSize - promptTokens));
       const result = await handle.generate(
-        { ...req, maxTokens, signal: d.signal },
+        { ...req, maxTokens, signal: lease.signal },
         hooks.onText ?? (() => undefined),
       );
-      if (result.finishReason === 'cancelled' && d.timedOut()) throw new DeadlineError();
+      if (result.finishReason === 'cancelled' && lease.timedOut) throw new DeadlineError();
       return result;
     } finally {
-      release();
+      lease.release();
     }
   }
 

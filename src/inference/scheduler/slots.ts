@@ -1,32 +1,89 @@
 /**
  * @module inference/scheduler/slots — concurrency slots for generation (one per context
  * sequence), shared fairly: waiting requests are queued per identity and served round-robin, so
- * one client sending many requests cannot starve the others. The wait queue is bounded.
+ * one client sending many requests cannot starve the others. The wait queue is bounded and
+ * shared per identity ({@link QueueBound}; the unit is a request).
+ *
+ * Deadlines: every request has the model's `timeoutMs` from `acquire`, kept in the scheduler's
+ * one {@link Deadlines} timer, waiting or running. A waiting request whose deadline passes or
+ * whose client goes away leaves the queue at once; a running one has its lease's signal aborted
+ * (the one AbortController per running generation), which the backend sees and stops on.
  */
-import { DeadlineError, ModelUnavailableError, OverloadedError } from '../errors.js';
+import {
+  DeadlineError,
+  ModelUnavailableError,
+  OverloadedError,
+  RequestCancelledError,
+} from '../errors.js';
+import type { Caller } from './batcher.js';
+import { Deadlines, type Deadline } from './deadlines.js';
+import { QueueBound } from './queue-bound.js';
 
-interface Waiter {
-  identity: string;
-  resolve: (release: () => void) => void;
-  reject: (err: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/** A held slot. */
+export interface Lease {
+  /** Aborted when the client goes away or the deadline passes: hand it to the backend. */
+  readonly signal: AbortSignal;
+  /** Whether the deadline passed (as opposed to the client leaving). */
+  readonly timedOut: boolean;
+  /** Gives the slot back; later calls do nothing. */
+  release(): void;
+}
+
+class Ticket implements Lease {
+  /** The signal handed to the backend: the caller's own if it can abort it, else ours. */
+  readonly #controller: AbortController | undefined;
+  readonly #cancel: (() => void) | undefined;
+  readonly #signal: AbortSignal;
+  readonly identity: string;
+  readonly caller: AbortSignal | undefined;
+  state: 'waiting' | 'running' | 'done' = 'waiting';
+  timedOut = false;
+  deadline: Deadline | undefined;
+  resolve: (lease: Lease) => void = () => undefined;
+  reject: (err: unknown) => void = () => undefined;
+  onAbort: () => void = () => undefined;
+  release: () => void = () => undefined;
+
+  constructor(caller: Caller) {
+    this.identity = caller.identity;
+    this.caller = caller.signal;
+    if (caller.signal !== undefined && caller.cancel !== undefined) {
+      this.#cancel = caller.cancel;
+      this.#signal = caller.signal;
+    } else {
+      this.#controller = new AbortController();
+      this.#signal = this.#controller.signal;
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal;
+  }
+
+  abort(): void {
+    if (this.#controller !== undefined) this.#controller.abort();
+    else this.#cancel?.();
+  }
 }
 
 /** Hands out at most `slots` concurrent leases. */
 export class SlotScheduler {
   readonly #slots: number;
-  readonly #maxQueue: number;
+  readonly #timeoutMs: number;
+  readonly #bound: QueueBound;
+  readonly #deadlines: Deadlines;
   #busy = 0;
   #waiting = 0;
   /** Per-identity FIFO queues; Map order is the round-robin order. */
-  readonly #queues = new Map<string, Waiter[]>();
+  readonly #queues = new Map<string, Ticket[]>();
   #closed = false;
   #idle: (() => void)[] = [];
 
-  constructor(options: { slots: number; maxQueue: number }) {
+  constructor(options: { slots: number; maxQueue: number; timeoutMs: number; now?: () => number }) {
     this.#slots = options.slots;
-    this.#maxQueue = options.maxQueue;
+    this.#timeoutMs = options.timeoutMs;
+    this.#bound = new QueueBound(options.maxQueue);
+    this.#deadlines = new Deadlines(options.now);
   }
 
   /** Leases in use. */
@@ -39,69 +96,106 @@ export class SlotScheduler {
     return this.#waiting;
   }
 
-  /** Waits for a free slot; resolves to the function that gives it back (call exactly once). */
-  acquire(identity: string, signal?: AbortSignal): Promise<() => void> {
+  /** Whether a deadline timer is pending (tests: an idle scheduler leaves none behind). */
+  get hasTimers(): boolean {
+    return this.#deadlines.armed;
+  }
+
+  /** Waits for a free slot, fairly per `caller.identity`; release the lease exactly once. */
+  acquire(caller: Caller): Promise<Lease> {
     if (this.#closed)
       return Promise.reject(new ModelUnavailableError('The server is shutting down'));
-    if (signal?.aborted === true) return Promise.reject(new DeadlineError());
-    if (this.#busy < this.#slots && this.#waiting === 0) {
-      this.#busy++;
-      return Promise.resolve(this.#lease());
+    if (caller.signal?.aborted === true) return Promise.reject(new RequestCancelledError());
+    const queue = this.#queues.get(caller.identity);
+    const free = this.#busy < this.#slots && this.#waiting === 0;
+    if (!free && !this.#bound.admits(queue?.length ?? 0, 1)) {
+      return Promise.reject(new OverloadedError());
     }
-    if (this.#waiting >= this.#maxQueue) return Promise.reject(new OverloadedError());
+    const t = new Ticket(caller);
+    t.release = () => {
+      this.#release(t);
+    };
+    t.onAbort = () => {
+      if (t.state === 'waiting') this.#drop(t, new RequestCancelledError());
+      else t.abort();
+    };
+    t.deadline = this.#deadlines.add(this.#timeoutMs, () => {
+      t.deadline = undefined;
+      t.timedOut = true;
+      if (t.state === 'waiting') this.#drop(t, new DeadlineError());
+      else t.abort();
+    });
+    caller.signal?.addEventListener('abort', t.onAbort, { once: true });
+    if (free) {
+      this.#start(t);
+      return Promise.resolve(t);
+    }
     return new Promise((resolve, reject) => {
-      const w: Waiter = { identity, resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        w.onAbort = () => {
-          this.#remove(w);
-          reject(new DeadlineError());
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      let q = this.#queues.get(identity);
-      if (q === undefined) {
-        q = [];
-        this.#queues.set(identity, q);
-      }
-      q.push(w);
+      t.resolve = resolve;
+      t.reject = reject;
+      if (queue === undefined) this.#queues.set(t.identity, [t]);
+      else queue.push(t);
+      this.#bound.update(queue === undefined ? 0 : queue.length - 1, queue?.length ?? 1);
       this.#waiting++;
     });
   }
 
-  #lease(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#busy--;
-      this.#dispatch();
-    };
+  #start(t: Ticket): void {
+    t.state = 'running';
+    this.#busy++;
   }
 
-  #remove(w: Waiter): void {
-    const q = this.#queues.get(w.identity);
-    const i = q?.indexOf(w) ?? -1;
+  #end(t: Ticket): void {
+    t.state = 'done';
+    if (t.deadline !== undefined) this.#deadlines.delete(t.deadline);
+    t.caller?.removeEventListener('abort', t.onAbort);
+  }
+
+  #release(t: Ticket): void {
+    if (t.state !== 'running') return;
+    this.#end(t);
+    this.#busy--;
+    this.#dispatch();
+  }
+
+  /** Takes a waiting ticket out of its queue. */
+  #unqueue(t: Ticket): void {
+    const q = this.#queues.get(t.identity);
+    const i = q?.indexOf(t) ?? -1;
     if (q === undefined || i < 0) return;
     q.splice(i, 1);
+    this.#bound.update(q.length + 1, q.length);
     this.#waiting--;
-    if (q.length === 0) this.#queues.delete(w.identity);
+    if (q.length === 0) this.#queues.delete(t.identity);
+  }
+
+  #drop(t: Ticket, err: unknown): void {
+    this.#unqueue(t);
+    this.#end(t);
+    t.reject(err);
+    this.#checkIdle();
   }
 
   #dispatch(): void {
     while (this.#busy < this.#slots && this.#waiting > 0) {
       // The identity that waited longest for its turn goes first, then moves to the back.
-      const first = this.#queues.entries().next();
+      const first = this.#queues.values().next();
       if (first.done === true) break;
-      const [identity, q] = first.value;
-      const w = q.shift();
-      if (w === undefined) break;
-      this.#queues.delete(identity);
-      if (q.length > 0) this.#queues.set(identity, q);
-      this.#waiting--;
-      if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
-      this.#busy++;
-      w.resolve(this.#lease());
+      const t = first.value[0];
+      if (t === undefined) break;
+      this.#unqueue(t);
+      const rest = this.#queues.get(t.identity);
+      if (rest !== undefined) {
+        this.#queues.delete(t.identity);
+        this.#queues.set(t.identity, rest);
+      }
+      this.#start(t);
+      t.resolve(t);
     }
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
     if (this.#busy === 0 && this.#waiting === 0) for (const r of this.#idle.splice(0)) r();
   }
 
