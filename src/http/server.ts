@@ -1,6 +1,7 @@
 /**
  * @module http/server — builds the Fastify instance: logging with redaction, the pipeline hooks,
- * the routes and the error mapper. The only place (with routes/) that knows Fastify.
+ * the routes and the error mapper. The only place (with routes/) that knows Fastify. Form bodies are parsed for the OAuth endpoints only;
+ * the JSON API answers any other media type with 415.
  */
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -34,13 +35,13 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
-    // Query strings may carry credentials a client put there by mistake: never log them.
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL) get our shapes too.
+    frameworkErrors: handleError,
     // Validate exactly what the client sent: no type coercion, no silent removal of fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   });
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const body = request.url.startsWith('/v1/')
@@ -52,10 +53,21 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   healthRoutes(app, deps.ready);
   wellKnownRoutes(app, config, auth);
-  oauthRoutes(app, config, auth, store);
-  v1Routes(app, deps.inference);
-  embeddingRoutes(app, deps.inference);
-  moderationRoutes(app, deps.inference);
-  completionRoutes(app, deps.inference, config.inference.defaultMaxTokens);
+  await app.register((oauth, _opts, done) => {
+    // RFC 6749 bodies are form-encoded: the parser exists for these routes only.
+    oauth.register(formbody, { bodyLimit: 64 * 1024 }).after(() => {
+      oauthRoutes(oauth, config, auth, store);
+    });
+    done();
+  });
+  await app.register((api, _opts, done) => {
+    // The OpenAI API takes JSON only; Fastify answers other media types with 415.
+    api.removeContentTypeParser('text/plain');
+    v1Routes(api, deps.inference);
+    embeddingRoutes(api, deps.inference);
+    moderationRoutes(api, deps.inference);
+    completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);
+    done();
+  });
   return app;
 }
