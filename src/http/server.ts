@@ -1,6 +1,7 @@
 /**
- * @module http/server — builds the Fastify instance: logging with redaction, the pipeline hooks,
- * the routes and the error mapper. The only place (with routes/) that knows Fastify. Form bodies are parsed for the OAuth endpoints only;
+ * @module http/server — builds the Fastify instance: connection limits and timeouts (`edge`), the
+ * pipeline hooks, the routes and the error mapper. The only
+ * place (with routes/) that knows Fastify. Form bodies are parsed for the OAuth endpoints only;
  * the JSON API answers any other media type with 415.
  */
 import formbody from '@fastify/formbody';
@@ -10,6 +11,8 @@ import type { Config } from '../config/index.js';
 import type { InferenceService } from '../inference/index.js';
 import type { Store } from '../store/index.js';
 import { authenticator } from './authenticate.js';
+import { edgeOptions, guardServer } from './edge.js';
+import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -30,9 +33,13 @@ export interface HttpDeps {
 
 /** Creates the HTTP server (not listening). */
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
-  const { config, auth, store } = deps;
+  const { config, auth, store, logger } = deps;
+  const edgeLog = new EdgeLog((level, obj, msg) => {
+    logger[level](obj, msg);
+  }, config.log.edgeSummaryMs);
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: logger,
+    ...edgeOptions(config.server, edgeLog),
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
     routerOptions: { maxParamLength: 200 },
@@ -41,6 +48,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     frameworkErrors: handleError,
     // Validate exactly what the client sent: no type coercion, no silent removal of fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+  });
+  guardServer(app.server, config.server, edgeLog);
+  app.addHook('onClose', (_instance, done) => {
+    edgeLog.flush();
+    done();
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
