@@ -1,19 +1,22 @@
 /**
- * @module http/server — builds the Fastify instance: connection limits and timeouts (`edge`), the
- * pipeline hooks, the routes and the error mapper. The only
+ * @module http/server — builds the Fastify instance: connection limits and timeouts (`edge`), one
+ * access-log line per request, the pipeline hooks, the routes and the error mapper. The only
  * place (with routes/) that knows Fastify. Form bodies are parsed for the OAuth endpoints only;
  * the JSON API answers any other media type with 415.
  */
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Auth } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { InferenceService } from '../inference/index.js';
+import { uniqueIds } from '../lib/random.js';
 import type { Store } from '../store/index.js';
+import { accessLog } from './access-log.js';
 import { authenticator } from './authenticate.js';
 import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
+import { lazyChildLogger } from './request-logger.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { completionRoutes } from './routes/completions.js';
@@ -39,6 +42,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   }, config.log.edgeSummaryMs);
   const app: FastifyInstance = Fastify({
     loggerInstance: logger,
+    // One line per request, written by access-log (Fastify's own are two, on a child logger).
+    logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
+    // A per-process random prefix and a counter: unique across replicas, no CSPRNG per request.
+    genReqId: uniqueIds(),
     ...edgeOptions(config.server, edgeLog),
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
@@ -54,6 +62,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     edgeLog.flush();
     done();
   });
+  if (config.log.access) accessLog(app, logger);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const body = request.url.startsWith('/v1/')
