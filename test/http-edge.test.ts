@@ -258,3 +258,50 @@ describe('limits answered in the shape of the route, over a socket', () => {
     );
   });
 });
+
+describe('server.socketTimeoutMs', () => {
+  let f: Fixture;
+  const log = capture();
+
+  beforeAll(async () => {
+    f = await startApp({
+      listen: true,
+      realClock: true,
+      config: {
+        server: { socketTimeoutMs: 300 },
+        models: [{ id: 'slow', backend: 'echo', task: 'generation', delayMs: 200 }],
+      },
+      overrides: { logger: log.logger },
+    });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('closes a connection that stays silent longer than the limit, even mid-request', async () => {
+    const client = await f.client({ roles: ['developer'] });
+    const res = await fetch(`${f.base}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        authorization: basic(client.id, client.secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: form({ grant_type: 'client_credentials' }),
+    });
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    const body = JSON.stringify({
+      model: 'slow',
+      messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }],
+    });
+    const s = await open(
+      Number(new URL(f.base).port),
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    await within(s.closed, 10_000, 'silent connection closed');
+    expect(s.received()).toBe('');
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ reason: 'socket_timeout', remote: '127.0.0.1' }),
+    );
+  });
+});
