@@ -19,6 +19,13 @@ describe('loadConfig', () => {
       port: 8080,
       bodyLimit: 1_048_576,
       trustProxy: false,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      socketTimeoutMs: 120_000,
+      maxConnections: 10_000,
+      maxRequestsPerSocket: 0,
+      maxHeaderBytes: 16_384,
     });
     expect(c.auth.issuer).toBe('http://127.0.0.1:8080');
     expect(c.auth.audience).toBe('http://127.0.0.1:8080');

@@ -144,12 +144,41 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
       bodyLimit: z.number().int().positive().default(1_048_576),
       trustProxy: z.boolean().default(false),
+      /** A connection must deliver its request line and headers within this many ms (408). */
+      headersTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+      /** …and the whole request, body included, within this many ms (408). */
+      requestTimeoutMs: z.number().int().positive().max(3_600_000).default(30_000),
+      /** An idle keep-alive connection is closed after this many ms without a new request. */
+      keepAliveTimeoutMs: z.number().int().positive().max(600_000).default(5_000),
+      /**
+       * A connection with no traffic either way for this many ms is closed, even mid-request
+       * (a client that stopped reading); 0: never. Keep it above the models' `timeoutMs`, since
+       * a non-streamed answer sends nothing until it is done.
+       */
+      socketTimeoutMs: z.number().int().min(0).max(3_600_000).default(120_000),
+      /** Open connections beyond this are closed on accept; keep it below `ulimit -n`. */
+      maxConnections: z.number().int().positive().default(10_000),
+      /** Requests served on one keep-alive connection before it is closed; 0: no limit. */
+      maxRequestsPerSocket: z.number().int().min(0).default(0),
+      /** Largest request line plus headers, bytes (431 beyond it). */
+      maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+    })
+    .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, {
+      message: 'headersTimeoutMs must not exceed requestTimeoutMs',
+      path: ['headersTimeoutMs'],
     })
     .prefault({}),
   dataDir: z.string().min(1).default('./.gatehouse'),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** One info line per request (method, path, status, ms, request id). */
+      access: z.boolean().default(true),
+      /**
+       * Connections closed by the server's own limits (timeouts, 431, the connection cap) are
+       * logged once, then summed up in one line per this many ms, so a flood cannot fill the log.
+       */
+      edgeSummaryMs: z.number().int().positive().max(3_600_000).default(10_000),
     })
     .prefault({}),
   /** Encrypts private signing keys at rest. Only ever read from GATEHOUSE_MASTER_KEY. */

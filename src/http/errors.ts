@@ -3,9 +3,10 @@
  * RFC 6749 §5.2 form, protected routes add RFC 6750 `WWW-Authenticate`, `/v1/*` uses the
  * OpenAI error shape. 5xx bodies are generic; details go to the log only.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DPOP_ALGS, OAuthError, TokenError } from '../auth/index.js';
 import { GatewayError } from '../errors.js';
+import { frameworkProblem } from './framework-errors.js';
 
 /** No credentials at all (RFC 6750 §3.1: no error code in the challenge). */
 export class MissingTokenError extends GatewayError {
@@ -31,17 +32,21 @@ export class InsufficientScopeError extends GatewayError {
   }
 }
 
-const OPENAI_TYPE: Record<number, string> = {
-  400: 'invalid_request_error',
+const OPENAI_TYPE: Readonly<Record<number, string>> = {
   401: 'authentication_error',
   403: 'permission_error',
   404: 'not_found_error',
+  408: 'timeout_error',
   409: 'conflict_error',
-  413: 'invalid_request_error',
   429: 'rate_limit_error',
   503: 'service_unavailable_error',
   504: 'timeout_error',
 };
+
+/** The OpenAI error `type` of a status: other client errors are `invalid_request_error`. */
+export function openAIType(status: number): string {
+  return OPENAI_TYPE[status] ?? (status < 500 ? 'invalid_request_error' : 'api_error');
+}
 
 function challenge(
   scheme: string,
@@ -59,10 +64,13 @@ interface Mapped {
   status: number;
   code: string;
   message: string;
+  param?: string | null;
   headers: Record<string, string>;
+  /** Raised by Fastify or Node below the routes (not one of ours). */
+  framework?: true;
 }
 
-function map(err: unknown, scheme: string): Mapped {
+function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
   if (err instanceof OAuthError) {
     const headers: Record<string, string> = { 'cache-control': 'no-store' };
     if (err.statusCode === 401) headers['www-authenticate'] = 'Basic realm="gatehouse"';
@@ -119,24 +127,30 @@ function map(err: unknown, scheme: string): Mapped {
     }
     return { status: err.statusCode, code: err.code.toLowerCase(), message: err.message, headers };
   }
-  const fe = err as Partial<FastifyError>;
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    // Fastify's own client errors (bad JSON, body too large, unsupported media type).
-    return {
-      status: fe.statusCode,
-      code: (fe.code ?? 'bad_request').toLowerCase(),
-      message: fe.message ?? 'Bad request',
-      headers: {},
-    };
+  const problem = frameworkProblem(err, {
+    body: request.body,
+    contentType: request.headers['content-type'],
+    bodyLimit: request.routeOptions.bodyLimit,
+  });
+  if (problem !== undefined) {
+    const { status, message, param, code } = problem;
+    return { status, code, message, param, headers: {}, framework: true };
   }
   return { status: 500, code: 'internal_error', message: 'Internal server error', headers: {} };
 }
 
-/** Fastify error handler: logs the real reason, answers with the mapped shape. */
+/** Whether the client is gone: nothing can be answered, and a flood of these is no news. */
+const gone = (request: FastifyRequest): boolean => request.raw.socket.destroyed;
+
+/**
+ * Fastify error handler (also for the errors Fastify raises before routing): logs the reason,
+ * answers in the shape of the route — OpenAI's on `/v1/*`, RFC 6749 §5.2 elsewhere.
+ */
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const scheme = request.dpopUsed === true ? 'DPoP' : 'Bearer';
-  const m = map(err, scheme);
+  const m = map(err, scheme, request);
   if (m.status >= 500) request.log.error({ err }, 'request failed');
+  else if (gone(request)) request.log.debug({ status: m.status }, 'client went away');
   else if (err instanceof TokenError) request.log.info({ reason: err.reason }, 'token rejected');
   else request.log.info({ code: m.code, status: m.status }, 'request refused');
   void reply.code(m.status).headers(m.headers);
@@ -144,12 +158,19 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
     void reply.send({
       error: {
         message: m.message,
-        type: OPENAI_TYPE[m.status] ?? 'api_error',
-        param: null,
+        type: openAIType(m.status),
+        param: m.param ?? null,
         code: m.code,
       },
     });
   } else {
-    void reply.send({ error: m.code, error_description: m.message });
+    // RFC 6749 §5.2 has one code for every malformed request; §4.1.2.1 names server_error.
+    const code =
+      m.status >= 500
+        ? 'server_error'
+        : m.framework === true && m.status !== 404
+          ? 'invalid_request'
+          : m.code;
+    void reply.send({ error: code, error_description: m.message });
   }
 }

@@ -1,7 +1,7 @@
 /** @module http/openai — small helpers shared by the OpenAI-compatible routes. */
-import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../inference/index.js';
+import { uniqueIds } from '../lib/random.js';
 
 /** The scheduling identity and cancellation signal of a request. */
 export function callContext(request: FastifyRequest, signal: AbortSignal): CallContext {
@@ -9,9 +9,12 @@ export function callContext(request: FastifyRequest, signal: AbortSignal): CallC
   return { identity: id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`, signal };
 }
 
-/** An OpenAI-style object id (`chatcmpl-…`, `cmpl-…`, `modr-…`). */
+/** Unique across processes and replicas; not secret (an id names a response, it grants nothing). */
+const nextId = uniqueIds();
+
+/** An OpenAI-style object id (`chatcmpl-…`, `cmpl-…`, `modr-…`), without a CSPRNG call per id. */
 export function objectId(prefix: string): string {
-  return `${prefix}-${randomBytes(12).toString('base64url')}`;
+  return `${prefix}-${nextId()}`;
 }
 
 /** JSON schema of an OpenAI `input`: one string, or a non-empty array of up to `maxItems`. */

@@ -1,15 +1,22 @@
 /**
- * @module http/server — builds the Fastify instance: logging with redaction, the pipeline hooks,
- * the routes and the error mapper. The only place (with routes/) that knows Fastify.
+ * @module http/server — builds the Fastify instance: connection limits and timeouts (`edge`), one
+ * access-log line per request, the pipeline hooks, the routes and the error mapper. The only
+ * place (with routes/) that knows Fastify. Form bodies are parsed for the OAuth endpoints only;
+ * the JSON API answers any other media type with 415.
  */
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Auth } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { InferenceService } from '../inference/index.js';
+import { uniqueIds } from '../lib/random.js';
 import type { Store } from '../store/index.js';
+import { accessLog } from './access-log.js';
 import { authenticator } from './authenticate.js';
+import { edgeOptions, guardServer } from './edge.js';
+import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
+import { lazyChildLogger } from './request-logger.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { completionRoutes } from './routes/completions.js';
@@ -29,18 +36,33 @@ export interface HttpDeps {
 
 /** Creates the HTTP server (not listening). */
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
-  const { config, auth, store } = deps;
+  const { config, auth, store, logger } = deps;
+  const edgeLog = new EdgeLog((level, obj, msg) => {
+    logger[level](obj, msg);
+  }, config.log.edgeSummaryMs);
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: logger,
+    // One line per request, written by access-log (Fastify's own are two, on a child logger).
+    logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
+    // A per-process random prefix and a counter: unique across replicas, no CSPRNG per request.
+    genReqId: uniqueIds(),
+    ...edgeOptions(config.server, edgeLog),
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
-    // Query strings may carry credentials a client put there by mistake: never log them.
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL) get our shapes too.
+    frameworkErrors: handleError,
     // Validate exactly what the client sent: no type coercion, no silent removal of fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   });
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  guardServer(app.server, config.server, edgeLog);
+  app.addHook('onClose', (_instance, done) => {
+    edgeLog.flush();
+    done();
+  });
+  if (config.log.access) accessLog(app, logger);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const body = request.url.startsWith('/v1/')
@@ -52,10 +74,21 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   healthRoutes(app, deps.ready);
   wellKnownRoutes(app, config, auth);
-  oauthRoutes(app, config, auth, store);
-  v1Routes(app, deps.inference);
-  embeddingRoutes(app, deps.inference);
-  moderationRoutes(app, deps.inference);
-  completionRoutes(app, deps.inference, config.inference.defaultMaxTokens);
+  await app.register((oauth, _opts, done) => {
+    // RFC 6749 bodies are form-encoded: the parser exists for these routes only.
+    oauth.register(formbody, { bodyLimit: 64 * 1024 }).after(() => {
+      oauthRoutes(oauth, config, auth, store);
+    });
+    done();
+  });
+  await app.register((api, _opts, done) => {
+    // The OpenAI API takes JSON only; Fastify answers other media types with 415.
+    api.removeContentTypeParser('text/plain');
+    v1Routes(api, deps.inference);
+    embeddingRoutes(api, deps.inference);
+    moderationRoutes(api, deps.inference);
+    completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);
+    done();
+  });
   return app;
 }

@@ -1,5 +1,6 @@
 /** @module http/types — request decorations added by the pipeline. */
 import type { VerifiedToken } from '../auth/index.js';
+import type { AccessLogger } from './access-log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -7,6 +8,10 @@ declare module 'fastify' {
     identity?: VerifiedToken;
     /** Whether the request used the DPoP scheme (changes the challenge scheme). */
     dpopUsed?: boolean;
+  }
+  interface FastifyInstance {
+    /** The access log, when `log.access` is on (also called for a client that went away). */
+    accessLog?: AccessLogger;
   }
   interface FastifyContextConfig {
     /** Scope a protected route requires; routes without it are public. */

@@ -11,3 +11,13 @@ export function randomToken(bytes = 16): string {
 
 /** The default id generator: 128 random bits, base64url. */
 export const randomId: IdGenerator = () => randomToken(16);
+
+/**
+ * Ids that are unique but need not be unguessable (request ids, response ids): 72 random bits
+ * drawn once per generator, then a counter — no CSPRNG call per id.
+ */
+export function uniqueIds(): IdGenerator {
+  const prefix = randomToken(9);
+  let n = 0;
+  return () => `${prefix}${(++n).toString(36)}`;
+}
