@@ -21,6 +21,7 @@
  */
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
 import { ConfigError } from '../../errors.js';
+import { isMissingPackage } from '../../lib/missing-package.js';
 import { ModelArtifactError, verifyArtifact } from '../artifact.js';
 import { ModelUnavailableError } from '../errors.js';
 import type {
@@ -116,6 +117,12 @@ export const loadModel: LoadModel = async (spec: ModelSpec) => {
   try {
     lib = await import('@huggingface/transformers');
   } catch (err) {
+    // Not a dependency of the default install (it brings ~350 MB of ONNX Runtime and sharp).
+    if (isMissingPackage(err, '@huggingface/transformers')) {
+      throw new ModelUnavailableError(
+        'the onnx backend needs @huggingface/transformers, which is not installed: npm install @huggingface/transformers@3',
+      );
+    }
     throw new ModelUnavailableError(`onnx backend unavailable on this machine: ${summary(err)}`);
   }
   let loaded: { tokenizer: PreTrainedTokenizer; model: PreTrainedModel };
