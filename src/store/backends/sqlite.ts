@@ -5,6 +5,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../../errors.js';
+import { isMissingPackage } from '../../lib/missing-package.js';
 import { migrations } from '../migrations.js';
 import type { ConsumeResult, Revocation, Store } from '../types.js';
 import {
@@ -23,8 +24,26 @@ import {
  */
 async function loadDriver(): Promise<typeof BetterSqlite3> {
   const major = Number(process.versions.node.split('.')[0]);
-  const mod = major >= 22 ? await import('better-sqlite3-napi') : await import('better-sqlite3');
-  return mod.default;
+  try {
+    const mod = major >= 22 ? await import('better-sqlite3-napi') : await import('better-sqlite3');
+    return mod.default;
+  } catch (err) {
+    // better-sqlite3-napi is an optional dependency that npm installs only when it runs on
+    // Node 22+ (its engines field), so a tree installed by Node 20 lacks it.
+    if (isMissingPackage(err, 'better-sqlite3-napi')) {
+      throw new StoreError(
+        `SQLite store: better-sqlite3-napi (better-sqlite3 13, used on Node 22+) is not installed: run npm ci with the Node that runs the server (${process.version})`,
+        { cause: err },
+      );
+    }
+    if (isMissingPackage(err, 'better-sqlite3')) {
+      throw new StoreError(
+        'SQLite store: better-sqlite3 is not installed: npm install better-sqlite3@12',
+        { cause: err },
+      );
+    }
+    throw err;
+  }
 }
 
 /** Opens (creating if needed) the SQLite database at `file` and applies migrations. */

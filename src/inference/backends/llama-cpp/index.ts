@@ -12,8 +12,9 @@ import type {
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
+import { isMissingPackage } from '../../../lib/missing-package.js';
 import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
-import { OverloadedError } from '../../errors.js';
+import { ModelUnavailableError, OverloadedError } from '../../errors.js';
 import { createStopScanner } from './stop-sequences.js';
 import type {
   ChatMessage,
@@ -33,6 +34,17 @@ const MAX_DEFAULT_CONTEXT = 4096;
 
 let runtime: Promise<{ nlc: NodeLlamaCpp; llama: Llama }> | undefined;
 
+async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  try {
+    return await import('node-llama-cpp');
+  } catch (err) {
+    if (!isMissingPackage(err, 'node-llama-cpp')) throw err;
+    throw new ModelUnavailableError(
+      'the llama-cpp backend needs node-llama-cpp, which is not installed: npm install node-llama-cpp@3.21.1',
+    );
+  }
+}
+
 /**
  * The process's one llama.cpp instance: CPU only, never builds or downloads anything. Its
  * `maxThreads` is a budget shared by every context, so it grows to the largest `threads` any
@@ -40,13 +52,21 @@ let runtime: Promise<{ nlc: NodeLlamaCpp; llama: Llama }> | undefined;
  */
 async function sharedLlama(threads: number): Promise<{ nlc: NodeLlamaCpp; llama: Llama }> {
   const pending = (runtime ??= (async () => {
-    const nlc = await import('node-llama-cpp');
-    const llama = await nlc.getLlama({
-      gpu: false,
-      build: 'never',
-      logLevel: nlc.LlamaLogLevel.error,
-      maxThreads: threads,
-    });
+    const nlc = await importNodeLlamaCpp();
+    let llama: Llama;
+    try {
+      llama = await nlc.getLlama({
+        gpu: false,
+        build: 'never',
+        logLevel: nlc.LlamaLogLevel.error,
+        maxThreads: threads,
+      });
+    } catch (err) {
+      if (!(err instanceof nlc.NoBinaryFoundError)) throw err;
+      throw new ModelUnavailableError(
+        `the llama-cpp backend found no CPU build of llama.cpp for ${process.platform}-${process.arch}: node-llama-cpp's optional @node-llama-cpp/* package for it is not installed (was npm run with --omit=optional?)`,
+      );
+    }
     return { nlc, llama };
   })());
   try {

@@ -20,6 +20,7 @@
  * truncate each text to the model's maximum input length.
  */
 import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
+import { isMissingPackage } from '../../../lib/missing-package.js';
 import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
 import { ModelUnavailableError } from '../../errors.js';
 import type { BackendInfo, ClassificationHandle, EmbeddingHandle, LoadModel } from '../../types.js';
@@ -101,6 +102,12 @@ export const loadModel: LoadModel<'onnx'> = async (spec) => {
   try {
     lib = await import('@huggingface/transformers');
   } catch (err) {
+    // Not a dependency of the default install (it brings ~350 MB of ONNX Runtime and sharp).
+    if (isMissingPackage(err, '@huggingface/transformers')) {
+      throw new ModelUnavailableError(
+        'the onnx backend needs @huggingface/transformers, which is not installed: npm install @huggingface/transformers@3',
+      );
+    }
     throw new ModelUnavailableError(`onnx backend unavailable on this machine: ${summary(err)}`);
   }
   let loaded: { tokenizer: PreTrainedTokenizer; model: PreTrainedModel };
