@@ -3,10 +3,19 @@ import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../inference/index.js';
 import { uniqueIds } from '../lib/random.js';
 
-/** The scheduling identity and cancellation signal of a request. */
-export function callContext(request: FastifyRequest, signal: AbortSignal): CallContext {
+/**
+ * The scheduling identity and cancellation of a request. The scheduler may abort `gone` itself
+ * at the deadline, so a generation needs no AbortController of its own.
+ */
+export function callContext(request: FastifyRequest, gone: AbortController): CallContext {
   const id = request.identity;
-  return { identity: id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`, signal };
+  return {
+    identity: id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`,
+    signal: gone.signal,
+    cancel: () => {
+      gone.abort();
+    },
+  };
 }
 
 /** Unique across processes and replicas; not secret (an id names a response, it grants nothing). */

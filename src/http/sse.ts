@@ -6,11 +6,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * An AbortSignal that fires when the client disconnects before the response is finished (the
+ * An AbortController whose signal fires when the client disconnects before the response is finished (the
  * response's `close` comes for a lost connection too); such a request gets its access-log line
  * here, status 499, since Fastify's onResponse never runs for it.
  */
-export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortController {
   const ac = new AbortController();
   reply.raw.once('close', () => {
     // Ended by us (finished, or about to be): not a client that went away.
@@ -18,7 +18,7 @@ export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortS
     ac.abort();
     request.server.accessLog?.(request, reply, 499);
   });
-  return ac.signal;
+  return ac;
 }
 
 /** Events written within this many ms of the last write share one socket write. */

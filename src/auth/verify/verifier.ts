@@ -5,7 +5,6 @@
  */
 import type { CryptoKey } from 'jose';
 import { epochSeconds, type Clock } from '../../lib/clock.js';
-import { sha256b64url } from '../../lib/hash.js';
 import { scopesForRoles } from '../../policy/index.js';
 import type { RevocationList } from '../revocations.js';
 import { checkTimes, validateClaims, type ClaimRules, type VerifiedToken } from './claims.js';
@@ -54,7 +53,10 @@ export class Verifier {
   /** Verifies `token`; resolves to its identity or rejects with TokenError. */
   async verify(token: string): Promise<VerifiedToken> {
     const now = epochSeconds(this.#o.clock);
-    const cacheKey = this.#o.cacheSize > 0 ? sha256b64url(token) : '';
+    // Keyed by the whole token, never a part of it: a cached identity must only ever answer the
+    // exact bytes that were verified. (Hashing it cost more than the rest of a cache hit; the
+    // cache holds only verified tokens, each at most maxTokenBytes.)
+    const cacheKey = this.#o.cacheSize > 0 ? token : '';
     const hit = this.#o.cacheSize > 0 ? this.#cache.get(cacheKey) : undefined;
     if (hit !== undefined) {
       const t = hit.token;
