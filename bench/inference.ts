@@ -130,7 +130,7 @@ async function measureAll(): Promise<void> {
   const embed = withEmbed ? embedRunners(bench, loader) : {};
   let llama: Record<string, Runner> = {};
   if (withLlama) {
-    const served = bench.app.inference.registry.get(STORIES_MODEL).handle;
+    const served = bench.app.inference.served.get(STORIES_MODEL).handle;
     if (served.task !== 'generation') throw new Error('stories is not a generation model');
     progress('loading stories260K directly with node-llama-cpp');
     direct = await loadDirectLlama(served.contextSize, maxTokens);

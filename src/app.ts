@@ -95,7 +95,7 @@ export async function buildApp(
     store,
     logger,
     inference: inference.service,
-    ready: () => ({ phase, models: inference.registry.status() }),
+    ready: () => ({ phase, models: inference.served.status() }),
   });
   await http.ready();
   if (options.waitForModels !== false) await inference.load();

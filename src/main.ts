@@ -52,7 +52,7 @@ export async function serve(config: Config, overrides: AppOverrides = {}): Promi
     'gatehouse listening; loading models',
   );
   const modelsLoaded = app.loadModels().then(() => {
-    const status = app.inference.registry.status();
+    const status = app.inference.served.status();
     const missing = status.filter((m) => m.required && m.state !== 'ready').map((m) => m.id);
     const startupMs = Math.round(performance.now() - started);
     if (missing.length === 0) logger.info({ startupMs }, 'gatehouse ready');

@@ -97,7 +97,7 @@ async function seen(letter: string): Promise<void> {
 
 /** Resolves once the model `id` has `n` inputs waiting. */
 async function queued(id: string, n: number): Promise<void> {
-  const model = f.app.inference.registry.get(id);
+  const model = f.app.inference.served.get(id);
   while (model.batcher?.queued !== n) await sleep(1);
 }
 
@@ -114,7 +114,7 @@ describe('fair embedding queue', () => {
     hold();
     const big = track('A', post('A', '/v1/embeddings', { model: 'embed', input: many('a', 2048) }));
     await seen('a');
-    const embed = f.app.inference.registry.get('embed');
+    const embed = f.app.inference.served.get('embed');
     const small: Awaited<ReturnType<typeof post>>[] = [];
     const oneLine = async (name: string, url: string, payload: unknown) => {
       const before = embed.batcher?.queued ?? 0;
@@ -178,7 +178,7 @@ describe('a big request that is abandoned', () => {
     expect(res.json()).toMatchObject({
       error: { code: 'deadline_exceeded', type: 'timeout_error' },
     });
-    expect(f.app.inference.registry.get('embed-100ms').batcher?.queued).toBe(0);
+    expect(f.app.inference.served.get('embed-100ms').batcher?.queued).toBe(0);
     open();
     const next = await post('B', '/v1/embeddings', { model: 'embed-100ms', input: 'h' });
     expect(next.statusCode).toBe(200);

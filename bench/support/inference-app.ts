@@ -32,7 +32,7 @@ export interface BenchApp {
 const realLoader =
   (backend: 'tfjs' | 'llama-cpp'): LoadModel =>
   async (spec: ModelSpec) => {
-    // Imported here, as the registry does, so the module's cost stays inside the load.
+    // Imported here, as the served models do, so the module's cost stays inside the load.
     if (backend === 'tfjs' && spec.backend === 'tfjs')
       return (await import('../../src/inference/backends/tfjs/index.js')).loadModel(spec);
     if (backend === 'llama-cpp' && spec.backend === 'llama-cpp')
@@ -64,7 +64,7 @@ export async function startBenchApp(models: readonly Record<string, unknown>[]):
     loaders: { tfjs: tracked(realLoader('tfjs')), 'llama-cpp': tracked(realLoader('llama-cpp')) },
   });
   try {
-    for (const f of app.inference.registry.failed()) {
+    for (const f of app.inference.served.failed()) {
       throw new Error(`model ${f.config.id} failed to load: ${f.error}`);
     }
     let connections = 0;
@@ -109,7 +109,7 @@ export async function startBenchApp(models: readonly Record<string, unknown>[]):
 
 /** The loaded embedding handle of model `id`. */
 export function embeddingHandle(app: App, id: string): EmbeddingHandle {
-  const { handle } = app.inference.registry.get(id);
+  const { handle } = app.inference.served.get(id);
   if (handle.task !== 'embedding') throw new Error(`${id} is not an embedding model`);
   return handle;
 }

@@ -11,18 +11,18 @@ import {
   loadExampleSets,
   type BuiltinExampleSetName,
 } from './classifier.js';
-import { ModelRegistry, type RegistryDeps, type ServedModel } from './registry.js';
+import { ServedModels, type ServedModelsDeps, type ServedModel } from './served-models.js';
 import { SharedEmbedding } from './scheduler/shared-embedding.js';
 import { InferenceService, type NamedClassifier } from './service.js';
 
 export {
-  ModelRegistry,
+  ServedModels,
   type BackendLoaders,
   type FailedModel,
   type LoadState,
   type ModelStatus,
   type ServedModel,
-} from './registry.js';
+} from './served-models.js';
 export {
   InferenceService,
   type CallContext,
@@ -47,7 +47,7 @@ export interface ClassifierStatus {
 
 /** The inference area, assembled. */
 export interface Inference {
-  readonly registry: ModelRegistry;
+  readonly served: ServedModels;
   readonly service: InferenceService;
   /** Every configured classifier, ready or not, in a fixed order (filled as they load). */
   readonly classifiers: readonly ClassifierStatus[];
@@ -66,7 +66,7 @@ const CLASSIFIERS: readonly [BuiltinExampleSetName, 'moderation' | 'promptInject
 ];
 
 /** Loads models and classifiers from config and resolves once every one is settled. */
-export async function createInference(config: Config, deps: RegistryDeps): Promise<Inference> {
+export async function createInference(config: Config, deps: ServedModelsDeps): Promise<Inference> {
   const inference = prepareInference(config, deps);
   await inference.load();
   return inference;
@@ -77,8 +77,8 @@ export async function createInference(config: Config, deps: RegistryDeps): Promi
  * requests for one get 503 with `Retry-After` until `load()` has loaded it. Failures are
  * logged; the rest is served.
  */
-export function prepareInference(config: Config, deps: RegistryDeps): Inference {
-  const registry = new ModelRegistry(config.models);
+export function prepareInference(config: Config, deps: ServedModelsDeps): Inference {
+  const served = new ServedModels(config.models);
   const classifiers = new Map<string, NamedClassifier>();
   const statuses: ClassifierStatus[] = [];
   const enabled = CLASSIFIERS.flatMap(([name, key]) => {
@@ -87,15 +87,15 @@ export function prepareInference(config: Config, deps: RegistryDeps): Inference 
   });
   for (const { name, spec } of enabled) {
     // A classifier is as required as the model it is built on.
-    registry.track(name, config.models.find((m) => m.id === spec.model)?.required ?? true);
+    served.track(name, config.models.find((m) => m.id === spec.model)?.required ?? true);
   }
   const loadClassifiers = async (): Promise<void> => {
     for (const { name, spec } of enabled) {
-      if (registry.stopping) break;
+      if (served.stopping) break;
       const meta = { name, model: spec.model, examples: spec.examples };
       const started = performance.now();
       try {
-        const base = registry.get(spec.model);
+        const base = served.get(spec.model);
         if (base.handle.task !== 'embedding' || base.batcher === undefined)
           throw new Error(`model '${spec.model}' is not an embedding model`);
         // Its embeds share the base model's fair queue, as the caller (see SharedEmbedding).
@@ -123,7 +123,7 @@ export function prepareInference(config: Config, deps: RegistryDeps): Inference 
           fallbackLabel: handle.fallbackLabel,
           classify: (texts, ctx) => shared.as(ctx, () => handle.classify(texts)),
         });
-        registry.settle(name);
+        served.settle(name);
         statuses.push({
           ...meta,
           status: 'ready',
@@ -139,26 +139,26 @@ export function prepareInference(config: Config, deps: RegistryDeps): Inference 
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         statuses.push({ ...meta, status: 'failed', labels: undefined, loadMs: undefined, error });
-        registry.settle(name, err);
+        served.settle(name, err);
         deps.log('error', { classifier: name, model: spec.model, error }, 'classifier unavailable');
       }
     }
   };
   let loading: Promise<void> | undefined;
-  const load = (): Promise<void> => (loading ??= registry.load(deps).then(loadClassifiers));
-  const service = new InferenceService(registry, classifiers);
+  const load = (): Promise<void> => (loading ??= served.load(deps).then(loadClassifiers));
+  const service = new InferenceService(served, classifiers);
   return {
-    registry,
+    served,
     service,
     classifiers: statuses,
     load,
     close: async () => {
       // Skip what has not started loading, wait for what is loading, then free the
       // classifiers before the models they are built on.
-      registry.stopLoading();
+      served.stopLoading();
       await loading;
       await Promise.all([...classifiers.values()].map((c) => c.model.handle.close()));
-      await registry.close();
+      await served.close();
     },
   };
 }

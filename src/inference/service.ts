@@ -1,5 +1,5 @@
 /**
- * @module inference/service — the operations the API exposes, on top of the registry: embed,
+ * @module inference/service — the operations the API exposes, on top of the served models: embed,
  * classify, generate and moderate, each with the model's deadline, its input limits and its
  * scheduler in between. Takes plain values; knows nothing about HTTP.
  */
@@ -10,7 +10,7 @@ import {
   ModelUnavailableError,
   PayloadTooLargeError,
 } from './errors.js';
-import type { ModelRegistry, ServedModel } from './registry.js';
+import type { ServedModels, ServedModel } from './served-models.js';
 import type { GenerateRequest, GenerateResult, ModelTask } from './types.js';
 
 /** Who asks, and until when they listen. The deadline is the model's `timeoutMs`. */
@@ -60,26 +60,23 @@ const MODERATION = 'moderation';
 
 /** Runs inference requests against served models. */
 export class InferenceService {
-  readonly #registry: ModelRegistry;
+  readonly #served: ServedModels;
   readonly #classifiers: ReadonlyMap<string, NamedClassifier>;
 
   /** `classifiers`: few-shot classifiers by name (`moderation`, `prompt-injection`). */
-  constructor(
-    registry: ModelRegistry,
-    classifiers: ReadonlyMap<string, NamedClassifier> = new Map(),
-  ) {
-    this.#registry = registry;
+  constructor(served: ServedModels, classifiers: ReadonlyMap<string, NamedClassifier> = new Map()) {
+    this.#served = served;
     this.#classifiers = classifiers;
   }
 
   /** Every served model, in config order. */
   models(): ServedModel[] {
-    return this.#registry.served();
+    return this.#served.served();
   }
 
   /** The served model `id`: 404 if unknown, 503 if it failed to load. */
   lookup(id: string): ServedModel {
-    return this.#registry.get(id);
+    return this.#served.get(id);
   }
 
   /**
@@ -89,7 +86,7 @@ export class InferenceService {
   model(id: string, task: ModelTask, asked = TASK_NOUN[task]): ServedModel {
     let m: ServedModel;
     try {
-      m = this.#registry.get(id);
+      m = this.#served.get(id);
     } catch (err) {
       if (err instanceof ModelNotFoundError && this.#classifiers.has(id)) {
         throw this.#mismatch(id, MODERATION, asked, task);
@@ -105,7 +102,7 @@ export class InferenceService {
     const candidates =
       task === undefined
         ? this.classifierNames
-        : this.#registry
+        : this.#served
             .served()
             .filter((m) => m.handle.task === task)
             .map((m) => m.config.id);
@@ -171,9 +168,9 @@ export class InferenceService {
     const c = this.#classifiers.get(name);
     if (c === undefined) {
       // A classifier still loading is 503; any other model is the wrong task (or 404).
-      const loading = this.#registry.unavailable(name);
+      const loading = this.#served.unavailable(name);
       if (loading !== undefined) throw loading;
-      const m = this.#registry.get(name);
+      const m = this.#served.get(name);
       throw this.#mismatch(name, TASK_NOUN[m.handle.task], MODERATION, undefined);
     }
     const { handle } = c.model;

@@ -46,8 +46,8 @@ const UNMEASURED = {
 } as const;
 
 function modelRows(config: Config, inference: Inference): ModelRow[] {
-  const served = new Map(inference.registry.served().map((m) => [m.config.id, m]));
-  const failed = new Map(inference.registry.failed().map((m) => [m.config.id, m]));
+  const served = new Map(inference.served.served().map((m) => [m.config.id, m]));
+  const failed = new Map(inference.served.failed().map((m) => [m.config.id, m]));
   return config.models.map((c) => {
     const m = served.get(c.id);
     const info = m?.info;

@@ -1,5 +1,6 @@
 /**
- * @module inference/registry — the models this server serves: loaded at start-up from config,
+ * @module inference/served-models — the models this server serves (not the model registry of
+ * governed versions, which is `registry/`): loaded at start-up from config,
  * each with its scheduler (a fair micro-batcher for embedding/classification, fair slots for
  * generation; both enforce the model's `timeoutMs`). Loading runs in the background, one model
  * after the other; each configured model is `loading`, `ready` or `failed` meanwhile. A model
@@ -70,7 +71,7 @@ const LOADERS: { readonly [B in BackendName]: () => Promise<LoadModel<B>> } = {
   echo: async () => (await import('./backends/echo.js')).loadModel,
 };
 
-export interface RegistryDeps {
+export interface ServedModelsDeps {
   log: (level: 'info' | 'error', obj: Record<string, unknown>, msg: string) => void;
   /** Replaces backend loaders (tests). */
   loaders?: BackendLoaders;
@@ -116,7 +117,7 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
 /** Loads `spec` with the test override for its backend, else the backend's own loader. */
 async function loadHandle(
   spec: ModelConfig,
-  overrides: RegistryDeps['loaders'],
+  overrides: ServedModelsDeps['loaders'],
 ): Promise<ModelHandle> {
   // One case per backend, so each loader gets the spec of its own shape.
   switch (spec.backend) {
@@ -132,7 +133,7 @@ async function loadHandle(
 }
 
 /** The set of served models. */
-export class ModelRegistry {
+export class ServedModels {
   readonly #served = new Map<string, ServedModel>();
   readonly #failed = new Map<string, FailedModel>();
   /** Every configured model (and tracked classifier), in config order. */
@@ -148,8 +149,11 @@ export class ModelRegistry {
   }
 
   /** Loads every configured model and resolves once all are settled. */
-  static async open(configs: readonly ModelConfig[], deps: RegistryDeps): Promise<ModelRegistry> {
-    const reg = new ModelRegistry(configs);
+  static async open(
+    configs: readonly ModelConfig[],
+    deps: ServedModelsDeps,
+  ): Promise<ServedModels> {
+    const reg = new ServedModels(configs);
     await reg.load(deps);
     return reg;
   }
@@ -159,7 +163,7 @@ export class ModelRegistry {
    * is loaded or failed, never rejects. Until a model is loaded, requests for it get 503 with
    * `Retry-After`. Called again, returns the same promise.
    */
-  load(deps: RegistryDeps): Promise<void> {
+  load(deps: ServedModelsDeps): Promise<void> {
     this.#loading ??= (async () => {
       for (const config of this.#configs) {
         if (this.#closing) break;
@@ -203,7 +207,7 @@ export class ModelRegistry {
     return undefined;
   }
 
-  async #load(config: ModelConfig, deps: RegistryDeps): Promise<void> {
+  async #load(config: ModelConfig, deps: ServedModelsDeps): Promise<void> {
     const started = performance.now();
     const rssBefore = process.memoryUsage().rss;
     try {
