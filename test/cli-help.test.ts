@@ -3,7 +3,7 @@
  * with exit 0 for every command and subcommand, `--version`, unknown commands and options
  * named with what is valid, and one `gatehouse: …` prefix on every error line.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -168,5 +168,29 @@ describe('gatehouse usage errors', () => {
       expect(r.stderr, args.join(' ')).toMatch(/^gatehouse: /);
       expect(r.stderr, args.join(' ')).not.toMatch(/gatehouse: gatehouse/);
     }
+  });
+});
+
+describe('gatehouse clients create --jwks', () => {
+  it.each([
+    ['not JSON', '{', 'not valid JSON'],
+    ['a JSON array', '[1, 2]', 'expected a JWK Set {"keys": […]} or one JWK'],
+  ])('refuses a key file that is %s, naming the file', async (_what, text, message) => {
+    const file = join(dir, `jwks-${String(text.length)}.json`);
+    writeFileSync(file, text);
+    const r = await gatehouse(
+      'clients',
+      'create',
+      '--name',
+      'k',
+      '--roles',
+      'developer',
+      '--jwks',
+      file,
+      '--data-dir',
+      dir,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`gatehouse: --jwks ${file}: ${message}`);
   });
 });

@@ -1,7 +1,6 @@
 /** @module cli/commands/clients — `gatehouse clients create|list|revoke`. */
 import { readFileSync } from 'node:fs';
-import type { JWK } from 'jose';
-import { createClient, revokeClient } from '../../auth/index.js';
+import { createClient, jwksFileKeys, revokeClient } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group } from '../command.js';
 import {
@@ -14,9 +13,18 @@ import {
   withStore,
 } from '../context.js';
 
-function readJwks(file: string): JWK[] {
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { keys?: JWK[] } | JWK;
-  return 'keys' in parsed && Array.isArray(parsed.keys) ? parsed.keys : [parsed as JWK];
+/** The public keys in a JWK Set or single-JWK file; each key is checked by createClient. */
+function readJwks(file: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const reason = err instanceof SyntaxError ? 'not valid JSON' : 'cannot be read';
+    throw new UsageError(`--jwks ${file}: ${reason}`);
+  }
+  const r = jwksFileKeys(parsed);
+  if ('error' in r) throw new UsageError(`--jwks ${file}: ${r.error}`);
+  return r.keys;
 }
 
 const create = leaf({
