@@ -26,6 +26,16 @@ export const SERVER_OPTIONS = {
   host: { type: 'string', value: 'H', help: 'host (default 127.0.0.1; sets the default issuer)' },
 } as const;
 
+/** `--roles` and `--scopes`, for the commands that grant them. */
+export const ROLE_OPTIONS = {
+  roles: { type: 'string', value: 'r1,r2', help: `roles: ${[...BUILTIN_ROLES.keys()].join(', ')}` },
+  scopes: {
+    type: 'string',
+    value: 's1,s2',
+    help: 'narrow the scopes (default: all the roles grant)',
+  },
+} as const;
+
 export const JSON_OPTION = {
   json: { type: 'boolean', default: false, help: 'print JSON' },
 } as const;

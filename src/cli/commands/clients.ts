@@ -11,6 +11,7 @@ import {
   rolesFrom,
   scopesFrom,
   withStore,
+  ROLE_OPTIONS,
 } from '../context.js';
 
 /** The public keys in a JWK Set or single-JWK file; each key is checked by createClient. */
@@ -36,16 +37,7 @@ const create = leaf({
     'authenticates with private_key_jwt (its public keys) instead of a secret.',
   options: {
     name: { type: 'string', value: 'N', help: 'a name to recognise the client by' },
-    roles: {
-      type: 'string',
-      value: 'r1,r2',
-      help: 'roles: developer, ml-engineer, auditor, admin',
-    },
-    scopes: {
-      type: 'string',
-      value: 's1,s2',
-      help: 'narrow the scopes (default: all the roles grant)',
-    },
+    ...ROLE_OPTIONS,
     jwks: { type: 'string', value: 'FILE', help: 'public JWK or JWKS file for private_key_jwt' },
     refresh: { type: 'boolean', default: false, help: 'allow refresh tokens' },
     ...JSON_OPTION,

@@ -17,6 +17,7 @@ import {
   rolesFrom,
   scopesFrom,
   SERVER_OPTIONS,
+  ROLE_OPTIONS,
 } from '../context.js';
 
 export const command: Leaf = leaf({
@@ -27,16 +28,7 @@ export const command: Leaf = leaf({
     'Signed with the local key for the issuer of the server started with the same --port,\n' +
     '--host, --config and --data-dir (the issuer is printed on stderr).',
   options: {
-    roles: {
-      type: 'string',
-      value: 'r1,r2',
-      help: 'roles: developer, ml-engineer, auditor, admin',
-    },
-    scopes: {
-      type: 'string',
-      value: 's1,s2',
-      help: 'narrow the scopes (default: all the roles grant)',
-    },
+    ...ROLE_OPTIONS,
     ttl: { type: 'string', value: 'SECONDS', help: 'lifetime (default auth.accessTokenTtl, 600)' },
     sub: { type: 'string', value: 'SUBJECT', help: 'subject (default local:$USER)' },
     ...JSON_OPTION,
