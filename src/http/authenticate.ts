@@ -35,18 +35,17 @@ function parseAuthorization(value: string): { scheme: 'bearer' | 'dpop'; token: 
   return { scheme, token };
 }
 
+const hasToken = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && 'access_token' in v;
+
 function tokenElsewhere(request: FastifyRequest): boolean {
   const { query, body } = request as { query: unknown; body: unknown };
-  const has = (v: unknown): boolean =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) && 'access_token' in v;
-  return has(query) || has(body);
+  return hasToken(query) || hasToken(body);
 }
 
-/** Builds the preHandler that authenticates protected routes. */
-export function authenticator(auth: Auth, publicBase: string) {
+/** Builds the preHandler that authenticates a protected route requiring `scope`. */
+export function authenticator(auth: Auth, publicBase: string, scope: string) {
   return async function authenticate(request: FastifyRequest): Promise<void> {
-    const scope = request.routeOptions.config.scope;
-    if (scope === undefined) return;
     const header = request.headers.authorization;
     if (header === undefined) {
       if (tokenElsewhere(request))
