@@ -215,7 +215,7 @@ export class InferenceService {
         `The prompt has ${promptTokens} tokens; the model '${id}' accepts at most ${limit - 1}`,
       );
     }
-    const lease = await slots.acquire(ctx);
+    const lease = slots.tryAcquire(ctx) ?? (await slots.acquire(ctx));
     try {
       hooks.onStart?.();
       const maxTokens = Math.max(1, Math.min(req.maxTokens, handle.contextSize - promptTokens));
