@@ -71,6 +71,11 @@ function lastUser(req: GenerateRequest): string {
   return '';
 }
 
+/** Read through a call so that TypeScript does not narrow it across an await. */
+function isAborted(req: GenerateRequest): boolean {
+  return req.signal.aborted;
+}
+
 async function generate(
   spec: ModelSpecOf<'echo'>,
   req: GenerateRequest,
@@ -81,12 +86,10 @@ async function generate(
   const stops = req.stop !== undefined && req.stop.length > 0 ? req.stop : undefined;
   let text = '';
   let n = 0;
-  // A function, not a property read: the signal can flip across the await below.
-  const aborted = (): boolean => req.signal.aborted;
   // Checked before the loop too: an empty prompt has no words to check it on.
-  let finishReason: GenerateResult['finishReason'] = aborted() ? 'cancelled' : 'stop';
+  let finishReason: GenerateResult['finishReason'] = isAborted(req) ? 'cancelled' : 'stop';
   for (const piece of pieces) {
-    if (aborted()) {
+    if (isAborted(req)) {
       finishReason = 'cancelled';
       break;
     }
@@ -105,7 +108,7 @@ async function generate(
     }
     if (spec.delayMs > 0)
       await sleep(spec.delayMs, undefined, { signal: req.signal }).catch(() => undefined);
-    if (aborted()) {
+    if (isAborted(req)) {
       finishReason = 'cancelled';
       break;
     }
