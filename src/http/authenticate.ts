@@ -3,10 +3,12 @@
  * from exactly one place (RFC 6750 §2: the Authorization header; a token also in the query or
  * body is refused), verify it, enforce DPoP binding (RFC 9449 §7), then check the route's scope.
  */
-import type { FastifyRequest } from 'fastify';
-import type { Auth } from '../auth/index.js';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { Auth, VerifiedToken } from '../auth/index.js';
 import { DpopError, TokenError } from '../auth/index.js';
 import { AuthRequestError, InsufficientScopeError, MissingTokenError } from './errors.js';
+
+type Scheme = 'bearer' | 'dpop';
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -24,7 +26,7 @@ export function headerCount(rawHeaders: readonly string[], name: string): number
 }
 
 /** Splits `Authorization` into scheme and credentials; the scheme is matched case-insensitively. */
-function parseAuthorization(value: string): { scheme: 'bearer' | 'dpop'; token: string } {
+function parseAuthorization(value: string): { scheme: Scheme; token: string } {
   const space = value.indexOf(' ');
   if (space <= 0) throw new AuthRequestError('Malformed Authorization header');
   const scheme = value.slice(0, space).toLowerCase();
@@ -35,32 +37,29 @@ function parseAuthorization(value: string): { scheme: 'bearer' | 'dpop'; token: 
   return { scheme, token };
 }
 
+const hasToken = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && 'access_token' in v;
+
 function tokenElsewhere(request: FastifyRequest): boolean {
   const { query, body } = request as { query: unknown; body: unknown };
-  const has = (v: unknown): boolean =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) && 'access_token' in v;
-  return has(query) || has(body);
+  return hasToken(query) || hasToken(body);
 }
 
-/** Builds the preHandler that authenticates protected routes. */
-export function authenticator(auth: Auth, publicBase: string) {
-  return async function authenticate(request: FastifyRequest): Promise<void> {
-    const scope = request.routeOptions.config.scope;
-    if (scope === undefined) return;
-    const header = request.headers.authorization;
-    if (header === undefined) {
-      if (tokenElsewhere(request))
-        throw new AuthRequestError('Send the access token in the Authorization header');
-      throw new MissingTokenError();
-    }
-    if (tokenElsewhere(request))
-      throw new AuthRequestError('The access token was sent in more than one place');
-    if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
-      throw new AuthRequestError('Send exactly one Authorization header');
-    // Decided before parsing, so that a malformed DPoP header still gets a DPoP challenge.
-    request.dpopUsed = /^dpop(?: |$)/i.test(header);
-    const { scheme, token } = parseAuthorization(header);
-    const identity = await auth.verifier.verify(token);
+/** Builds the preHandler that authenticates a protected route requiring `scope`. */
+export function authenticator(auth: Auth, publicBase: string, scope: string) {
+  const admit = (request: FastifyRequest, identity: VerifiedToken): void => {
+    if (!identity.scopes.has(scope)) throw new InsufficientScopeError(scope);
+    request.identity = identity;
+  };
+
+  /** A token not in the verifier's cache, or a DPoP request: the checks that may await. */
+  const slowly = async (
+    request: FastifyRequest,
+    scheme: Scheme,
+    token: string,
+    cached: VerifiedToken | undefined,
+  ): Promise<void> => {
+    const identity = cached ?? (await auth.verifier.verify(token));
     const proof = request.headers.dpop;
     if (identity.jkt !== undefined || scheme === 'dpop') {
       // A bound token must come with the DPoP scheme and a valid proof for its key.
@@ -81,7 +80,49 @@ export function authenticator(auth: Auth, publicBase: string) {
       }
       if (jkt !== identity.jkt) throw new TokenError('dpop_invalid', 'key mismatch');
     }
-    if (!identity.scopes.has(scope)) throw new InsufficientScopeError(scope);
-    request.identity = identity;
+    admit(request, identity);
+  };
+
+  // Callback style: a cached bearer token (the common case) is admitted with no promise.
+  return function authenticate(
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void {
+    let scheme: Scheme;
+    let token: string;
+    /** `null`: admitted from the cache. */
+    let cached: VerifiedToken | undefined | null;
+    try {
+      const header = request.headers.authorization;
+      if (header === undefined) {
+        if (tokenElsewhere(request))
+          throw new AuthRequestError('Send the access token in the Authorization header');
+        throw new MissingTokenError();
+      }
+      if (tokenElsewhere(request))
+        throw new AuthRequestError('The access token was sent in more than one place');
+      if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
+        throw new AuthRequestError('Send exactly one Authorization header');
+      // Decided before parsing, so that a malformed DPoP header still gets a DPoP challenge.
+      request.dpopUsed = /^dpop(?: |$)/i.test(header);
+      ({ scheme, token } = parseAuthorization(header));
+      cached = auth.verifier.cached(token);
+      if (cached !== undefined && cached.jkt === undefined && scheme === 'bearer') {
+        admit(request, cached);
+        cached = null;
+      }
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    // Outside the try: what runs after `done` must never see its errors reported here twice.
+    if (cached === null) {
+      done();
+      return;
+    }
+    slowly(request, scheme, token, cached).then(() => {
+      done();
+    }, done);
   };
 }

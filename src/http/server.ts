@@ -70,7 +70,16 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       : { error: 'not_found', error_description: 'Not found' };
     return reply.code(404).send(body);
   });
-  app.addHook('preHandler', authenticator(auth, config.auth.issuer));
+  // Only routes with a scope are protected: they get the hook, the others pay nothing for it.
+  app.addHook('onRoute', (route) => {
+    const scope = route.config?.scope;
+    if (scope === undefined) return;
+    const authenticate = authenticator(auth, config.auth.issuer, scope);
+    const own = route.preHandler;
+    // First: the route's own preHandlers run for authenticated callers only.
+    route.preHandler =
+      own === undefined ? authenticate : [authenticate, ...(Array.isArray(own) ? own : [own])];
+  });
 
   healthRoutes(app, deps.ready);
   wellKnownRoutes(app, config, auth);

@@ -3,7 +3,28 @@
  * `data: <json>` event per chunk, `data: [DONE]` at the end), and cancellation when the client
  * goes away.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const WATCH = Symbol('gatehouse.clientGone');
+
+/** What the `close` listener of a response needs; kept on the response, not in a closure. */
+interface Watch {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly gone: AbortController;
+}
+type WatchedResponse = ServerResponse & { [WATCH]?: Watch };
+
+/** The response's `close` listener, one function for every response. */
+function onClose(this: WatchedResponse): void {
+  // Ended by us (finished, or about to be): not a client that went away.
+  if (this.writableEnded) return;
+  const w = this[WATCH];
+  if (w === undefined) return;
+  w.gone.abort();
+  w.request.server.accessLog?.(w.request, w.reply, 499);
+}
 
 /**
  * An AbortController whose signal fires when the client disconnects before the response is finished (the
@@ -11,14 +32,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * here, status 499, since Fastify's onResponse never runs for it.
  */
 export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortController {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    // Ended by us (finished, or about to be): not a client that went away.
-    if (reply.raw.writableEnded) return;
-    ac.abort();
-    request.server.accessLog?.(request, reply, 499);
-  });
-  return ac;
+  const gone = new AbortController();
+  const res = reply.raw as WatchedResponse;
+  res[WATCH] = { request, reply, gone };
+  // `close` comes once: `on` spares `once` its wrapper per request.
+  res.on('close', onClose);
+  return gone;
 }
 
 /** Events written within this many ms of the last write share one socket write. */

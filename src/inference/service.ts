@@ -57,6 +57,8 @@ const TASK_NOUN: Readonly<Record<ModelTask, string>> = {
   generation: 'text generation',
 };
 const MODERATION = 'moderation';
+const NO_HOOKS: GenerateHooks = {};
+const ignoreText = (): void => undefined;
 
 /** Runs inference requests against served models. */
 export class InferenceService {
@@ -198,7 +200,7 @@ export class InferenceService {
     id: string,
     req: Omit<GenerateRequest, 'signal'>,
     ctx: CallContext,
-    hooks: GenerateHooks = {},
+    hooks: GenerateHooks = NO_HOOKS,
   ): Promise<GenerateResult> {
     const asked = req.messages === undefined ? 'text completions' : 'chat completions';
     const m = this.model(id, 'generation', asked);
@@ -213,13 +215,22 @@ export class InferenceService {
         `The prompt has ${promptTokens} tokens; the model '${id}' accepts at most ${limit - 1}`,
       );
     }
-    const lease = await slots.acquire(ctx);
+    const lease = slots.tryAcquire(ctx) ?? (await slots.acquire(ctx));
     try {
       hooks.onStart?.();
       const maxTokens = Math.max(1, Math.min(req.maxTokens, handle.contextSize - promptTokens));
       const result = await handle.generate(
-        { ...req, maxTokens, signal: lease.signal },
-        hooks.onText ?? (() => undefined),
+        {
+          messages: req.messages,
+          prompt: req.prompt,
+          maxTokens,
+          temperature: req.temperature,
+          topP: req.topP,
+          seed: req.seed,
+          stop: req.stop,
+          signal: lease.signal,
+        },
+        hooks.onText ?? ignoreText,
       );
       if (result.finishReason === 'cancelled' && lease.timedOut) throw new DeadlineError();
       return result;

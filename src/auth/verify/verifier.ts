@@ -50,30 +50,38 @@ export class Verifier {
     this.#issuers = new Map(options.issuers.map((i) => [i.rules.issuer, i]));
   }
 
-  /** Verifies `token`; resolves to its identity or rejects with TokenError. */
-  async verify(token: string): Promise<VerifiedToken> {
-    const now = epochSeconds(this.#o.clock);
+  /**
+   * The identity of `token` if it was verified before and is still cached, checked for expiry
+   * and revocation exactly as {@link verify} does (throws TokenError); `undefined` if not cached
+   * (then call `verify`). Synchronous, so a cache hit costs its caller no promise.
+   */
+  cached(token: string, now = epochSeconds(this.#o.clock)): VerifiedToken | undefined {
     // Keyed by the whole token, never a part of it: a cached identity must only ever answer the
     // exact bytes that were verified. (Hashing it cost more than the rest of a cache hit; the
     // cache holds only verified tokens, each at most maxTokenBytes.)
-    const cacheKey = this.#o.cacheSize > 0 ? token : '';
-    const hit = this.#o.cacheSize > 0 ? this.#cache.get(cacheKey) : undefined;
-    if (hit !== undefined) {
-      const t = hit.token;
-      if (now >= t.expiresAt) {
-        this.#cache.delete(cacheKey);
-        throw new TokenError('expired');
-      }
-      if (this.#revoked(t)) throw new TokenError('revoked');
-      return t;
+    const hit = this.#o.cacheSize > 0 ? this.#cache.get(token) : undefined;
+    if (hit === undefined) return undefined;
+    const t = hit.token;
+    if (now >= t.expiresAt) {
+      this.#cache.delete(token);
+      throw new TokenError('expired');
     }
+    if (this.#revoked(t)) throw new TokenError('revoked');
+    return t;
+  }
+
+  /** Verifies `token`; resolves to its identity or rejects with TokenError. */
+  async verify(token: string): Promise<VerifiedToken> {
+    const now = epochSeconds(this.#o.clock);
+    const hit = this.cached(token, now);
+    if (hit !== undefined) return hit;
     const verified = await this.#verifyUncached(token, now);
     if (this.#o.cacheSize > 0) {
       if (this.#cache.size >= this.#o.cacheSize) {
         const oldest = this.#cache.keys().next();
         if (oldest.done !== true) this.#cache.delete(oldest.value);
       }
-      this.#cache.set(cacheKey, { token: verified });
+      this.#cache.set(token, { token: verified });
     }
     return verified;
   }

@@ -22,6 +22,25 @@ function words(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
+const SPACE = /\s/;
+
+/** `words(text).length` without building the array (it runs on every call, twice). */
+function countWords(text: string): number {
+  let n = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // ASCII fast path; anything else asks the same `\s` class as `words`.
+    const space = c < 128 ? c === 32 || (c >= 9 && c <= 13) : SPACE.test(String.fromCharCode(c));
+    if (space) inWord = false;
+    else if (!inWord) {
+      inWord = true;
+      n++;
+    }
+  }
+  return n;
+}
+
 function vector(text: string): Float32Array {
   const out = new Float32Array(DIMENSIONS);
   let block = createHash('sha256').update(text).digest();
@@ -33,10 +52,28 @@ function vector(text: string): Float32Array {
   return out.map((v) => v / norm);
 }
 
-function promptOf(req: GenerateRequest): string {
-  if (req.prompt !== undefined) return req.prompt;
+/** The words of the prompt as the model sees it: one `role: content` line per message. */
+function promptWords(req: GenerateRequest): number {
+  if (req.prompt !== undefined) return countWords(req.prompt);
+  let n = 0;
+  // The role and its colon are one word; the space and newline around it separate.
+  for (const m of req.messages ?? []) n += 1 + countWords(m.content);
+  return n;
+}
+
+/** The content of the last user message. */
+function lastUser(req: GenerateRequest): string {
   const msgs = req.messages ?? [];
-  return msgs.map((m) => `${m.role}: ${m.content}`).join('\n');
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (m?.role === 'user') return m.content;
+  }
+  return '';
+}
+
+/** Read through a call so that TypeScript does not narrow it across an await. */
+function isAborted(req: GenerateRequest): boolean {
+  return req.signal.aborted;
 }
 
 async function generate(
@@ -44,17 +81,15 @@ async function generate(
   req: GenerateRequest,
   onText: (text: string) => void,
 ): Promise<GenerateResult> {
-  const prompt = promptOf(req);
-  const source = req.prompt ?? req.messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+  const source = req.prompt ?? lastUser(req);
   const pieces = words(source);
+  const stops = req.stop !== undefined && req.stop.length > 0 ? req.stop : undefined;
   let text = '';
   let n = 0;
-  // A function, not a property read: the signal can flip across the await below.
-  const aborted = (): boolean => req.signal.aborted;
   // Checked before the loop too: an empty prompt has no words to check it on.
-  let finishReason: GenerateResult['finishReason'] = aborted() ? 'cancelled' : 'stop';
+  let finishReason: GenerateResult['finishReason'] = isAborted(req) ? 'cancelled' : 'stop';
   for (const piece of pieces) {
-    if (aborted()) {
+    if (isAborted(req)) {
       finishReason = 'cancelled';
       break;
     }
@@ -64,16 +99,16 @@ async function generate(
     }
     const chunk = n === 0 ? piece : ` ${piece}`;
     const next = text + chunk;
-    const stopAt = (req.stop ?? []).map((s) => next.indexOf(s)).filter((i) => i >= 0);
-    if (stopAt.length > 0) {
-      const cut = next.slice(text.length, Math.min(...stopAt));
+    const stopAt = stops === undefined ? -1 : firstStop(next, stops);
+    if (stopAt >= 0) {
+      const cut = next.slice(text.length, stopAt);
       if (cut !== '') onText(cut);
       text += cut;
       break;
     }
     if (spec.delayMs > 0)
       await sleep(spec.delayMs, undefined, { signal: req.signal }).catch(() => undefined);
-    if (aborted()) {
+    if (isAborted(req)) {
       finishReason = 'cancelled';
       break;
     }
@@ -81,13 +116,23 @@ async function generate(
     text = next;
     n++;
   }
-  return { text, finishReason, promptTokens: words(prompt).length, completionTokens: n };
+  return { text, finishReason, promptTokens: promptWords(req), completionTokens: n };
+}
+
+/** Where the earliest of `stops` begins in `text`, or -1. */
+function firstStop(text: string, stops: readonly string[]): number {
+  let at = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  return at;
 }
 
 /** Loads the echo model for the task in `spec.task` (default generation). */
 export const loadModel: LoadModel<'echo'> = (spec) => {
   const base = {
-    countTokens: (text: string) => words(text).length,
+    countTokens: countWords,
     close: () => Promise.resolve(),
   };
   const { task } = spec;

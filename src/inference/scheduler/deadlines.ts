@@ -10,13 +10,16 @@
  * idle scheduler holds no timer.
  */
 
+/** What a deadline calls: a function, or an object's `onDeadline` (no closure per request). */
+export type OnDeadline = (() => void) | { onDeadline(): void };
+
 /** One registered deadline; keep it to {@link Deadlines.delete} it. */
 export interface Deadline {
   /** When it expires, on the scheduler's clock (ms). */
   readonly at: number;
   /** Position in the heap; -1 once expired or deleted. */
   pos: number;
-  readonly fire: () => void;
+  readonly fire: OnDeadline;
 }
 
 /** A set of deadlines with one timer for the earliest. */
@@ -42,7 +45,7 @@ export class Deadlines {
   }
 
   /** Calls `fire` once, `ms` from now, unless deleted before. */
-  add(ms: number, fire: () => void): Deadline {
+  add(ms: number, fire: OnDeadline): Deadline {
     const d: Deadline = { at: this.#now() + ms, pos: this.#heap.length, fire };
     this.#heap.push(d);
     this.#up(d.pos);
@@ -83,7 +86,9 @@ export class Deadlines {
     const now = this.#now();
     for (let d = this.#heap[0]; d !== undefined && d.at <= now; d = this.#heap[0]) {
       this.delete(d);
-      d.fire();
+      const { fire } = d;
+      if (typeof fire === 'function') fire();
+      else fire.onDeadline();
     }
     const next = this.#heap[0];
     // A `fire` may have armed the timer for a later deadline than the earliest left.

@@ -29,26 +29,40 @@ export interface Lease {
   release(): void;
 }
 
+/** What a ticket reports to its scheduler: one object per scheduler, not closures per ticket. */
+interface TicketEvents {
+  release(t: Ticket): void;
+  /** The caller's signal was aborted. */
+  cancelled(t: Ticket): void;
+  /** The deadline passed. */
+  expired(t: Ticket): void;
+}
+
+/**
+ * A request for a slot, then its lease. It is its own abort listener (`handleEvent`) and its own
+ * deadline callback (`onDeadline`), so a request allocates no closures here.
+ */
 class Ticket implements Lease {
   /** The signal handed to the backend: the caller's own if it can abort it, else ours. */
   readonly #controller: AbortController | undefined;
-  readonly #cancel: (() => void) | undefined;
+  /** The caller, when it can abort its own signal (`cancel`). */
+  readonly #owner: Caller | undefined;
   readonly #signal: AbortSignal;
+  readonly #events: TicketEvents;
   readonly identity: string;
   readonly caller: AbortSignal | undefined;
   state: 'waiting' | 'running' | 'done' = 'waiting';
   timedOut = false;
   deadline: Deadline | undefined;
-  resolve: (lease: Lease) => void = () => undefined;
-  reject: (err: unknown) => void = () => undefined;
-  onAbort: () => void = () => undefined;
-  release: () => void = () => undefined;
+  resolve: ((lease: Lease) => void) | undefined;
+  reject: ((err: unknown) => void) | undefined;
 
-  constructor(caller: Caller) {
+  constructor(caller: Caller, events: TicketEvents) {
+    this.#events = events;
     this.identity = caller.identity;
     this.caller = caller.signal;
     if (caller.signal !== undefined && caller.cancel !== undefined) {
-      this.#cancel = caller.cancel;
+      this.#owner = caller;
       this.#signal = caller.signal;
     } else {
       this.#controller = new AbortController();
@@ -60,9 +74,24 @@ class Ticket implements Lease {
     return this.#signal;
   }
 
+  release(): void {
+    this.#events.release(this);
+  }
+
+  /** The caller's `abort` event. */
+  handleEvent(): void {
+    this.#events.cancelled(this);
+  }
+
+  onDeadline(): void {
+    this.deadline = undefined;
+    this.timedOut = true;
+    this.#events.expired(this);
+  }
+
   abort(): void {
     if (this.#controller !== undefined) this.#controller.abort();
-    else this.#cancel?.();
+    else this.#owner?.cancel?.();
   }
 }
 
@@ -101,6 +130,19 @@ export class SlotScheduler {
     return this.#deadlines.armed;
   }
 
+  /**
+   * A lease at once when a slot is free and no one waits, else `undefined` (then call
+   * {@link acquire}, which also gives the reasons for refusing). Saves the uncontended case a
+   * promise.
+   */
+  tryAcquire(caller: Caller): Lease | undefined {
+    if (this.#closed || caller.signal?.aborted === true) return undefined;
+    if (this.#busy >= this.#slots || this.#waiting > 0) return undefined;
+    const t = this.#ticket(caller);
+    this.#start(t);
+    return t;
+  }
+
   /** Waits for a free slot, fairly per `caller.identity`; release the lease exactly once. */
   acquire(caller: Caller): Promise<Lease> {
     if (this.#closed)
@@ -111,21 +153,7 @@ export class SlotScheduler {
     if (!free && !this.#bound.admits(queue?.length ?? 0, 1)) {
       return Promise.reject(new OverloadedError());
     }
-    const t = new Ticket(caller);
-    t.release = () => {
-      this.#release(t);
-    };
-    t.onAbort = () => {
-      if (t.state === 'waiting') this.#drop(t, new RequestCancelledError());
-      else t.abort();
-    };
-    t.deadline = this.#deadlines.add(this.#timeoutMs, () => {
-      t.deadline = undefined;
-      t.timedOut = true;
-      if (t.state === 'waiting') this.#drop(t, new DeadlineError());
-      else t.abort();
-    });
-    caller.signal?.addEventListener('abort', t.onAbort, { once: true });
+    const t = this.#ticket(caller);
     if (free) {
       this.#start(t);
       return Promise.resolve(t);
@@ -140,6 +168,28 @@ export class SlotScheduler {
     });
   }
 
+  readonly #events: TicketEvents = {
+    release: (t) => {
+      this.#release(t);
+    },
+    cancelled: (t) => {
+      if (t.state === 'waiting') this.#drop(t, new RequestCancelledError());
+      else t.abort();
+    },
+    expired: (t) => {
+      if (t.state === 'waiting') this.#drop(t, new DeadlineError());
+      else t.abort();
+    },
+  };
+
+  /** A new ticket, with its deadline and its abort listener. */
+  #ticket(caller: Caller): Ticket {
+    const t = new Ticket(caller, this.#events);
+    t.deadline = this.#deadlines.add(this.#timeoutMs, t);
+    caller.signal?.addEventListener('abort', t, { once: true });
+    return t;
+  }
+
   #start(t: Ticket): void {
     t.state = 'running';
     this.#busy++;
@@ -148,7 +198,7 @@ export class SlotScheduler {
   #end(t: Ticket): void {
     t.state = 'done';
     if (t.deadline !== undefined) this.#deadlines.delete(t.deadline);
-    t.caller?.removeEventListener('abort', t.onAbort);
+    t.caller?.removeEventListener('abort', t);
   }
 
   #release(t: Ticket): void {
@@ -172,7 +222,7 @@ export class SlotScheduler {
   #drop(t: Ticket, err: unknown): void {
     this.#unqueue(t);
     this.#end(t);
-    t.reject(err);
+    t.reject?.(err);
     this.#checkIdle();
   }
 
@@ -190,7 +240,7 @@ export class SlotScheduler {
         this.#queues.set(t.identity, rest);
       }
       this.#start(t);
-      t.resolve(t);
+      t.resolve?.(t);
     }
     this.#checkIdle();
   }
