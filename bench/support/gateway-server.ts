@@ -9,7 +9,8 @@
 import { generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { buildApp } from '../../src/app.js';
+import { existsSync } from 'node:fs';
+import { buildApp as buildAppFromSource } from '../../src/app.js';
 import { createClient } from '../../src/auth/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -55,6 +56,12 @@ async function gatehouse(): Promise<{ http: FastifyInstance; authorization: stri
     server: { host: '127.0.0.1', port: 0 },
     models: [{ id: 'echo', backend: 'echo', task: 'generation' }],
   });
+  // The compiled build, as `gatehouse serve` (dist/cli/main.js) runs it; the TypeScript source
+  // through tsx only when there is no build (tsx wraps every named function it compiles).
+  const dist = new URL('../../dist/app.js', import.meta.url);
+  const buildApp = existsSync(dist)
+    ? ((await import(dist.href)) as { buildApp: typeof buildAppFromSource }).buildApp
+    : buildAppFromSource;
   const app = await buildApp(config, {
     logger: createLogger(process.env.GATEWAY_LOG_LEVEL ?? 'info'),
     store: env.store,
