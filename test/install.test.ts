@@ -98,10 +98,12 @@ describe('lock file: a clean install on Node 20 prints no warning worth worrying
     expect(needs22.map(([p, e]) => realName(p, e))).toEqual(['cookie']);
   });
 
-  it('has no project .npmrc key that npm does not know', () => {
+  it("tells onnxruntime-node's install script not to fetch CUDA, on every npm", () => {
     const npmrc = join(ROOT, '.npmrc');
     const text = existsSync(npmrc) ? readFileSync(npmrc, 'utf8') : '';
-    expect(text).not.toMatch(/onnxruntime/);
+    // npm 10 (shipped with Node 20 and 22) ignores allowScripts; these keys reach the script.
+    expect(text).toMatch(/^onnxruntime-node-install=skip$/m);
+    expect(text).toMatch(/^onnxruntime-node-install-cuda=skip$/m);
   });
 });
 
