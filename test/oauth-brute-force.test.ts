@@ -8,18 +8,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientAuthRefusal, SecretCheck } from '../src/auth/index.js';
 import { verifySecret } from '../src/auth/secrets.js';
 import { basic, form } from './support/app-fixture.js';
-import { startAuthApp, type AuthApp } from './support/auth-app.js';
+import { startApp, type Fixture } from './support/app-fixture.js';
 
-type Reply = Awaited<ReturnType<AuthApp['http']['inject']>>;
+type Reply = Awaited<ReturnType<Fixture['app']['http']['inject']>>;
 
-let app: AuthApp | undefined;
+let app: Fixture | undefined;
 afterEach(async () => {
   await app?.close();
   app = undefined;
 });
 
-function grant(a: AuthApp, c: { id: string; secret: string }, remoteAddress = '192.0.2.10') {
-  return a.http.inject({
+function grant(a: Fixture, c: { id: string; secret: string }, remoteAddress = '192.0.2.10') {
+  return a.app.http.inject({
     method: 'POST',
     url: '/oauth/token',
     remoteAddress,
@@ -31,8 +31,8 @@ function grant(a: AuthApp, c: { id: string; secret: string }, remoteAddress = '1
   });
 }
 
-function models(a: AuthApp, token: string) {
-  return a.http.inject({
+function models(a: Fixture, token: string) {
+  return a.app.http.inject({
     method: 'GET',
     url: '/v1/models',
     headers: { authorization: `Bearer ${token}` },
@@ -74,10 +74,9 @@ describe('a flood of wrong secrets', () => {
   it('does not hold up a cached grant or a protected request while its checks are pending', async () => {
     const g = gate();
     const refusals: ClientAuthRefusal[] = [];
-    app = await startAuthApp({
+    app = await startApp({
       config: { auth: { clientAuth: { hashThreads: 1, hashQueue: 8 } } },
-      secretCheck: g.check,
-      onRefusal: (r) => refusals.push(r),
+      overrides: { auth: { secretCheck: g.check, onRefusal: (r) => refusals.push(r) } },
     });
     const a = app;
     const legit = await a.client();
@@ -87,8 +86,8 @@ describe('a flood of wrong secrets', () => {
     const flood = Array.from({ length: 64 }, (_, i) =>
       grant(a, { id: legit.id, secret: `wrong-${i}` }, `10.0.${i}.1`),
     );
-    await until(() => a.auth.secretChecks.queued === 8);
-    expect(a.auth.secretChecks.running).toBe(1);
+    await until(() => a.app.auth.secretChecks.queued === 8);
+    expect(a.app.auth.secretChecks.running).toBe(1);
 
     const res = await grant(a, legit);
     expect(res.statusCode).toBe(200);
@@ -96,8 +95,8 @@ describe('a flood of wrong secrets', () => {
     // A token never seen before: a full, uncached signature check.
     expect((await models(a, fresh)).statusCode).toBe(200);
     // All of that while the flood's checks were still running and queued.
-    expect(a.auth.secretChecks.running).toBe(1);
-    expect(a.auth.secretChecks.queued).toBe(8);
+    expect(a.app.auth.secretChecks.running).toBe(1);
+    expect(a.app.auth.secretChecks.queued).toBe(8);
 
     g.open();
     const replies = await Promise.all(flood);
@@ -126,9 +125,9 @@ describe('throttling of failed client authentication', () => {
 
   it('answers the Nth failure of a (client, source) pair with 429 and Retry-After', async () => {
     const refusals: ClientAuthRefusal[] = [];
-    app = await startAuthApp({
+    app = await startApp({
       config: { auth: { clientAuth: limits } },
-      onRefusal: (r) => refusals.push(r),
+      overrides: { auth: { onRefusal: (r) => refusals.push(r) } },
     });
     const c = await app.client();
     const wrong = { id: c.id, secret: 'nope' };
@@ -151,7 +150,7 @@ describe('throttling of failed client authentication', () => {
   });
 
   it('holds one address that tries many client ids, not the others', async () => {
-    app = await startAuthApp({ config: { auth: { clientAuth: limits } } });
+    app = await startApp({ config: { auth: { clientAuth: limits } } });
     const c = await app.client();
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -166,9 +165,9 @@ describe('throttling of failed client authentication', () => {
 
   it('does not lock a client out of its usual source when its id is guessed from everywhere', async () => {
     const refusals: ClientAuthRefusal[] = [];
-    app = await startAuthApp({
+    app = await startApp({
       config: { auth: { clientAuth: limits } },
-      onRefusal: (r) => refusals.push(r),
+      overrides: { auth: { onRefusal: (r) => refusals.push(r) } },
     });
     const victim = await app.client();
     const home = '192.0.2.77';
@@ -188,7 +187,7 @@ describe('throttling of failed client authentication', () => {
   });
 
   it('lets a cached secret through even from an address that is held', async () => {
-    app = await startAuthApp({ config: { auth: { clientAuth: limits } } });
+    app = await startApp({ config: { auth: { clientAuth: limits } } });
     const c = await app.client();
     const nat = '198.51.100.200';
     expect((await grant(app, c, nat)).statusCode).toBe(200);
