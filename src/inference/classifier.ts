@@ -95,6 +95,8 @@ export interface FewShotClassifier extends ClassificationHandle {
   readonly builtOn: string;
   /** Scores all `texts` with one `embed` call. */
   classifyBatch(texts: readonly string[]): Promise<FewShotResult[]>;
+  /** Scores texts already embedded by the base model (e.g. through its shared queue). */
+  scoreVectors(vectors: readonly Float32Array[]): FewShotResult[];
 }
 
 /** Unit-length copy of `v`; the zero vector stays zero (its cosine with anything is 0). */
@@ -251,12 +253,19 @@ export async function createFewShotClassifier(
     return { label, score, confident, scores, similarities };
   }
 
+  function scoreVectors(rows: readonly Float32Array[]): FewShotResult[] {
+    if (perLabel.length === 0) {
+      throw new ModelUnavailableError(`classifier ${info.id} is closed`);
+    }
+    return rows.map(verdict);
+  }
+
   async function classifyBatch(batch: readonly string[]): Promise<FewShotResult[]> {
     if (perLabel.length === 0) {
       throw new ModelUnavailableError(`classifier ${info.id} is closed`);
     }
     if (batch.length === 0) return [];
-    return (await model.embed(batch)).map(verdict);
+    return scoreVectors(await model.embed(batch));
   }
 
   return {
@@ -269,6 +278,7 @@ export async function createFewShotClassifier(
     info,
     countTokens: (text) => model.countTokens(text),
     classifyBatch,
+    scoreVectors,
     classify: async (batch) => (await classifyBatch(batch)).map((r) => r.scores),
     close() {
       perLabel = [];

@@ -98,7 +98,7 @@ export function prepareInference(config: Config, deps: ServedModelsDeps): Infere
         const base = served.get(spec.model);
         if (base.handle.task !== 'embedding' || base.batcher === undefined)
           throw new Error(`model '${spec.model}' is not an embedding model`);
-        // Its embeds share the base model's fair queue, as the caller (see SharedEmbedding).
+        // Its embeds share the base model's fair queue (see SharedEmbedding).
         const shared = new SharedEmbedding(base.handle, base.batcher, `classifier:${name}`);
         const builtin = builtinExampleSet(name);
         const examples =
@@ -121,7 +121,8 @@ export function prepareInference(config: Config, deps: ServedModelsDeps): Infere
           model,
           threshold: spec.threshold,
           fallbackLabel: handle.fallbackLabel,
-          classify: (texts, ctx) => shared.as(ctx, () => handle.classify(texts)),
+          classify: async (texts, ctx) =>
+            handle.scoreVectors(await shared.embedAs(texts, ctx)).map((r) => r.scores),
         });
         served.settle(name);
         statuses.push({

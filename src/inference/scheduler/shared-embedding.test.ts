@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createFewShotClassifier } from '../classifier.js';
+import { createFewShotClassifier, type FewShotClassifier } from '../classifier.js';
 import { OverloadedError, RequestCancelledError } from '../errors.js';
 import type { EmbeddingHandle } from '../types.js';
-import { MicroBatcher } from './batcher.js';
+import { MicroBatcher, type Caller } from './batcher.js';
 import { SharedEmbedding } from './shared-embedding.js';
 
 /** 2-d vectors: "bad…" points one way, anything else the other. */
@@ -48,6 +48,16 @@ async function setup() {
   return { batches, batcher, shared, classifier, finish };
 }
 
+/** What the service does for a moderation request: embed as the caller, then score. */
+async function classifyAs(
+  shared: SharedEmbedding,
+  classifier: FewShotClassifier,
+  caller: Caller,
+  texts: string[],
+): Promise<Float32Array[]> {
+  return classifier.scoreVectors(await shared.embedAs(texts, caller)).map((r) => r.scores);
+}
+
 describe('SharedEmbedding', () => {
   it("runs a classifier's embeds through the base batcher as the caller, fairly", async () => {
     const { batches, batcher, shared, classifier, finish } = await setup();
@@ -56,7 +66,7 @@ describe('SharedEmbedding', () => {
       Array.from({ length: 12 }, (_, i) => `a${i}`),
       { identity: 'A' },
     );
-    const verdict = shared.as({ identity: 'B' }, () => classifier.classify(['bad thing']));
+    const verdict = classifyAs(shared, classifier, { identity: 'B' }, ['bad thing']);
     // A's second batch could not start before B's text: it rides in the next batch.
     expect(batches[0]).toEqual(['a0', 'a1', 'a2', 'a3']);
     await finish();
@@ -73,11 +83,11 @@ describe('SharedEmbedding', () => {
       { identity: 'A' },
     );
     // A already waits with 4 inputs, its whole share (maxQueue 16 → 4): A's moderation is refused.
-    await expect(
-      shared.as({ identity: 'A' }, () => classifier.classify(['x'])),
-    ).rejects.toBeInstanceOf(OverloadedError);
+    await expect(classifyAs(shared, classifier, { identity: 'A' }, ['x'])).rejects.toBeInstanceOf(
+      OverloadedError,
+    );
     const ac = new AbortController();
-    const gone = shared.as({ identity: 'B', signal: ac.signal }, () => classifier.classify(['y']));
+    const gone = classifyAs(shared, classifier, { identity: 'B', signal: ac.signal }, ['y']);
     ac.abort();
     await expect(gone).rejects.toBeInstanceOf(RequestCancelledError);
     expect(batcher.queued).toBe(4);
