@@ -31,7 +31,7 @@ export function canonicalize(value: Canonical): string {
   if (Array.isArray(value)) {
     return `[${(value as readonly Canonical[]).map(canonicalize).join(',')}]`;
   }
-  const obj = value as { readonly [key: string]: Canonical | undefined };
+  const obj = value as Readonly<Record<string, Canonical | undefined>>;
   const parts: string[] = [];
   for (const key of Object.keys(obj).sort()) {
     const v = obj[key];
