@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'OVERLOADED'
   | 'DEADLINE_EXCEEDED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'AUDIT_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */
@@ -76,5 +77,15 @@ export class BadRequestError extends GatewayError {
 export class StoreError extends GatewayError {
   constructor(message: string, options?: ErrorOptions) {
     super('STORE_FAILURE', message, 500, options);
+  }
+}
+
+/**
+ * The audit log cannot be written: the request is refused (fail closed) rather than answered
+ * unrecorded. Service resumes by itself once the store is writable again.
+ */
+export class AuditUnavailableError extends GatewayError {
+  constructor(options?: ErrorOptions) {
+    super('AUDIT_UNAVAILABLE', 'The audit log is unavailable', 503, options);
   }
 }

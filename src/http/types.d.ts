@@ -8,6 +8,11 @@ declare module 'fastify' {
     identity?: VerifiedToken;
     /** Whether the request used the DPoP scheme (changes the challenge scheme). */
     dpopUsed?: boolean;
+    /**
+     * The policy decision on this request (set by the authorize stage, also when it denies), for
+     * the audit stage: the action (scope), the resource and the reason.
+     */
+    decision?: { allowed: boolean; reason: string; action: string; resource: string | undefined };
   }
   interface FastifyInstance {
     /** The access log, when `log.access` is on (also called for a client that went away). */
