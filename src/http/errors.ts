@@ -149,6 +149,7 @@ const gone = (request: FastifyRequest): boolean => request.raw.socket.destroyed;
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const scheme = request.dpopUsed === true ? 'DPoP' : 'Bearer';
   const m = map(err, scheme, request);
+  request.auditReason = err instanceof TokenError ? err.reason : m.code;
   if (m.status >= 500) request.log.error({ err }, 'request failed');
   else if (gone(request)) request.log.debug({ status: m.status }, 'client went away');
   else if (err instanceof TokenError) request.log.info({ reason: err.reason }, 'token rejected');

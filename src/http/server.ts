@@ -12,6 +12,7 @@ import type { InferenceService } from '../inference/index.js';
 import { uniqueIds } from '../lib/random.js';
 import type { Store } from '../store/index.js';
 import { accessLog } from './access-log.js';
+import type { AuditStage } from './audit-stage.js';
 import { authenticator } from './authenticate.js';
 import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
@@ -32,6 +33,8 @@ export interface HttpDeps {
   logger: FastifyBaseLogger;
   inference: InferenceService;
   ready: () => Readiness;
+  /** Records every response of an audited route before it is sent. */
+  auditStage: AuditStage;
 }
 
 /** Creates the HTTP server (not listening). */
@@ -80,6 +83,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     route.preHandler =
       own === undefined ? authenticate : [authenticate, ...(Array.isArray(own) ? own : [own])];
   });
+  app.decorate('auditStage', deps.auditStage);
+  deps.auditStage.attach(app);
 
   healthRoutes(app, deps.ready);
   wellKnownRoutes(app, config, auth);

@@ -102,6 +102,24 @@ export class EventStream {
     this.#lastWrite = performance.now();
   }
 
+  /**
+   * Queues an SSE comment line (`: text`), which every SSE client ignores (the receipt goes out
+   * this way, after the output and before `[DONE]`). `text` must hold no line break.
+   */
+  comment(text: string): void {
+    if (this.#reply.raw.writableEnded) return;
+    this.#pending += `: ${text}\n\n`;
+  }
+
+  /** Ends the stream without `[DONE]`, after what is queued: the answer is incomplete. */
+  abort(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#reply.raw.writableEnded) return;
+    this.#reply.raw.end(this.#pending);
+    this.#pending = '';
+  }
+
   /** Writes what is queued and the terminating `[DONE]` event, and ends the response. */
   done(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

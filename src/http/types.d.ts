@@ -1,6 +1,8 @@
 /** @module http/types — request decorations added by the pipeline. */
 import type { VerifiedToken } from '../auth/index.js';
 import type { AccessLogger } from './access-log.js';
+import type { AuditFacts } from './audit-facts.js';
+import type { AuditStage } from './audit-stage.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,13 +15,21 @@ declare module 'fastify' {
      * the audit stage: the action (scope), the resource and the reason.
      */
     decision?: { allowed: boolean; reason: string; action: string; resource: string | undefined };
+    /** What the route adds to the request's audit event. */
+    audit?: AuditFacts;
+    /** Why the request was refused (a stable code), set by the error handler for the audit. */
+    auditReason?: string;
   }
   interface FastifyInstance {
     /** The access log, when `log.access` is on (also called for a client that went away). */
     accessLog?: AccessLogger;
+    /** The audit stage (streamed responses record through it themselves). */
+    auditStage: AuditStage;
   }
   interface FastifyContextConfig {
     /** Scope a protected route requires; routes without it are public. */
     scope?: string;
+    /** Audit every response of this route although it has no scope (the OAuth endpoints). */
+    audit?: boolean;
   }
 }

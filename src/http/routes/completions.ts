@@ -6,6 +6,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatMessage, GenerateResult, InferenceService } from '../../inference/index.js';
+import type { Canonical } from '../../audit/index.js';
+import { inferenceFacts } from '../inference-facts.js';
 import { callContext, objectId } from '../openai.js';
 import { clientGone, EventStream } from '../sse.js';
 import {
@@ -29,10 +31,17 @@ interface Job {
   stop: string[] | undefined;
   stream: boolean;
   includeUsage: boolean;
+  /** What the client sent as input, for the prompt digest (messages or prompt, as sent). */
+  input: Canonical;
 }
 
 const finish = (r: GenerateResult): 'stop' | 'length' =>
   r.finishReason === 'length' ? 'length' : 'stop';
+
+const tokens = (r: GenerateResult) => ({
+  promptTokens: r.promptTokens,
+  completionTokens: r.completionTokens,
+});
 
 function usage(r: GenerateResult) {
   return {
@@ -84,6 +93,7 @@ async function run(
   };
   if (!job.stream) {
     const r = await inference.generate(job.model, req, ctx);
+    inferenceFacts(request, inference, job.model, job.input, { text: r.text }, tokens(r));
     const choice =
       job.kind === 'chat'
         ? {
@@ -107,6 +117,7 @@ async function run(
         : { index: 0, text, logprobs: null, finish_reason: null },
     );
   };
+  let text = '';
   try {
     const r = await inference.generate(job.model, req, ctx, {
       onStart: () => {
@@ -120,7 +131,10 @@ async function run(
           });
         }
       },
-      onText: delta,
+      onText: (t) => {
+        text += t;
+        delta(t);
+      },
     });
     if (r.finishReason !== 'cancelled') {
       chunk(
@@ -139,7 +153,13 @@ async function run(
         });
       }
     }
-    stream.done();
+    inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r));
+    await request.server.auditStage.endStream(
+      stream,
+      request,
+      reply,
+      r.finishReason === 'cancelled' ? 499 : 200,
+    );
   } catch (err) {
     if (!stream.isOpen) throw err;
     // Headers are gone: report in-band, as OpenAI does, then close the stream.
@@ -152,7 +172,7 @@ async function run(
         code: 'internal_error',
       },
     });
-    stream.done();
+    await request.server.auditStage.endStream(stream, request, reply, 500);
   }
   return reply;
 }
@@ -175,6 +195,7 @@ export function completionRoutes(
           kind: 'chat',
           model: b.model,
           messages: b.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+          input: b.messages as unknown as Canonical,
           ...sampling(b, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
         },
         request,
@@ -195,6 +216,7 @@ export function completionRoutes(
           kind: 'text',
           model: b.model,
           prompt,
+          input: b.prompt,
           ...sampling(b, b.max_tokens ?? defaultMaxTokens),
         },
         request,

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../../errors.js';
 import type { InferenceService } from '../../inference/index.js';
+import { inferenceFacts } from '../inference-facts.js';
 import { callContext, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
@@ -56,10 +57,21 @@ export function embeddingRoutes(app: FastifyInstance, inference: InferenceServic
         texts,
         callContext(request, clientGone(request, reply)),
       );
+      const shrunk = vectors.map((v) => shrink(v, dimensions));
+      inferenceFacts(
+        request,
+        inference,
+        model,
+        input,
+        { vectors: shrunk },
+        {
+          promptTokens,
+          completionTokens: 0,
+        },
+      );
       return {
         object: 'list',
-        data: vectors.map((v, index) => {
-          const out = shrink(v, dimensions);
+        data: shrunk.map((out, index) => {
           return {
             object: 'embedding',
             index,

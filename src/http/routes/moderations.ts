@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { InferenceService } from '../../inference/index.js';
+import { inferenceFacts } from '../inference-facts.js';
 import { callContext, textInputSchema, objectId } from '../openai.js';
 import { clientGone } from '../sse.js';
 
@@ -37,15 +38,23 @@ export function moderationRoutes(app: FastifyInstance, inference: InferenceServi
         texts,
         callContext(request, clientGone(request, reply)),
       );
-      return {
-        id: objectId('modr'),
+      const out = results.map((r) => ({
+        flagged: r.flagged,
+        categories: r.categories,
+        category_scores: r.categoryScores,
+      }));
+      inferenceFacts(
+        request,
+        inference,
         model,
-        results: results.map((r) => ({
-          flagged: r.flagged,
-          categories: r.categories,
-          category_scores: r.categoryScores,
-        })),
-      };
+        input,
+        { json: out },
+        {
+          promptTokens: 0,
+          completionTokens: 0,
+        },
+      );
+      return { id: objectId('modr'), model, results: out };
     },
   );
 }

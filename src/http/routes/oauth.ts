@@ -11,6 +11,7 @@ import type { Config } from '../../config/index.js';
 import { GatewayError } from '../../errors.js';
 import type { Store } from '../../store/index.js';
 import { headerCount } from '../authenticate.js';
+import type { AuditFacts } from '../audit-facts.js';
 import { handleError } from '../errors.js';
 import { endpoints } from './well-known.js';
 
@@ -122,14 +123,30 @@ export function oauthRoutes(
   _store?: Store,
 ): void {
   const e = endpoints(config.auth.issuer);
-  const opts = { errorHandler: oauthErrorHandler(config.auth.clientAuth.refusalDelayMs) };
-  const client = (request: FastifyRequest, params: Params) =>
-    auth.clientAuth.authenticate(credentials(request, params), request.ip);
+  const opts = {
+    errorHandler: oauthErrorHandler(config.auth.clientAuth.refusalDelayMs),
+    config: { audit: true },
+  };
+  /** Authenticates the client, telling the audit stage who claimed to call and who did. */
+  const client = async (request: FastifyRequest, params: Params, action: string) => {
+    const facts: AuditFacts = { action };
+    request.audit = facts;
+    const creds = credentials(request, params);
+    const claimed = creds.basic?.id ?? creds.post?.id;
+    if (claimed !== undefined) facts.claimedClientId = claimed;
+    const caller = await auth.clientAuth.authenticate(creds, request.ip);
+    facts.clientId = caller.id;
+    facts.subject = caller.id;
+    facts.roles = caller.roles;
+    facts.resource = `client:${caller.id}`;
+    return caller;
+  };
 
   app.post('/oauth/token', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    request.audit = { action: 'token.issue' };
     const params = formParams(request);
-    const caller = await client(request, params);
+    const caller = await client(request, params, 'token.issue');
     let jkt: string | undefined;
     const proof = request.headers.dpop;
     if (proof !== undefined) {
@@ -143,13 +160,21 @@ export function oauthRoutes(
         throw new OAuthError('invalid_dpop_proof', 'DPoP proof is invalid');
       }
     }
-    return auth.tokens.grant({ client: caller, params, jkt });
+    const granted = await auth.tokens.grant({ client: caller, params, jkt });
+    request.audit.details = {
+      grantType: params.grant_type ?? null,
+      scope: granted.scope,
+      tokenType: granted.token_type,
+      refresh: granted.refresh_token !== undefined,
+    };
+    return granted;
   });
 
   app.post('/oauth/revoke', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
+    request.audit = { action: 'token.revoke' };
     const params = formParams(request);
-    const caller = await client(request, params);
+    const caller = await client(request, params, 'token.revoke');
     const token = params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
     await auth.tokenAdmin.revoke(caller, token);
@@ -158,8 +183,9 @@ export function oauthRoutes(
 
   app.post('/oauth/introspect', opts, async (request, reply) => {
     void reply.header('cache-control', 'no-store');
+    request.audit = { action: 'token.introspect' };
     const params = formParams(request);
-    const caller = await client(request, params);
+    const caller = await client(request, params, 'token.introspect');
     const token = params.token;
     if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
     return auth.tokenAdmin.introspect(caller, token);

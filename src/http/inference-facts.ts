@@ -1,0 +1,44 @@
+/**
+ * @module http/inference-facts — what an inference route tells the audit stage: the model that
+ * answered (id and artifact digest, the resource `model:<id>@<sha256>`), token usage, and the
+ * SHA-256 digests of the prompt and the output as `audit/digests` defines them.
+ */
+import type { FastifyRequest } from 'fastify';
+import { inputDigest, textDigest, vectorsDigest, type Canonical } from '../audit/index.js';
+import type { InferenceService } from '../inference/index.js';
+
+/** The artifact digest of a served model or classifier (null when it has none). */
+function modelSha256(inference: InferenceService, id: string): string | null {
+  const classifier = inference.classifierModels().find((m) => m.config.id === id);
+  return (classifier ?? inference.lookup(id)).info.sha256 ?? null;
+}
+
+/** What the response was: generated text, vectors, or another JSON value. */
+export type InferenceOutput =
+  | { text: string }
+  | { vectors: readonly (readonly number[] | Float32Array)[] }
+  | { json: Canonical };
+
+/** Sets the audit facts of a successful inference response. */
+export function inferenceFacts(
+  request: FastifyRequest,
+  inference: InferenceService,
+  model: string,
+  input: Canonical,
+  output: InferenceOutput,
+  usage: { promptTokens: number; completionTokens: number },
+): void {
+  const sha256 = modelSha256(inference, model);
+  request.audit = {
+    resource: `model:${model}${sha256 === null ? '' : `@${sha256}`}`,
+    model: { id: model, sha256 },
+    usage,
+    promptSha256: inputDigest(input),
+    outputSha256:
+      'text' in output
+        ? textDigest(output.text)
+        : 'vectors' in output
+          ? vectorsDigest(output.vectors)
+          : inputDigest(output.json),
+  };
+}
