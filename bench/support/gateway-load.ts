@@ -17,8 +17,10 @@ export interface GatewayJob {
   ms: number;
 }
 
-/** Requests per second over the run, and requests made. */
-export type GatewayReply = { reqPerSec: number; requests: number } | { error: string };
+/** Requests per second over the run, requests made, and latency percentiles (ms). */
+export type GatewayReply =
+  | { reqPerSec: number; requests: number; p50Ms: number; p99Ms: number }
+  | { error: string };
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -27,12 +29,17 @@ function connection(
   port: number,
   request: Buffer,
   deadline: number,
-  count: () => void,
+  count: (ms: number) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket: Socket = connect({ port, host: '127.0.0.1', noDelay: true });
     let buf: Buffer = Buffer.alloc(0);
-    socket.on('connect', () => socket.write(request));
+    let sentAt = 0;
+    const send = (): void => {
+      sentAt = performance.now();
+      socket.write(request);
+    };
+    socket.on('connect', send);
     socket.on('data', (chunk: Buffer) => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       for (;;) {
@@ -57,13 +64,14 @@ function connection(
         const total = end + 4 + Number(m[1]);
         if (buf.length < total) return;
         buf = buf.subarray(total);
-        count();
-        if (performance.now() >= deadline) {
+        const now = performance.now();
+        count(now - sentAt);
+        if (now >= deadline) {
           socket.end();
           resolve();
           return;
         }
-        socket.write(request);
+        send();
       }
     });
     socket.on('error', reject);
@@ -76,14 +84,22 @@ async function run(job: GatewayJob): Promise<GatewayReply> {
     `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: ${job.authorization}\r\n` +
       `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(job.body)}\r\n\r\n${job.body}`,
   );
-  let requests = 0;
+  const latencies: number[] = [];
   const start = performance.now();
   await Promise.all(
     Array.from({ length: job.width }, () =>
-      connection(Number(url.port), request, start + job.ms, () => requests++),
+      connection(Number(url.port), request, start + job.ms, (ms) => latencies.push(ms)),
     ),
   );
-  return { reqPerSec: (requests * 1000) / (performance.now() - start), requests };
+  const requests = latencies.length;
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number): number => sorted[Math.min(requests - 1, Math.floor(q * requests))] ?? 0;
+  return {
+    reqPerSec: (requests * 1000) / (performance.now() - start),
+    requests,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  };
 }
 
 if (process.send === undefined) throw new Error('gateway-load must be started with an IPC channel');

@@ -90,7 +90,7 @@ export async function startServer(
 
 /** The running load process. */
 export interface LoadProc {
-  run(job: GatewayJob): Promise<{ reqPerSec: number; requests: number }>;
+  run(job: GatewayJob): Promise<Exclude<GatewayReply, { error: string }>>;
   close(): Promise<void>;
 }
 
