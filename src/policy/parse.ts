@@ -123,7 +123,18 @@ export function parsePolicy(text: string, source: string): PolicyDocument {
       { path: '', ...position(doc.contents, lines), message: 'expected a mapping with roles:' },
     ]);
   }
-  const parsed = policySchema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // yaml refuses alias expansion beyond the count (a "billion laughs" document).
+    throw new PolicyFileError(
+      source,
+      [{ path: '', line: 1, column: 1, message: 'too many YAML aliases' }],
+      { cause: err },
+    );
+  }
+  const parsed = policySchema.safeParse(plain);
   if (!parsed.success)
     throw new PolicyFileError(source, issuesOf(parsed.error, doc.contents, lines));
   return parsed.data;
