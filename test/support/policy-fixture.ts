@@ -52,31 +52,31 @@ export async function roleToken(f: Fixture, roles: string[], scopes?: string[]):
 
 /** One request per protected route; `model` replaces the model where the route takes one. */
 export const ROUTES = {
-  'GET /v1/models': () => ({ method: 'GET', url: '/v1/models' }),
-  'GET /v1/models/{id}': () => ({ method: 'GET', url: '/v1/models/use-lite' }),
+  'GET /v1/models': () => ({ method: 'GET' as const, url: '/v1/models' }),
+  'GET /v1/models/{id}': () => ({ method: 'GET' as const, url: '/v1/models/use-lite' }),
   'POST /v1/embeddings': (model = 'use-lite') => ({
-    method: 'POST',
+    method: 'POST' as const,
     url: '/v1/embeddings',
     payload: { model, input: 'hello' },
   }),
   'POST /v1/moderations': (model?: string) => ({
-    method: 'POST',
+    method: 'POST' as const,
     url: '/v1/moderations',
     payload: { input: 'hello', ...(model === undefined ? {} : { model }) },
   }),
   'POST /v1/chat/completions': (model = 'chat-large') => ({
-    method: 'POST',
+    method: 'POST' as const,
     url: '/v1/chat/completions',
     payload: { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
   }),
   'POST /v1/completions': (model = 'chat-large') => ({
-    method: 'POST',
+    method: 'POST' as const,
     url: '/v1/completions',
     payload: { model, prompt: 'hi', max_tokens: 2 },
   }),
-  'GET /v1/policy': () => ({ method: 'GET', url: '/v1/policy' }),
+  'GET /v1/policy': () => ({ method: 'GET' as const, url: '/v1/policy' }),
   'POST /v1/policy/explain': () => ({
-    method: 'POST',
+    method: 'POST' as const,
     url: '/v1/policy/explain',
     payload: { roles: ['developer'], action: 'inference:invoke', resource: 'model:chat-large' },
   }),
