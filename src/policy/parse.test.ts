@@ -171,3 +171,14 @@ describe('policy file parsing', () => {
     expect(builtinPolicy().sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('the README example', () => {
+  it('is a valid policy file', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /```yaml\n# policy\.yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const doc = parsePolicy(block ?? '', 'README.md');
+    expect(doc.roles.developer?.models).toEqual(['use-lite', 'chat-*']);
+  });
+});
