@@ -12,6 +12,7 @@ import { prepareInference, type BackendLoaders, type Inference } from './inferen
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
 import { randomId, type IdGenerator } from './lib/random.js';
+import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
 
 /** Things tests replace. */
@@ -44,6 +45,8 @@ export interface App {
   readonly inference: Inference;
   readonly store: Store;
   readonly config: Config;
+  /** The policy in force (reloaded when its file changes); `onReload` for the audit log. */
+  readonly policy: Policy;
   /**
    * Loads the configured models (once; with `waitForModels` they already are) and settles when
    * each is loaded or has failed; never rejects.
@@ -61,6 +64,13 @@ export async function buildApp(
 ): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.log.level);
   const clock = overrides.clock ?? systemClock;
+  // First: an invalid policy file fails start-up before anything else is opened.
+  const policy = openPolicy({
+    file: config.policy.file,
+    log: (level, obj, msg) => {
+      logger[level](obj, msg);
+    },
+  });
   const store =
     overrides.store ??
     (await openStore({
@@ -74,6 +84,7 @@ export async function buildApp(
   const auth = await createAuth({
     config,
     store,
+    policy,
     clock,
     newId: overrides.newId ?? randomId,
     fetch: overrides.fetch ?? globalThis.fetch,
@@ -95,6 +106,7 @@ export async function buildApp(
     store,
     logger,
     inference: inference.service,
+    policy,
     ready: () => ({ phase, models: inference.served.status() }),
   });
   await http.ready();
@@ -106,6 +118,7 @@ export async function buildApp(
     inference,
     store,
     config,
+    policy,
     loadModels: () => inference.load(),
     close: async () => {
       phase = 'draining';
@@ -113,6 +126,7 @@ export async function buildApp(
       await http.close();
       await inference.close();
       auth.close();
+      policy.close();
       if (overrides.store === undefined) await store.close();
     },
   };

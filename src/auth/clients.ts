@@ -5,7 +5,7 @@
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import { randomToken } from '../lib/random.js';
-import { isRole, parseScope, scopesForRoles } from '../policy/index.js';
+import { builtinPolicy, parseScope, type PolicySnapshot } from '../policy/index.js';
 import type { ClientAuthMethod, ClientRecord, Store } from '../store/index.js';
 import { parsePublicJwk } from './jwk.js';
 import { CLIENT_REVOCATION_RETENTION, clientRevocationKey } from './revocations.js';
@@ -28,18 +28,22 @@ export interface CreatedClient {
   secret: string | undefined;
 }
 
-/** Registers a client; validates roles, scopes and keys. */
+/**
+ * Registers a client; validates roles (against `policy`, the policy in force: the built-in one
+ * unless given), scopes and keys.
+ */
 export async function createClient(
   store: Store,
   clock: Clock,
   input: NewClient,
+  policy: PolicySnapshot = builtinPolicy(),
 ): Promise<CreatedClient> {
   const name = input.name.trim();
   if (name === '' || name.length > 200) throw new BadRequestError('name must be 1–200 characters');
   if (input.roles.length === 0) throw new BadRequestError('at least one role is required');
-  const unknown = input.roles.filter((r) => !isRole(r));
+  const unknown = input.roles.filter((r) => !policy.hasRole(r));
   if (unknown.length > 0) throw new BadRequestError(`unknown role(s): ${unknown.join(', ')}`);
-  const granted = scopesForRoles(input.roles);
+  const granted = policy.grantedScopes(input.roles);
   const scopes = input.scopes === undefined ? [...granted] : [...input.scopes];
   const notGranted = scopes.filter((s) => parseScope(s)?.length !== 1 || !granted.has(s));
   if (notGranted.length > 0) {

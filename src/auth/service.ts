@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SIGNING_ALGS, type Config } from '../config/index.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import type { IdGenerator } from '../lib/random.js';
+import { builtinPolicy, type Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { DpopVerifier } from './dpop.js';
 import { TokenIssuer } from './issue.js';
@@ -35,6 +36,8 @@ export interface AuthDeps {
   throttle?: FailureThrottle | undefined;
   /** Replaces the worker threads' secret check (tests hold checks pending with it). */
   secretCheck?: SecretCheck | undefined;
+  /** The policy in force, which bounds what the token endpoint grants (default: built-in). */
+  policy?: Policy | undefined;
 }
 
 /** The identity area, assembled. */
@@ -203,6 +206,7 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     clock,
     accessTokenTtl: a.accessTokenTtl,
     refreshTokenTtl: a.refreshTokenTtl,
+    grantable: (roles) => (deps.policy?.current() ?? builtinPolicy()).grantedScopes(roles),
   });
   return {
     keys,

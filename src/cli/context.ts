@@ -4,7 +4,13 @@
  * `serve` and `token` share the server options so that a token names the issuer the server uses.
  */
 import { loadConfig, type Config } from '../config/index.js';
-import { BUILTIN_ROLES, SCOPES } from '../policy/index.js';
+import {
+  BUILTIN_ROLES,
+  PolicyFileError,
+  policySnapshot,
+  SCOPES,
+  type PolicySnapshot,
+} from '../policy/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { UsageError } from './command.js';
 
@@ -28,7 +34,11 @@ export const SERVER_OPTIONS = {
 
 /** `--roles` and `--scopes`, for the commands that grant them. */
 export const ROLE_OPTIONS = {
-  roles: { type: 'string', value: 'r1,r2', help: `roles: ${[...BUILTIN_ROLES.keys()].join(', ')}` },
+  roles: {
+    type: 'string',
+    value: 'r1,r2',
+    help: `roles of the policy in force (built in: ${[...BUILTIN_ROLES.keys()].join(', ')})`,
+  },
   scopes: {
     type: 'string',
     value: 's1,s2',
@@ -85,12 +95,25 @@ export function list(value: string | undefined): string[] {
   return value === undefined ? [] : value.split(/[\s,]+/).filter(Boolean);
 }
 
-/** `--roles`: required, every name a built-in role (the valid ones are listed otherwise). */
-export function rolesFrom(value: string | undefined): string[] {
+/** The policy in force for `config` (its `policy.file`, else the built-in one), read once. */
+export function policyFor(config: Config): PolicySnapshot {
+  try {
+    return policySnapshot(config.policy.file);
+  } catch (err) {
+    if (err instanceof PolicyFileError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * `--roles`: required, every name a role of `policy` (the policy in force; the valid ones are
+ * listed otherwise).
+ */
+export function rolesFrom(value: string | undefined, policy: PolicySnapshot): string[] {
   const roles = list(value);
-  const valid = [...BUILTIN_ROLES.keys()].join(', ');
+  const valid = policy.roleNames().join(', ');
   if (roles.length === 0) throw new UsageError(`--roles is required (one or more of: ${valid})`);
-  const unknown = roles.filter((r) => !BUILTIN_ROLES.has(r));
+  const unknown = roles.filter((r) => !policy.hasRole(r));
   if (unknown.length > 0)
     throw new UsageError(
       `unknown role${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; valid roles: ${valid}`,

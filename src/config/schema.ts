@@ -268,6 +268,12 @@ export const configSchema = z.strictObject({
       path: ['accessTokenTtl'],
     })
     .prefault({}),
+  policy: z
+    .strictObject({
+      /** The policy file (YAML, see README "Policy"); absent: the built-in roles. */
+      file: z.string().min(1).optional(),
+    })
+    .prefault({}),
 });
 
 /** Configuration as written (before defaults). */

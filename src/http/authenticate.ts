@@ -1,12 +1,13 @@
 /**
  * @module http/authenticate — the first pipeline stage of every protected route: take the token
  * from exactly one place (RFC 6750 §2: the Authorization header; a token also in the query or
- * body is refused), verify it, enforce DPoP binding (RFC 9449 §7), then check the route's scope.
+ * body is refused), verify it and enforce DPoP binding (RFC 9449 §7). What the caller may do is the next stage's
+ * question (http/authorize, which asks the policy).
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Auth, VerifiedToken } from '../auth/index.js';
 import { DpopError, TokenError } from '../auth/index.js';
-import { AuthRequestError, InsufficientScopeError, MissingTokenError } from './errors.js';
+import { AuthRequestError, MissingTokenError } from './errors.js';
 
 type Scheme = 'bearer' | 'dpop';
 
@@ -45,10 +46,9 @@ function tokenElsewhere(request: FastifyRequest): boolean {
   return hasToken(query) || hasToken(body);
 }
 
-/** Builds the preHandler that authenticates a protected route requiring `scope`. */
-export function authenticator(auth: Auth, publicBase: string, scope: string) {
+/** Builds the preHandler that authenticates a protected route. */
+export function authenticator(auth: Auth, publicBase: string) {
   const admit = (request: FastifyRequest, identity: VerifiedToken): void => {
-    if (!identity.scopes.has(scope)) throw new InsufficientScopeError(scope);
     request.identity = identity;
   };
 

@@ -153,7 +153,13 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
   if (m.status >= 500) request.log.error({ err }, 'request failed');
   else if (gone(request)) request.log.debug({ status: m.status }, 'client went away');
   else if (err instanceof TokenError) request.log.info({ reason: err.reason }, 'token rejected');
-  else request.log.info({ code: m.code, status: m.status }, 'request refused');
+  else if (request.decision?.allowed === false) {
+    // The policy's reason is for the log and the audit trail only, never the caller.
+    request.log.info(
+      { code: m.code, status: m.status, reason: request.decision.reason },
+      'request refused',
+    );
+  } else request.log.info({ code: m.code, status: m.status }, 'request refused');
   void reply.code(m.status).headers(m.headers);
   if (request.url.startsWith('/v1/')) {
     void reply.send({

@@ -44,3 +44,15 @@ export function textInputSchema(maxItems: number) {
     anyOf: [text, { type: 'array', minItems: 1, maxItems, items: text }],
   } as const;
 }
+
+/**
+ * The policy resource of an OpenAI-style request: `model:<body.model>`, or `model:<fallback>`
+ * when the body names none (e.g. `/v1/moderations`, whose default is `moderation`).
+ */
+export function modelResource(fallback?: string) {
+  return (request: FastifyRequest): string | undefined => {
+    const body = request.body as { model?: unknown } | null | undefined;
+    const model = typeof body?.model === 'string' ? body.model : fallback;
+    return model === undefined ? undefined : `model:${model}`;
+  };
+}

@@ -9,17 +9,20 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Auth } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { InferenceService } from '../inference/index.js';
+import type { Policy } from '../policy/index.js';
 import { uniqueIds } from '../lib/random.js';
 import type { Store } from '../store/index.js';
 import { accessLog } from './access-log.js';
 import type { AuditStage } from './audit-stage.js';
 import { authenticator } from './authenticate.js';
+import { authorizer } from './authorize.js';
 import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
 import { lazyChildLogger } from './request-logger.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { policyRoutes } from './routes/policy.js';
 import { completionRoutes } from './routes/completions.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { moderationRoutes } from './routes/moderations.js';
@@ -32,6 +35,7 @@ export interface HttpDeps {
   store: Store;
   logger: FastifyBaseLogger;
   inference: InferenceService;
+  policy: Policy;
   ready: () => Readiness;
   /** Records every response of an audited route before it is sent. */
   auditStage: AuditStage;
@@ -73,15 +77,19 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       : { error: 'not_found', error_description: 'Not found' };
     return reply.code(404).send(body);
   });
-  // Only routes with a scope are protected: they get the hook, the others pay nothing for it.
+  // Only routes with a scope are protected: they get the hooks, the others pay nothing for them.
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
     if (scope === undefined) return;
-    const authenticate = authenticator(auth, config.auth.issuer, scope);
+    const authenticate = authenticator(auth, config.auth.issuer);
+    const authorize = authorizer(deps.policy, scope, route.config?.resource);
     const own = route.preHandler;
-    // First: the route's own preHandlers run for authenticated callers only.
-    route.preHandler =
-      own === undefined ? authenticate : [authenticate, ...(Array.isArray(own) ? own : [own])];
+    // First: the route's own preHandlers run for authorized callers only.
+    route.preHandler = [
+      authenticate,
+      authorize,
+      ...(own === undefined ? [] : Array.isArray(own) ? own : [own]),
+    ];
   });
   app.decorate('auditStage', deps.auditStage);
   deps.auditStage.attach(app);
@@ -99,6 +107,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     // The OpenAI API takes JSON only; Fastify answers other media types with 415.
     api.removeContentTypeParser('text/plain');
     v1Routes(api, deps.inference);
+    policyRoutes(api, deps.policy);
     embeddingRoutes(api, deps.inference);
     moderationRoutes(api, deps.inference);
     completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);

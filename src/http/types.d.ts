@@ -1,5 +1,6 @@
 /** @module http/types — request decorations added by the pipeline. */
 import type { VerifiedToken } from '../auth/index.js';
+import type { RequestDecision } from '../policy/index.js';
 import type { AccessLogger } from './access-log.js';
 import type { AuditFacts } from './audit-facts.js';
 import type { AuditStage } from './audit-stage.js';
@@ -14,7 +15,7 @@ declare module 'fastify' {
      * The policy decision on this request (set by the authorize stage, also when it denies), for
      * the audit stage: the action (scope), the resource and the reason.
      */
-    decision?: { allowed: boolean; reason: string; action: string; resource: string | undefined };
+    decision?: RequestDecision;
     /** What the route adds to the request's audit event. */
     audit?: AuditFacts;
     /** Why the request was refused (a stable code), set by the error handler for the audit. */
@@ -27,8 +28,16 @@ declare module 'fastify' {
     auditStage: AuditStage;
   }
   interface FastifyContextConfig {
-    /** Scope a protected route requires; routes without it are public. */
-    scope?: string;
+    /**
+     * Scope a protected route requires (a list: any one of them); routes without it are public.
+     * The authorize stage asks the policy for it.
+     */
+    scope?: string | readonly string[];
+    /**
+     * The resource the request acts on (`model:<id>`, `dataset:<name>`), read from the
+     * validated request; the policy's patterns must match it. Absent: no particular resource.
+     */
+    resource?: (request: FastifyRequest) => string | undefined;
     /** Audit every response of this route although it has no scope (the OAuth endpoints). */
     audit?: boolean;
   }

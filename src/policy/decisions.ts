@@ -3,12 +3,7 @@
  * auth/ (revocation, introspection); the rules name scopes, never role names, so a policy file
  * that changes what roles grant (issue 8) changes these decisions with it.
  */
-
-/** A decision and why (the reason is for logs and the audit trail). */
-export interface Decision {
-  allowed: boolean;
-  reason: string;
-}
+import type { Decision } from './types.js';
 
 /** The authenticated client asking: its id and the scopes it may hold. */
 export interface ClientPrincipal {

@@ -9,6 +9,15 @@ export interface Decision {
   reason: string;
 }
 
+/**
+ * A decision on one request as the pipeline records it: the action and resource decided on ride
+ * along, so the audit stage reads one object (snapshots cache and share these; never mutate).
+ */
+export interface RequestDecision extends Decision {
+  readonly action: string;
+  readonly resource: string | undefined;
+}
+
 /** What is asked: who (roles and the scopes its token carries), may do what, on what. */
 export interface AccessRequest {
   roles: readonly string[];
@@ -30,16 +39,42 @@ export interface PolicySnapshot {
   readonly document: unknown;
   /** The scopes `roles` grant (unknown roles grant nothing). */
   grantedScopes(roles: readonly string[]): ReadonlySet<string>;
-  /** Decides one request. */
-  decide(request: AccessRequest): Decision;
+  /** Decides one request (synchronous; cached per snapshot). */
+  decide(request: AccessRequest): RequestDecision;
   /** True for a role the policy defines. */
   hasRole(name: string): boolean;
+  /** The roles the policy defines, in file order. */
+  roleNames(): readonly string[];
+}
+
+/** What a (re)load did, told to {@link Policy.onReload} listeners (the audit log records it). */
+export interface ReloadEvent {
+  /** Whether the new file is now in force; false: refused, the previous policy stays. */
+  ok: boolean;
+  /** SHA-256 (lower-case hex) of the file's bytes as read; null when it could not be read. */
+  sha256: string | null;
+  /** The file path. */
+  source: string;
+  /** Why it was refused (names the key and line), when `ok` is false. */
+  error?: string;
+  /** The digest of the policy in force before this event. */
+  previousSha256: string;
 }
 
 /** The policy area as the rest of the server sees it. */
 export interface Policy {
   /** The snapshot in force now. */
   current(): PolicySnapshot;
+  /**
+   * Calls `listener` after every reload attempt of the file (a change seen by the watcher or a
+   * {@link check}); returns a function that removes it. Listeners must not throw.
+   */
+  onReload(listener: (event: ReloadEvent) => void): () => void;
+  /**
+   * Reads the file now and, if its bytes changed, reloads (or refuses) it as the watcher would;
+   * returns the event, or undefined when nothing changed or there is no file.
+   */
+  check(): ReloadEvent | undefined;
   /** Stops watching the file. */
   close(): void;
 }

@@ -28,6 +28,11 @@ export interface TokenServiceOptions {
   clock: Clock;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /**
+   * The scopes the policy in force grants `roles` now: a client is never granted more, even a
+   * scope it was registered with (policy/).
+   */
+  grantable: (roles: readonly string[]) => ReadonlySet<string>;
 }
 
 /** A grant request after client authentication. `jkt` is set when a valid DPoP proof came. */
@@ -54,8 +59,14 @@ export class TokenService {
     throw new OAuthError('unsupported_grant_type', 'grant_type is not supported');
   }
 
+  /** The client's registered scopes that the policy still grants its roles. */
+  #allowed(client: ClientRecord): string[] {
+    const granted = this.#o.grantable(client.roles);
+    return client.scopes.filter((s) => granted.has(s));
+  }
+
   async #clientCredentials({ client, params, jkt }: GrantRequest): Promise<TokenResponse> {
-    const scopes = narrow(params.scope, client.scopes);
+    const scopes = narrow(params.scope, this.#allowed(client));
     const familyId = client.allowRefresh ? randomId() : undefined;
     return this.#mint(client, client.id, scopes, jkt, familyId);
   }
@@ -95,8 +106,10 @@ export class TokenService {
       throw new OAuthError('invalid_grant', 'refresh token is bound to a different DPoP key');
     }
     const scopes = narrow(params.scope, splitScope(record.scope));
-    // Scopes the client lost since the family began are not granted again.
-    const stillAllowed = scopes.filter((s) => client.scopes.includes(s));
+    // Scopes the client (or its roles, by a policy change) lost since the family began are not
+    // granted again.
+    const allowed = this.#allowed(client);
+    const stillAllowed = scopes.filter((s) => allowed.includes(s));
     const response = await this.#mint(
       client,
       record.subject,

@@ -19,6 +19,11 @@ export interface VerifiedToken {
   jkt: string | undefined;
   /** Whether we issued it (vs. a trusted external provider). */
   own: boolean;
+  /**
+   * An external token with no scope claim at all: the policy grants it what its roles allow
+   * (decided per request, so a policy change applies at once). `scopes` is then empty.
+   */
+  unscoped: boolean;
 }
 
 /** How one issuer's claims are read and bounded. */
@@ -99,5 +104,6 @@ export function validateClaims(p: Record<string, unknown>, rules: ClaimRules): V
     expiresAt: p.exp as number,
     jkt,
     own: rules.own,
+    unscoped: !rules.own && p[rules.scopeClaim] === undefined,
   };
 }

@@ -1,11 +1,11 @@
 /**
  * @module auth/verify/verifier — the full verification pipeline for every protected request:
  * cache → gate → issuer (chosen by configuration, never by fetching what `iss` says) → alg
- * allow-list → typ → key by `kid` → time claims → signature (jose) → claims → revocation.
+ * allow-list → typ → key by `kid` → time claims → signature (jose) → claims → revocation. What
+ * the token may do is not decided here but per request by the policy (policy/).
  */
 import type { CryptoKey } from 'jose';
 import { epochSeconds, type Clock } from '../../lib/clock.js';
-import { scopesForRoles } from '../../policy/index.js';
 import type { RevocationList } from '../revocations.js';
 import { checkTimes, validateClaims, type ClaimRules, type VerifiedToken } from './claims.js';
 import { TokenError } from './errors.js';
@@ -111,20 +111,8 @@ export class Verifier {
     }
     const verified = validateClaims(payload, issuer.rules);
     if (this.#revoked(verified)) throw new TokenError('revoked');
-    return { ...verified, scopes: effectiveScopes(verified, payload, issuer.rules.scopeClaim) };
+    // The scopes as carried: what they are worth is decided per request by the policy in force
+    // (policy/), never cached here, so a policy change applies at once to cached tokens too.
+    return verified;
   }
-}
-
-/**
- * The scopes a token may actually use: what it carries, never more than its roles grant. An
- * external token with no scope claim at all gets what its roles grant.
- */
-function effectiveScopes(
-  t: VerifiedToken,
-  payload: Record<string, unknown>,
-  scopeClaim: string,
-): ReadonlySet<string> {
-  const allowed = scopesForRoles(t.roles);
-  if (!t.own && payload[scopeClaim] === undefined) return allowed;
-  return new Set([...t.scopes].filter((s) => allowed.has(s)));
 }

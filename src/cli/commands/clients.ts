@@ -8,6 +8,7 @@ import {
   configFrom,
   HELP_OPTION,
   JSON_OPTION,
+  policyFor,
   rolesFrom,
   scopesFrom,
   withStore,
@@ -46,17 +47,24 @@ const create = leaf({
   },
   async run({ values }, io) {
     if (values.name === undefined) throw new UsageError('--name is required');
-    const roles = rolesFrom(values.roles);
-    const scopes = scopesFrom(values.scopes);
     const config = configFrom(values);
+    // Roles are those of the policy in force (the file, when one is configured).
+    const policy = policyFor(config);
+    const roles = rolesFrom(values.roles, policy);
+    const scopes = scopesFrom(values.scopes);
     const { client, secret } = await withStore(config, (store) =>
-      createClient(store, systemClock, {
-        name: values.name ?? '',
-        roles,
-        scopes,
-        jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
-        allowRefresh: values.refresh,
-      }),
+      createClient(
+        store,
+        systemClock,
+        {
+          name: values.name ?? '',
+          roles,
+          scopes,
+          jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
+          allowRefresh: values.refresh,
+        },
+        policy,
+      ),
     );
     const result =
       secret === undefined

@@ -7,13 +7,13 @@
 import { openKeyRing, TokenIssuer } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { randomId } from '../../lib/random.js';
-import { scopesForRoles } from '../../policy/index.js';
 import { leaf, UsageError, type Leaf } from '../command.js';
 import {
   CONFIG_OPTIONS,
   configFrom,
   HELP_OPTION,
   JSON_OPTION,
+  policyFor,
   rolesFrom,
   scopesFrom,
   SERVER_OPTIONS,
@@ -37,13 +37,15 @@ export const command: Leaf = leaf({
     ...HELP_OPTION,
   },
   async run({ values }, io) {
-    const roles = rolesFrom(values.roles);
-    const granted = scopesForRoles(roles);
+    const config = configFrom(values);
+    // The roles and scopes the policy in force grants (the file, when one is configured).
+    const policy = policyFor(config);
+    const roles = rolesFrom(values.roles, policy);
+    const granted = policy.grantedScopes(roles);
     const scopes = scopesFrom(values.scopes) ?? [...granted];
     const extra = scopes.filter((s) => !granted.has(s));
     if (extra.length > 0)
       throw new UsageError(`scope(s) not granted by the roles: ${extra.join(', ')}`);
-    const config = configFrom(values);
     const ttl = values.ttl === undefined ? config.auth.accessTokenTtl : Number(values.ttl);
     if (!Number.isInteger(ttl) || ttl <= 0 || ttl > config.auth.maxTokenLifetime) {
       throw new UsageError(`--ttl must be 1–${config.auth.maxTokenLifetime} seconds`);

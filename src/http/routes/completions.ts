@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatMessage, GenerateResult, InferenceService } from '../../inference/index.js';
 import type { Canonical } from '../../audit/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, objectId } from '../openai.js';
+import { callContext, modelResource, objectId } from '../openai.js';
 import { clientGone, EventStream } from '../sse.js';
 import {
   chatSchema,
@@ -182,7 +182,7 @@ export function completionRoutes(
   inference: InferenceService,
   defaultMaxTokens: number,
 ): void {
-  const config = { scope: 'inference:invoke' };
+  const config = { scope: 'inference:invoke', resource: modelResource() };
 
   app.post<{ Body: ChatBody }>(
     '/v1/chat/completions',

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../../errors.js';
 import type { InferenceService } from '../../inference/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, textInputSchema } from '../openai.js';
+import { callContext, modelResource, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -43,7 +43,7 @@ function shrink(v: Float32Array, dims: number | undefined): Float32Array {
 export function embeddingRoutes(app: FastifyInstance, inference: InferenceService): void {
   app.post<{ Body: Body }>(
     '/v1/embeddings',
-    { schema, config: { scope: 'inference:invoke' } },
+    { schema, config: { scope: 'inference:invoke', resource: modelResource() } },
     async (request, reply) => {
       const { input, model, encoding_format: format = 'float', dimensions } = request.body;
       const texts = typeof input === 'string' ? [input] : input;

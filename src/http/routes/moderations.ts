@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { InferenceService } from '../../inference/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, textInputSchema, objectId } from '../openai.js';
+import { callContext, modelResource, objectId, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -26,12 +26,15 @@ const schema = {
   },
 } as const;
 
+/** The classifier a request that names no model gets (OpenAI's default is its own). */
+const DEFAULT_MODEL = 'moderation';
+
 export function moderationRoutes(app: FastifyInstance, inference: InferenceService): void {
   app.post<{ Body: Body }>(
     '/v1/moderations',
-    { schema, config: { scope: 'inference:invoke' } },
+    { schema, config: { scope: 'inference:invoke', resource: modelResource(DEFAULT_MODEL) } },
     async (request, reply) => {
-      const { input, model = 'moderation' } = request.body;
+      const { input, model = DEFAULT_MODEL } = request.body;
       const texts = typeof input === 'string' ? [input] : input;
       const results = await inference.moderate(
         model,

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { builtinPolicy } from './builtin.js';
+import { parsePolicy } from './parse.js';
+import { Snapshot } from './snapshot.js';
+
+const FILE = `
+roles:
+  developer:
+    scopes: [inference:invoke, models:read]
+    models: [use-lite, "chat-*"]
+  trainer:
+    scopes: [datasets:read, datasets:write]
+    datasets: ["public-*"]
+  reader:
+    scopes: [models:read]
+`;
+const policy = (size?: number) =>
+  new Snapshot(parsePolicy(FILE, 'p.yaml'), 'f'.repeat(64), 'p.yaml', size);
+const all = (p: Snapshot, roles: string[]) => p.grantedScopes(roles);
+
+describe('policy decisions', () => {
+  const p = policy();
+  const ask = (roles: string[], action: string, resource?: string, scopes = all(p, roles)) =>
+    p.decide({ roles, scopes, action, resource });
+
+  it('allows what a role grants, naming the role, the action and the resource', () => {
+    expect(ask(['developer'], 'inference:invoke', 'model:use-lite')).toEqual({
+      allowed: true,
+      reason: 'allowed: role developer grants inference:invoke on use-lite',
+      action: 'inference:invoke',
+      resource: 'model:use-lite',
+    });
+    expect(ask(['developer'], 'inference:invoke', 'model:chat-small').reason).toBe(
+      'allowed: role developer grants inference:invoke on chat-small',
+    );
+    expect(ask(['reader', 'developer'], 'models:read').reason).toBe(
+      'allowed: role reader grants models:read',
+    );
+    expect(ask(['trainer'], 'datasets:write', 'dataset:public-news').allowed).toBe(true);
+  });
+
+  it('denies by default: a model no pattern matches, a role without the scope, no role', () => {
+    expect(ask(['developer'], 'inference:invoke', 'model:prompt-injection')).toMatchObject({
+      allowed: false,
+      reason: 'denied: no role grants inference:invoke on prompt-injection',
+    });
+    expect(
+      ask(['reader'], 'inference:invoke', 'model:use-lite', new Set(['inference:invoke'])),
+    ).toMatchObject({
+      allowed: false,
+      reason: 'denied: no role grants inference:invoke on use-lite',
+    });
+    expect(ask(['trainer'], 'datasets:read', 'dataset:private-hr').allowed).toBe(false);
+    expect(ask(['nobody'], 'models:read', undefined, new Set(['models:read'])).reason).toBe(
+      'denied: no role grants models:read',
+    );
+    expect(ask([], 'models:read', undefined, new Set(['models:read'])).allowed).toBe(false);
+  });
+
+  it('never lets a token use a scope it lacks, whatever its roles grant', () => {
+    expect(
+      ask(['developer'], 'inference:invoke', 'model:use-lite', new Set(['models:read'])),
+    ).toEqual({
+      allowed: false,
+      reason: 'denied: token lacks scope inference:invoke',
+      action: 'inference:invoke',
+      resource: 'model:use-lite',
+    });
+  });
+
+  it('matches model patterns against model resources only, and refuses other kinds', () => {
+    // trainer's dataset patterns say nothing about models, developer's models nothing of datasets
+    expect(ask(['developer'], 'inference:invoke', 'dataset:use-lite').allowed).toBe(false);
+    expect(ask(['developer'], 'inference:invoke', 'file:use-lite').reason).toBe(
+      'denied: unknown resource kind in file:use-lite',
+    );
+    expect(ask(['developer'], 'inference:invoke', 'model:chat/x').allowed).toBe(false);
+    expect(ask(['developer'], 'inference:invoke', 'model:').allowed).toBe(false);
+  });
+
+  it('answers a cached decision exactly as a fresh one, also for another token scope set', () => {
+    const first = ask(['developer'], 'inference:invoke', 'model:use-lite');
+    expect(ask(['developer'], 'inference:invoke', 'model:use-lite')).toBe(first);
+    expect(ask(['developer'], 'inference:invoke', 'model:use-lite', new Set()).allowed).toBe(false);
+  });
+
+  it('never confuses a role list with a role whose name holds the separator', () => {
+    const q = new Snapshot(
+      parsePolicy('roles:\n  a:\n    scopes: [models:read]\n  b:\n    scopes: []\n', 'q'),
+      '0'.repeat(64),
+      'q',
+    );
+    const scopes = new Set(['models:read']);
+    expect(q.decide({ roles: ['a', 'b'], scopes, action: 'models:read' }).allowed).toBe(true);
+    expect(q.decide({ roles: ['a,b'], scopes, action: 'models:read' }).allowed).toBe(false);
+    expect(q.decide({ roles: ['b\na'], scopes, action: 'models:read' }).allowed).toBe(false);
+    expect(q.grantedScopes(['a,b']).size).toBe(0);
+  });
+
+  it('keeps the decision cache bounded under a flood of distinct resources', () => {
+    const small = policy(8);
+    for (let i = 0; i < 1000; i++) {
+      const d = small.decide({
+        roles: ['developer'],
+        scopes: new Set(['inference:invoke']),
+        action: 'inference:invoke',
+        resource: `model:chat-${i}`,
+      });
+      expect(d.allowed).toBe(true);
+    }
+    // Still right after evictions.
+    expect(
+      small.decide({
+        roles: ['developer'],
+        scopes: new Set(['inference:invoke']),
+        action: 'inference:invoke',
+        resource: 'model:x',
+      }).allowed,
+    ).toBe(false);
+  });
+
+  it('grants the built-in roles their DESIGN.md scopes', () => {
+    const b = builtinPolicy();
+    expect([...b.grantedScopes(['developer'])].sort()).toEqual([
+      'inference:invoke',
+      'models:read',
+      'usage:read',
+    ]);
+    expect(b.grantedScopes(['auditor']).has('inference:invoke')).toBe(false);
+    expect(b.grantedScopes(['admin']).has('policy:admin')).toBe(true);
+    expect(b.roleNames()).toEqual(['developer', 'ml-engineer', 'auditor', 'admin']);
+    const scopes = b.grantedScopes(['ml-engineer']);
+    expect(
+      b.decide({
+        roles: ['ml-engineer'],
+        scopes,
+        action: 'inference:invoke',
+        resource: 'model:anything',
+      }).allowed,
+    ).toBe(true);
+  });
+});
