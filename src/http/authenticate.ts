@@ -1,7 +1,8 @@
 /**
- * @module http/authenticate — the first pipeline stage of every protected route: take the token
- * from exactly one place (RFC 6750 §2: the Authorization header; a token also in the query or
- * body is refused), verify it and enforce DPoP binding (RFC 9449 §7). What the caller may do is the next stage's
+ * @module http/authenticate — the first pipeline stage of every protected route (onRequest, before
+ * the body is read): take the token from exactly one place (RFC 6750 §2: the Authorization
+ * header; a token also in the query or body is refused), verify it and enforce DPoP binding
+ * (RFC 9449 §7). What the caller may do is the next stage's
  * question (http/authorize, which asks the policy).
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
@@ -41,12 +42,27 @@ function parseAuthorization(value: string): { scheme: Scheme; token: string } {
 const hasToken = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && 'access_token' in v;
 
-function tokenElsewhere(request: FastifyRequest): boolean {
-  const { query, body } = request as { query: unknown; body: unknown };
-  return hasToken(query) || hasToken(body);
+/**
+ * The second half of the "exactly one place" rule, once the body is parsed: a token in the body
+ * of an authenticated request is refused (its header token was verified in onRequest).
+ */
+export function refuseBodyToken(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
+  if (hasToken((request as { body: unknown }).body)) {
+    done(new AuthRequestError('The access token was sent in more than one place'));
+    return;
+  }
+  done();
 }
 
-/** Builds the preHandler that authenticates a protected route. */
+/**
+ * Builds the onRequest hook that authenticates a protected route, before its body is read: an
+ * unauthenticated client never costs a body parse, and a request refused for its size (413) is
+ * already known to be someone's. The body's side of the one-place rule is `refuseBodyToken`.
+ */
 export function authenticator(auth: Auth, publicBase: string) {
   const admit = (request: FastifyRequest, identity: VerifiedToken): void => {
     request.identity = identity;
@@ -95,13 +111,13 @@ export function authenticator(auth: Auth, publicBase: string) {
     let cached: VerifiedToken | undefined | null;
     try {
       const header = request.headers.authorization;
+      const inQuery = hasToken(request.query);
       if (header === undefined) {
-        if (tokenElsewhere(request))
+        if (inQuery)
           throw new AuthRequestError('Send the access token in the Authorization header');
         throw new MissingTokenError();
       }
-      if (tokenElsewhere(request))
-        throw new AuthRequestError('The access token was sent in more than one place');
+      if (inQuery) throw new AuthRequestError('The access token was sent in more than one place');
       if (headerCount(request.raw.rawHeaders, 'authorization') > 1)
         throw new AuthRequestError('Send exactly one Authorization header');
       // Decided before parsing, so that a malformed DPoP header still gets a DPoP challenge.

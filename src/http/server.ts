@@ -14,7 +14,7 @@ import { uniqueIds } from '../lib/random.js';
 import type { Store } from '../store/index.js';
 import { accessLog } from './access-log.js';
 import type { AuditStage } from './audit-stage.js';
-import { authenticator } from './authenticate.js';
+import { authenticator, refuseBodyToken } from './authenticate.js';
 import { authorizer } from './authorize.js';
 import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
@@ -83,13 +83,12 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     if (scope === undefined) return;
     const authenticate = authenticator(auth, config.auth.issuer);
     const authorize = authorizer(deps.policy, scope, route.config?.resource);
-    const own = route.preHandler;
-    // First: the route's own preHandlers run for authorized callers only.
-    route.preHandler = [
-      authenticate,
-      authorize,
-      ...(own === undefined ? [] : Array.isArray(own) ? own : [own]),
-    ];
+    const list = <T>(h: T | T[] | undefined): T[] =>
+      h === undefined ? [] : Array.isArray(h) ? h : [h];
+    // Authenticated before the body is read; authorized once it is (the resource is in it).
+    // The route's own hooks run for authorized callers only.
+    route.onRequest = [authenticate, ...list(route.onRequest)];
+    route.preHandler = [refuseBodyToken, authorize, ...list(route.preHandler)];
   });
   app.decorate('auditStage', deps.auditStage);
   deps.auditStage.attach(app);
