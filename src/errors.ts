@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'DEADLINE_EXCEEDED'
   | 'PAYLOAD_TOO_LARGE'
   | 'AUDIT_UNAVAILABLE'
+  | 'RECEIPT_INVALID'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */
