@@ -70,6 +70,7 @@ describe('createReceiptSigner', () => {
     const signer = createReceiptSigner({ keys: await ring(), issuer: 'https://gh.test', clock });
     const together = await Promise.all([1, 2, 3, 4, 5].map((i) => signer.sign(subject(i))));
     expect(new Set(together.map(jwsOf)).size).toBe(1);
+    expect(signer.stats()).toEqual({ receipts: 5, signatures: 1 });
     const lone = await signer.sign(subject(6));
     expect(
       JSON.parse(Buffer.from(jwsOf(lone).split('.')[1] ?? '', 'base64url').toString()),

@@ -47,6 +47,8 @@ export interface ReceiptSigner {
   sign(subject: ReceiptSubject): Promise<string>;
   /** Signs what is pending, then refuses new receipts. */
   close(): Promise<void>;
+  /** Receipts and signatures made so far (their ratio is the mean batch size). */
+  stats(): { receipts: number; signatures: number };
 }
 
 /** A receipt signer closed before the receipt was asked for. */
@@ -78,6 +80,8 @@ export function createReceiptSigner(options: ReceiptSignerOptions): ReceiptSigne
   let scheduled = false;
   let pending: Pending[] = [];
   let drained: (() => void) | null = null;
+  let receipts = 0;
+  let signatures = 0;
 
   const claimsOf = (s: ReceiptSubject): string => encodeClaims(s, issuer, epochSeconds(clock));
 
@@ -100,6 +104,8 @@ export function createReceiptSigner(options: ReceiptSignerOptions): ReceiptSigne
     };
     const input = `${encodedHeader(key.alg, key.kid, RECEIPT_BATCH_TYP)}.${b64(Buffer.from(canonicalize({ ...payload })))}`;
     const signature = await signOnPool(signer, Buffer.from(input));
+    signatures++;
+    receipts += batch.length;
     const jws = `${input}.${b64(signature)}`;
     const names = new Map<Buffer, string>();
     const name = (h: Buffer): string => {
@@ -142,6 +148,8 @@ export function createReceiptSigner(options: ReceiptSignerOptions): ReceiptSigne
     const signer = boundSigner(key);
     const input = `${encodedHeader(key.alg, key.kid, RECEIPT_TYP)}.${b64(Buffer.from(claims))}`;
     const signature = await signOnPool(signer, Buffer.from(input));
+    signatures++;
+    receipts++;
     return `${input}.${b64(signature)}`;
   };
 
@@ -166,6 +174,7 @@ export function createReceiptSigner(options: ReceiptSignerOptions): ReceiptSigne
         schedule();
       });
     },
+    stats: () => ({ receipts, signatures }),
     async close() {
       closed = true;
       if (inFlight === 0 && pending.length === 0) return;
