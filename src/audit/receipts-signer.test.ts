@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { KeyRing, type SigningAlg } from '../auth/index.js';
 import { canonicalize } from './canonical.js';
 import { createReceiptSigner, ReceiptSignerClosedError } from './receipts-signer.js';
@@ -103,6 +103,44 @@ describe('createReceiptSigner', () => {
         maxBatch: 0,
       }),
     ).toThrow(RangeError);
+  });
+
+  it('with delayMs, keeps a batch open across turns of the event loop until full or closed', async () => {
+    const keys = await ring();
+    // The delay's timer never fires by itself: only a full batch or close() can end it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const signer = createReceiptSigner({
+        keys,
+        issuer: 'https://gh.test',
+        clock,
+        delayMs: 1000,
+        maxBatch: 3,
+      });
+      const turn = () => new Promise((resolve) => setImmediate(resolve));
+      let settled = 0;
+      const ask = (seq: number) => signer.sign(subject(seq)).finally(() => settled++);
+      const first = ask(1);
+      await turn();
+      const second = ask(2);
+      await turn();
+      await turn();
+      expect(settled).toBe(0);
+      const full = await Promise.all([first, second, ask(3)]); // full: signed at once
+      expect(new Set(full.map(jwsOf)).size).toBe(1);
+      const last = ask(4);
+      await turn();
+      expect(settled).toBe(3);
+      await signer.close(); // a closing signer does not wait either
+      await expect(verifyReceipt(await last, keys.jwks())).resolves.toMatchObject({ seq: 4 });
+      expect(signer.stats()).toEqual({ receipts: 4, signatures: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
+    const never = { signingKey: () => keys.signingKey() };
+    expect(() => createReceiptSigner({ keys: never, issuer: 'x', clock, delayMs: -1 })).toThrow(
+      RangeError,
+    );
   });
 
   it('signs with the new key once a rotation activates; old receipts still verify', async () => {

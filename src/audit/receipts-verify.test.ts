@@ -248,6 +248,8 @@ describe('verifyReceipt refuses the claims', () => {
   it('a payload that is not canonical JSON or not an object', async () => {
     await expectReason(signed(new RawJson(JSON.stringify(CLAIMS, null, 1))), 'bad_claims');
     await expectReason(signed(new RawJson('[]')), 'bad_claims');
+    const twice = canonicalize(CLAIMS).replace('{', '{"sub":"client:mallory",');
+    await expectReason(signed(new RawJson(twice)), 'bad_claims');
     await expectReason(signed(new RawJson('not json')), 'bad_claims');
   });
 
