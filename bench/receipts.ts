@@ -6,9 +6,13 @@
  * taken from the load as well), receipts per second and the latency a receipt adds. Figures are
  * medians of interleaved rounds. Not a test: nothing is asserted.
  *
+ * Then the same signers inside a node:http server loaded over loopback by a separate process
+ * (receipts arrive as responses finish): throughput with receipts vs without.
+ *
  * Options: --runs N (5), --ms N per measured run (500), --warmup-ms N (200), --concurrency N
  * (receipts asked for together, like responses of concurrent connections; 32), --alg ES256|EdDSA|
- * RS256 (repeatable; default ES256, the server's default).
+ * RS256 (repeatable; default ES256, the server's default), --http-ms N per HTTP run (2000),
+ * --request-us N of CPU per HTTP request, standing in for the pipeline (100), --only micro|http.
  */
 import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,12 +21,13 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { CompactSign, exportJWK, importJWK } from 'jose';
 import { boundSigner, encodedHeader } from '../src/audit/receipts-sign.js';
-import { createReceiptSigner } from '../src/audit/receipts-signer.js';
+import { createReceiptSigner, type ReceiptSigner } from '../src/audit/receipts-signer.js';
 import { encodeClaims, RECEIPT_TYP, type ReceiptSubject } from '../src/audit/receipts.js';
 import type { SigningAlg } from '../src/auth/index.js';
 import { SIGNING_ALGS } from '../src/config/index.js';
 import { median } from './support/measure.js';
-import { printTable } from './support/table.js';
+import { httpRounds } from './support/receipts-http.js';
+import { printTable, ratio } from './support/table.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +36,9 @@ const { values } = parseArgs({
     'warmup-ms': { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '32' },
     alg: { type: 'string', multiple: true },
+    'http-ms': { type: 'string', default: '2000' },
+    'request-us': { type: 'string', default: '100' },
+    only: { type: 'string' },
   },
 });
 const positive = (name: string, raw: string): number => {
@@ -42,6 +50,10 @@ const runs = positive('runs', values.runs);
 const ms = positive('ms', values.ms);
 const warmupMs = positive('warmup-ms', values['warmup-ms']);
 const width = positive('concurrency', values.concurrency);
+if (values.only !== undefined && !['micro', 'http'].includes(values.only)) {
+  throw new Error('--only must be micro or http');
+}
+const want = (part: string) => values.only === undefined || values.only === part;
 const algs = (values.alg ?? ['ES256']).map((a) => {
   if (!(SIGNING_ALGS as readonly string[]).includes(a)) {
     throw new Error(`--alg must be one of ${SIGNING_ALGS.join(', ')}`);
@@ -120,14 +132,18 @@ function workerSigner(alg: SigningAlg, key: KeyObject): Option {
   };
 }
 
-async function optionsFor(alg: SigningAlg): Promise<Option[]> {
-  const privateKey = generateKeyPairSync(
+function keyFor(alg: SigningAlg): KeyObject {
+  return generateKeyPairSync(
     ...((alg === 'ES256'
       ? ['ec', { namedCurve: 'P-256' }]
       : alg === 'EdDSA'
         ? ['ed25519']
         : ['rsa', { modulusLength: 2048 }]) as ['ec', { namedCurve: string }]),
   ).privateKey;
+}
+
+async function optionsFor(alg: SigningAlg): Promise<Option[]> {
+  const privateKey = keyFor(alg);
   const cryptoKey = await importJWK(await exportJWK(privateKey), alg);
   const keys = { signingKey: () => ({ kid: 'bench', alg, privateKey }) };
   const b = boundSigner({ kid: 'bench', alg, privateKey });
@@ -256,17 +272,76 @@ async function measure(alg: SigningAlg, options: readonly Option[], at: number) 
   });
 }
 
-for (const alg of algs) {
+for (const alg of want('micro') ? algs : []) {
   const options = await optionsFor(alg);
   printTable(`receipts, ${alg}, ${width} at a time`, columns, await measure(alg, options, width));
-  const perSignature = () => {
-    const st = options.at(-1)?.stats?.() ?? { receipts: 0, signatures: 1 };
-    return (st.receipts / st.signatures).toFixed(1);
-  };
-  console.log(`batch mode: ${perSignature()} receipts per signature (all rounds)`);
+  const st = options.at(-1)?.stats?.() ?? { receipts: 0, signatures: 1 };
+  console.log(`batch mode: ${(st.receipts / st.signatures).toFixed(1)} receipts per signature`);
   // An idle server: one receipt at a time shows the latency a lone response pays.
   const lone = options.filter((o) => o.name.includes('mode '));
   printTable(`receipts, ${alg}, one at a time`, columns, await measure(alg, lone, 1));
   for (const o of options) await o.close?.();
+}
+
+if (want('http')) {
+  const alg = algs[0] ?? 'ES256';
+  const requestUs = positive('request-us', values['request-us']);
+  const privateKey = keyFor(alg);
+  const keys = { signingKey: () => ({ kid: 'bench', alg, privateKey }) };
+  const signer = (mode: 'batch' | 'single') =>
+    createReceiptSigner({ keys, issuer: iss, clock: Date.now, mode });
+  // Separates carrying a receipt-sized header, one event-loop turn later, from making it.
+  const sample = await signer('batch').sign(subject());
+  const headerOnly: ReceiptSigner = {
+    mode: 'batch',
+    sign: () =>
+      new Promise((resolve) => {
+        setImmediate(resolve, sample);
+      }),
+    close: () => Promise.resolve(),
+    stats: () => ({ receipts: 0, signatures: 0 }),
+  };
+  const variants = [
+    { name: 'no receipts', signer: null },
+    { name: `a fixed ${String(sample.length)}-byte header a turn later`, signer: headerOnly },
+    { name: 'Merkle batch (default)', signer: signer('batch') },
+    { name: 'per response on the thread pool (single)', signer: signer('single') },
+  ];
+  const figs = await httpRounds(
+    variants,
+    { requestUs, width, ms: positive('http-ms', values['http-ms']), runs },
+    subject,
+    (t) => process.stderr.write(`${t}\n`),
+  );
+  const m = (
+    name: string,
+    f: (x: { reqPerSec: number; cpuUs: number; p99Ms: number; perSignature: number }) => number,
+  ) => median((figs.get(name) ?? []).map(f));
+  const base = m('no receipts', (x) => x.reqPerSec);
+  const baseCpu = m('no receipts', (x) => x.cpuUs);
+  printTable(
+    `receipts in an HTTP server, ${alg}: ${String(requestUs)} µs of CPU per request, ${String(width)} keep-alive connections over loopback`,
+    [
+      { title: 'server' },
+      { title: 'req/s', right: true },
+      { title: 'vs none', right: true },
+      { title: 'server CPU µs/req', right: true },
+      { title: '+µs', right: true },
+      { title: 'p99 ms', right: true },
+      { title: 'receipts/signature', right: true },
+    ],
+    variants.map((v) => [
+      v.name,
+      Math.round(m(v.name, (x) => x.reqPerSec)).toLocaleString('en-US'),
+      ratio(m(v.name, (x) => x.reqPerSec) / base),
+      m(v.name, (x) => x.cpuUs).toFixed(1),
+      (m(v.name, (x) => x.cpuUs) - baseCpu).toFixed(1),
+      m(v.name, (x) => x.p99Ms).toFixed(2),
+      v.signer === null || v.signer === headerOnly
+        ? ''
+        : m(v.name, (x) => x.perSignature).toFixed(1),
+    ]),
+  );
+  for (const v of variants) await v.signer?.close();
 }
 console.log(`\nload average now ${load()}`);
