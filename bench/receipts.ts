@@ -21,13 +21,13 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { CompactSign, exportJWK, importJWK } from 'jose';
 import { boundSigner, encodedHeader } from '../src/audit/receipts-sign.js';
-import { createReceiptSigner, type ReceiptSigner } from '../src/audit/receipts-signer.js';
+import { createReceiptSigner } from '../src/audit/receipts-signer.js';
 import { encodeClaims, RECEIPT_TYP, type ReceiptSubject } from '../src/audit/receipts.js';
 import type { SigningAlg } from '../src/auth/index.js';
 import { SIGNING_ALGS } from '../src/config/index.js';
 import { median } from './support/measure.js';
-import { httpRounds } from './support/receipts-http.js';
-import { printTable, ratio } from './support/table.js';
+import { httpRounds, printHttp, turnLater } from './support/receipts-http.js';
+import { printTable } from './support/table.js';
 
 const { values } = parseArgs({
   options: {
@@ -290,20 +290,13 @@ if (want('http')) {
   const keys = { signingKey: () => ({ kid: 'bench', alg, privateKey }) };
   const signer = (mode: 'batch' | 'single') =>
     createReceiptSigner({ keys, issuer: iss, clock: Date.now, mode });
-  // Separates carrying a receipt-sized header, one event-loop turn later, from making it.
   const sample = await signer('batch').sign(subject());
-  const headerOnly: ReceiptSigner = {
-    mode: 'batch',
-    sign: () =>
-      new Promise((resolve) => {
-        setImmediate(resolve, sample);
-      }),
-    close: () => Promise.resolve(),
-    stats: () => ({ receipts: 0, signatures: 0 }),
-  };
   const variants = [
     { name: 'no receipts', signer: null },
-    { name: `a fixed ${String(sample.length)}-byte header a turn later`, signer: headerOnly },
+    {
+      name: `a fixed ${String(sample.length)}-byte header a turn later`,
+      signer: turnLater(sample),
+    },
     { name: 'Merkle batch (default)', signer: signer('batch') },
     { name: 'per response on the thread pool (single)', signer: signer('single') },
   ];
@@ -313,34 +306,11 @@ if (want('http')) {
     subject,
     (t) => process.stderr.write(`${t}\n`),
   );
-  const m = (
-    name: string,
-    f: (x: { reqPerSec: number; cpuUs: number; p99Ms: number; perSignature: number }) => number,
-  ) => median((figs.get(name) ?? []).map(f));
-  const base = m('no receipts', (x) => x.reqPerSec);
-  const baseCpu = m('no receipts', (x) => x.cpuUs);
-  printTable(
-    `receipts in an HTTP server, ${alg}: ${String(requestUs)} µs of CPU per request, ${String(width)} keep-alive connections over loopback`,
-    [
-      { title: 'server' },
-      { title: 'req/s', right: true },
-      { title: 'vs none', right: true },
-      { title: 'server CPU µs/req', right: true },
-      { title: '+µs', right: true },
-      { title: 'p99 ms', right: true },
-      { title: 'receipts/signature', right: true },
-    ],
-    variants.map((v) => [
-      v.name,
-      Math.round(m(v.name, (x) => x.reqPerSec)).toLocaleString('en-US'),
-      ratio(m(v.name, (x) => x.reqPerSec) / base),
-      m(v.name, (x) => x.cpuUs).toFixed(1),
-      (m(v.name, (x) => x.cpuUs) - baseCpu).toFixed(1),
-      m(v.name, (x) => x.p99Ms).toFixed(2),
-      v.signer === null || v.signer === headerOnly
-        ? ''
-        : m(v.name, (x) => x.perSignature).toFixed(1),
-    ]),
+  printHttp(
+    `receipts in an HTTP server, ${alg}: ${String(requestUs)} µs of CPU per request, ` +
+      `${String(width)} keep-alive connections over loopback`,
+    variants,
+    figs,
   );
   for (const v of variants) await v.signer?.close();
 }

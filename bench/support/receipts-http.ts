@@ -8,7 +8,9 @@
 import { createServer, type Server } from 'node:http';
 import type { ReceiptSigner } from '../../src/audit/receipts-signer.js';
 import type { ReceiptSubject } from '../../src/audit/receipts.js';
+import { median } from './measure.js';
 import { startLoadProcess } from './http-load.js';
+import { printTable, ratio } from './table.js';
 
 /** One server variant's run. */
 export interface HttpFigure {
@@ -104,4 +106,56 @@ export async function httpRounds(
     await load.close();
   }
   return out;
+}
+
+/**
+ * A signer that hands out a fixed receipt one event-loop turn later: what carrying a receipt's
+ * header costs, apart from making it.
+ */
+export function turnLater(receipt: string): ReceiptSigner {
+  return {
+    mode: 'batch',
+    sign: () =>
+      new Promise((resolve) => {
+        setImmediate(resolve, receipt);
+      }),
+    close: () => Promise.resolve(),
+    stats: () => ({ receipts: 0, signatures: 0 }),
+  };
+}
+
+/** The table of `httpRounds`' medians, each against the first variant. */
+export function printHttp(
+  title: string,
+  variants: readonly { name: string; signer: ReceiptSigner | null }[],
+  figs: Map<string, HttpFigure[]>,
+): void {
+  const m = (name: string, f: (x: HttpFigure) => number) => median((figs.get(name) ?? []).map(f));
+  const first = variants[0]?.name ?? '';
+  const base = m(first, (x) => x.reqPerSec);
+  const baseCpu = m(first, (x) => x.cpuUs);
+  printTable(
+    title,
+    [
+      { title: 'server' },
+      { title: 'req/s', right: true },
+      { title: 'vs none', right: true },
+      { title: 'server CPU µs/req', right: true },
+      { title: '+µs', right: true },
+      { title: 'p99 ms', right: true },
+      { title: 'receipts/signature', right: true },
+    ],
+    variants.map((v) => {
+      const per = m(v.name, (x) => x.perSignature);
+      return [
+        v.name,
+        Math.round(m(v.name, (x) => x.reqPerSec)).toLocaleString('en-US'),
+        ratio(m(v.name, (x) => x.reqPerSec) / base),
+        m(v.name, (x) => x.cpuUs).toFixed(1),
+        (m(v.name, (x) => x.cpuUs) - baseCpu).toFixed(1),
+        m(v.name, (x) => x.p99Ms).toFixed(2),
+        per === 0 ? '' : per.toFixed(1),
+      ];
+    }),
+  );
 }

@@ -8,6 +8,7 @@
  * batches at the cost of that much latency). In `single` mode each receipt is its own JWS, also
  * signed on the thread pool. bench/receipts.ts measures both.
  */
+import { GatewayError } from '../errors.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import { canonicalize } from './canonical.js';
 import { buildTree, LEAF_PREFIX, prefixedLeafHash } from './receipts-merkle.js';
@@ -57,10 +58,10 @@ export interface ReceiptSigner {
   stats(): { receipts: number; signatures: number };
 }
 
-/** A receipt signer closed before the receipt was asked for. */
-export class ReceiptSignerClosedError extends Error {
+/** A receipt was asked for after the signer closed (the server is shutting down). */
+export class ReceiptSignerClosedError extends GatewayError {
   constructor() {
-    super('the receipt signer is closed');
+    super('INTERNAL', 'the receipt signer is closed', 503);
   }
 }
 
