@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'AUDIT_UNAVAILABLE'
   | 'POLICY_INVALID'
+  | 'RECEIPT_INVALID'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

@@ -24,18 +24,3 @@ export interface AuditFacts {
   model?: { id: string; sha256: string | null };
   details?: Record<string, unknown>;
 }
-
-/** The claims of a response's receipt. */
-export interface ReceiptClaims {
-  iss: string;
-  sub: string | null;
-  client_id: string | null;
-  request_id: string;
-  model: string;
-  model_sha256: string | null;
-  prompt_sha256: string | null;
-  output_sha256: string | null;
-  iat: number;
-  chain: string;
-  seq: number;
-}

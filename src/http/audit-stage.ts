@@ -8,10 +8,15 @@
  * responses get their signed receipt here, once their event's place in the chain is known.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
-import type { AnonymousFailures, AuditEventInput, AuditLog } from '../audit/index.js';
+import type {
+  AnonymousFailures,
+  AuditEventInput,
+  AuditLog,
+  ReceiptSubject,
+} from '../audit/index.js';
 import type { Clock } from '../lib/clock.js';
 import { pathOnly } from './access-log.js';
-import type { AuditFacts, ReceiptClaims } from './audit-facts.js';
+import type { AuditFacts } from './audit-facts.js';
 import type { EventStream } from './sse.js';
 
 export type { AuditFacts } from './audit-facts.js';
@@ -21,9 +26,7 @@ export interface AuditStageDeps {
   audit: AuditLog;
   anonymous: AnonymousFailures;
   /** Signs a receipt; undefined: receipts are off. */
-  signReceipt: ((claims: ReceiptClaims) => Promise<string>) | undefined;
-  /** Our issuer identifier (`iss` of receipts). */
-  issuer: string;
+  signReceipt: ((subject: ReceiptSubject) => Promise<string>) | undefined;
   clock: Clock;
 }
 
@@ -134,20 +137,26 @@ export class AuditStage {
     const time = this.#d.clock();
     const event = eventOf(request, status, time, reply.elapsedTime);
     const position = await this.#d.audit.record(event);
-    const facts = request.audit;
-    if (this.#d.signReceipt === undefined || facts?.model === undefined || status >= 400) {
+    const model = request.audit?.model;
+    const { subject, promptSha256, outputSha256 } = event;
+    if (
+      this.#d.signReceipt === undefined ||
+      status >= 400 ||
+      model === undefined ||
+      subject === null ||
+      promptSha256 === null ||
+      outputSha256 === null
+    ) {
       return undefined;
     }
     return this.#d.signReceipt({
-      iss: this.#d.issuer,
-      sub: event.subject,
+      sub: subject,
       client_id: event.clientId,
       request_id: request.id,
-      model: facts.model.id,
-      model_sha256: facts.model.sha256,
-      prompt_sha256: event.promptSha256,
-      output_sha256: event.outputSha256,
-      iat: Math.floor(time / 1000),
+      model: model.id,
+      model_sha256: model.sha256,
+      prompt_sha256: promptSha256,
+      output_sha256: outputSha256,
       chain: position.chain,
       seq: position.seq,
     });

@@ -4,7 +4,13 @@
  * SHA-256 digests of the prompt and the output as `audit/digests` defines them.
  */
 import type { FastifyRequest } from 'fastify';
-import { inputDigest, textDigest, vectorsDigest, type Canonical } from '../audit/index.js';
+import {
+  embeddingsOutputSha256,
+  moderationsOutputSha256,
+  promptSha256,
+  textOutputSha256,
+  type Canonical,
+} from '../audit/index.js';
 import type { InferenceService } from '../inference/index.js';
 
 /** The artifact digest of a served model or classifier (null when it has none). */
@@ -33,12 +39,12 @@ export function inferenceFacts(
     resource: `model:${model}${sha256 === null ? '' : `@${sha256}`}`,
     model: { id: model, sha256 },
     usage,
-    promptSha256: inputDigest(input),
+    promptSha256: promptSha256(input),
     outputSha256:
       'text' in output
-        ? textDigest(output.text)
+        ? textOutputSha256(output.text)
         : 'vectors' in output
-          ? vectorsDigest(output.vectors)
-          : inputDigest(output.json),
+          ? embeddingsOutputSha256(output.vectors)
+          : moderationsOutputSha256(output.json),
   };
 }
