@@ -23,9 +23,9 @@ import { SqliteAuditWorker } from './sqlite-audit-worker.js';
 /**
  * better-sqlite3 12 (node::ObjectWrap) aborts the process on Node 24 when V8 collects a
  * statement, and 13 (Node-API, prebuilt) needs Node 22+ and crashes on 20: load the one that
- * is safe on the running Node. Both have the same API.
+ * is safe on the running Node. Both have the same API. Exported for tests that need a raw connection.
  */
-async function loadDriver(): Promise<{ Database: typeof BetterSqlite3; path: string }> {
+export async function loadDriver(): Promise<{ Database: typeof BetterSqlite3; path: string }> {
   const major = Number(process.versions.node.split('.')[0]);
   try {
     const mod = major >= 22 ? await import('better-sqlite3-napi') : await import('better-sqlite3');
