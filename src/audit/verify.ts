@@ -1,0 +1,313 @@
+/**
+ * @module audit/verify — recomputes every chain from the store, in pages (bounded memory
+ * whatever the chain's length), and checks every signed checkpoint with public keys only.
+ * Reports `ok`, or the first problem by chain and seq with its kind. A damaged row is a finding,
+ * never a crash.
+ */
+import type { JWK } from 'jose';
+import type { AuditCheckpointRow, AuditRow, AuditStore } from '../store/index.js';
+import { canonicalize, type Canonical } from './canonical.js';
+import { BODY_KEYS, linkHash, ZERO_HASH } from './chain.js';
+import { PublicKeys, verifyCheckpoint } from './checkpoint.js';
+
+/**
+ * What went wrong. `altered`: an event's content (or an indexed copy of it) changed, or it no
+ * longer links to its predecessor; `deleted`: events are missing; `inserted`: an event was added
+ * inside the chain; `reordered`: events are out of order; `bad-checkpoint`: a checkpoint whose
+ * signature does not verify or which the chain no longer matches; `corrupt`: a row that cannot
+ * be read as an event.
+ */
+export type AuditProblemKind =
+  'altered' | 'deleted' | 'inserted' | 'reordered' | 'bad-checkpoint' | 'corrupt';
+
+export interface AuditProblem {
+  chain: string;
+  seq: number;
+  kind: AuditProblemKind;
+  message: string;
+}
+
+export interface ChainReport {
+  chain: string;
+  events: number;
+  headSeq: number;
+  checkpoints: number;
+  /** Seq of the last checkpoint: events after it are not covered by a signature. */
+  lastCheckpointSeq: number | null;
+}
+
+export type VerifyReport =
+  { ok: true; chains: ChainReport[] } | { ok: false; problem: AuditProblem; chains: ChainReport[] };
+
+export interface VerifyOptions {
+  /** Rows read per query (default 1000). */
+  pageSize?: number;
+}
+
+type Body = Record<(typeof BODY_KEYS)[number], unknown>;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+/** How far ahead a broken link is looked for its cause. */
+const LOOKAHEAD = 256;
+
+/** Verifies every chain of `store` against the public keys `jwks`. */
+export async function verifyAudit(
+  store: AuditStore,
+  jwks: { keys: readonly JWK[] },
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const keys = new PublicKeys(jwks);
+  const pageSize = options.pageSize ?? 1000;
+  const chains: ChainReport[] = [];
+  for (const chain of await store.chains()) {
+    const result = await verifyChain(store, chain, keys, pageSize);
+    if ('problem' in result) return { ok: false, problem: result.problem, chains };
+    chains.push(result);
+  }
+  return { ok: true, chains };
+}
+
+/** Parses a stored event text; undefined when it is not an event body. */
+function parseBody(text: string): { body: Body; canonical: string } | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  for (const k of BODY_KEYS) if (!Object.hasOwn(o, k)) return undefined;
+  if (typeof o.chain !== 'string' || !Number.isSafeInteger(o.seq)) return undefined;
+  try {
+    return { body: o as Body, canonical: canonicalize(o as Canonical) };
+  } catch {
+    return undefined; // e.g. 1e999, which parses to Infinity
+  }
+}
+
+/** The indexed column that disagrees with the hashed event, if any. */
+function columnMismatch(r: AuditRow, b: Body): string | undefined {
+  const pairs: [string, unknown, unknown][] = [
+    ['time', r.time, b.time],
+    ['subject', r.subject, b.subject],
+    ['client_id', r.clientId, b.clientId],
+    ['action', r.action, b.action],
+    ['resource', r.resource, b.resource],
+    ['decision', r.decision, b.decision],
+    ['status', r.status, b.status],
+  ];
+  return pairs.find(([, col, field]) => col !== field)?.[0];
+}
+
+/** Unwinds the scan at the first problem (caught in verifyChain, never escapes it). */
+class Found extends Error {
+  constructor(readonly problem: AuditProblem) {
+    super(problem.message);
+  }
+}
+
+async function verifyChain(
+  store: AuditStore,
+  chain: string,
+  keys: PublicKeys,
+  pageSize: number,
+): Promise<ChainReport | { problem: AuditProblem }> {
+  const fail = (seq: number, kind: AuditProblemKind, message: string): never => {
+    throw new Found({ chain, seq, kind, message });
+  };
+  const cps = new CheckpointCursor(store, chain, pageSize);
+  let expected = 1;
+  let prevHash = ZERO_HASH;
+  let prevRowPrev: string | undefined;
+  let events = 0;
+  let checkpoints = 0;
+  let lastCheckpointSeq: number | null = null;
+
+  const checkCheckpoint = async (cp: AuditCheckpointRow, row: AuditRow | undefined) => {
+    const v = await verifyCheckpoint(cp.jws, keys);
+    if (!v.ok) fail(cp.seq, 'bad-checkpoint', `checkpoint at seq ${String(cp.seq)}: ${v.reason}`);
+    const c = v.ok ? v.claims : undefined;
+    if (c?.chain !== chain || c.seq !== cp.seq || c.hash !== cp.hash) {
+      fail(
+        cp.seq,
+        'bad-checkpoint',
+        `checkpoint at seq ${String(cp.seq)}: its row differs from its signed claims`,
+      );
+    }
+    if (row === undefined && cp.seq < expected) {
+      fail(cp.seq, 'bad-checkpoint', `checkpoint at seq ${String(cp.seq)}: no such position`);
+    }
+    if (row === undefined) {
+      fail(
+        expected,
+        'deleted',
+        `events from seq ${String(expected)} are missing: a checkpoint signs seq ${String(cp.seq)}`,
+      );
+    } else if (c?.hash !== row.hash) {
+      fail(
+        cp.seq,
+        'bad-checkpoint',
+        `the event at seq ${String(cp.seq)} does not match its signed checkpoint: the chain up to it was rewritten`,
+      );
+    }
+    checkpoints++;
+    lastCheckpointSeq = cp.seq;
+  };
+
+  try {
+    for (let after = 0; ;) {
+      const page = await store.events(chain, after, pageSize);
+      for (const [i, r] of page.entries()) {
+        if (!Number.isSafeInteger(r.seq) || r.seq < 1) {
+          fail(expected, 'corrupt', `the row after seq ${String(expected - 1)} has no valid seq`);
+        }
+        if (r.seq > expected) {
+          fail(expected, 'deleted', `events ${String(expected)}..${String(r.seq - 1)} are missing`);
+        }
+        const parsed = parseBody(r.event);
+        if (parsed === undefined)
+          fail(r.seq, 'corrupt', `seq ${String(r.seq)}: the stored event is not a readable event`);
+        if (!HEX64.test(r.hash) || !HEX64.test(r.prevHash)) {
+          fail(
+            r.seq,
+            'corrupt',
+            `seq ${String(r.seq)}: its hash or prev_hash is not 64 hex characters`,
+          );
+        }
+        const { body, canonical } = parsed as { body: Body; canonical: string };
+        if (linkHash(canonical, r.prevHash) !== r.hash) {
+          fail(r.seq, 'altered', `seq ${String(r.seq)}: the event does not match its hash`);
+        }
+        const column = columnMismatch(r, body);
+        if (column !== undefined)
+          fail(
+            r.seq,
+            'altered',
+            `seq ${String(r.seq)}: column ${column} differs from the hashed event`,
+          );
+        if (body.chain !== chain)
+          fail(r.seq, 'inserted', `seq ${String(r.seq)}: the event belongs to another chain`);
+        if (body.seq !== r.seq || r.prevHash !== prevHash) {
+          const ahead = [...page.slice(i + 1, i + 1 + LOOKAHEAD)];
+          if (ahead.length < LOOKAHEAD)
+            ahead.push(...(await store.events(chain, ahead.at(-1)?.seq ?? r.seq, LOOKAHEAD)));
+          classify(r, body.seq as number, prevHash, prevRowPrev, ahead, fail);
+        }
+        await cps.fill();
+        while ((cps.peek()?.seq ?? Infinity) <= r.seq) {
+          const cp = await cps.next();
+          if (cp !== undefined) await checkCheckpoint(cp, cp.seq === r.seq ? r : undefined);
+          await cps.fill();
+        }
+        events++;
+        expected = r.seq + 1;
+        prevRowPrev = r.prevHash;
+        prevHash = r.hash;
+      }
+      const last = page.at(-1);
+      if (last === undefined || page.length < pageSize) break;
+      after = last.seq;
+    }
+    await cps.fill();
+    const orphan = cps.peek();
+    if (orphan !== undefined) await checkCheckpoint(orphan, undefined);
+    const head = await store.head(chain);
+    if (head.seq > expected - 1) {
+      fail(
+        expected,
+        'deleted',
+        `events from seq ${String(expected)} are missing: the chain head records seq ${String(head.seq)}`,
+      );
+    }
+    if (head.seq < expected - 1) {
+      fail(
+        head.seq + 1,
+        'inserted',
+        `events from seq ${String(head.seq + 1)} were added after the recorded chain head`,
+      );
+    }
+    if (head.seq > 0 && head.hash !== prevHash)
+      fail(head.seq, 'altered', 'the chain head hash differs from the last event');
+  } catch (err) {
+    if (err instanceof Found) return { problem: err.problem };
+    throw err;
+  }
+  return { chain, events, headSeq: expected - 1, checkpoints, lastCheckpointSeq };
+}
+
+/**
+ * Names a broken position: row `r` holds an event whose own seq is `ownSeq`, or which does not
+ * link to the event before it (`prevHash`). `ahead` are the rows after it.
+ */
+function classify(
+  r: AuditRow,
+  ownSeq: number,
+  prevHash: string,
+  prevRowPrev: string | undefined,
+  ahead: readonly AuditRow[],
+  fail: (seq: number, kind: AuditProblemKind, message: string) => never,
+): never {
+  const at = String(r.seq);
+  // Two events claim the same predecessor: the one before this was put in between.
+  if (prevRowPrev !== undefined && r.prevHash === prevRowPrev) {
+    fail(
+      r.seq - 1,
+      'inserted',
+      `seq ${String(r.seq - 1)} was inserted: it and seq ${at} follow the same event`,
+    );
+  }
+  // This event's predecessor comes later: events were moved.
+  if (ahead.some((a) => a.hash === r.prevHash)) {
+    fail(r.seq, 'reordered', `seq ${at} holds an event that belongs after a later one`);
+  }
+  // The true successor of the previous event comes next: this one was put in between.
+  if (ahead[0]?.prevHash === prevHash) {
+    fail(
+      r.seq,
+      'inserted',
+      `seq ${at} was inserted: the next event follows seq ${String(r.seq - 1)}`,
+    );
+  }
+  if (ownSeq > r.seq) {
+    fail(
+      r.seq,
+      'deleted',
+      `events before the one now at seq ${at} (written as seq ${String(ownSeq)}) are missing`,
+    );
+  }
+  if (ownSeq < r.seq)
+    fail(r.seq, 'inserted', `seq ${at} holds an event written as seq ${String(ownSeq)}`);
+  return fail(r.seq, 'altered', `seq ${at} does not link to the event before it`);
+}
+
+/** Pages through a chain's checkpoints alongside its events. */
+class CheckpointCursor {
+  #buf: AuditCheckpointRow[] = [];
+  #after = 0;
+  #done = false;
+
+  constructor(
+    readonly store: AuditStore,
+    readonly chain: string,
+    readonly pageSize: number,
+  ) {}
+
+  async fill(): Promise<void> {
+    if (this.#buf.length > 0 || this.#done) return;
+    const page = await this.store.checkpoints(this.chain, this.#after, this.pageSize);
+    if (page.length < this.pageSize) this.#done = true;
+    const last = page.at(-1);
+    if (last !== undefined) this.#after = last.seq;
+    this.#buf = page;
+  }
+
+  peek(): AuditCheckpointRow | undefined {
+    return this.#buf[0];
+  }
+
+  async next(): Promise<AuditCheckpointRow | undefined> {
+    await this.fill();
+    return this.#buf.shift();
+  }
+}
