@@ -64,6 +64,9 @@ class Writer implements AuditLog {
   /** Highest seq covered by a checkpoint, once known. */
   #checkpointed: number | undefined;
   #checkpointing: Promise<void> | undefined;
+  readonly #cpQueue: ChainHead[] = [];
+  /** Seq of the checkpoint being signed now (0 when none). */
+  #signing = 0;
   #failing = false;
   #retryAt = 0;
   #closed = false;
@@ -83,7 +86,9 @@ class Writer implements AuditLog {
     };
     this.#timer = setInterval(() => {
       const head = this.#head;
-      if (head !== undefined && head.seq > (this.#checkpointed ?? 0)) this.#startCheckpoint();
+      if (head !== undefined && head.seq > (this.#checkpointed ?? 0) && this.#signing === 0) {
+        this.#startCheckpoint();
+      }
     }, this.#o.checkpointIntervalMs);
     this.#timer.unref();
   }
@@ -135,7 +140,12 @@ class Writer implements AuditLog {
             this.#o.log?.('info', { chain: this.chain }, 'audit log writable again');
           this.#failing = false;
           rows.forEach((r, i) => waiters[i]?.resolve({ chain: r.chain, seq: r.seq, hash: r.hash }));
-          if (last.seq - (this.#checkpointed ?? 0) >= this.#o.checkpointEvery) {
+          const covered = Math.max(
+            this.#checkpointed ?? 0,
+            this.#cpQueue.at(-1)?.seq ?? 0,
+            this.#signing,
+          );
+          if (last.seq - covered >= this.#o.checkpointEvery) {
             this.#startCheckpoint();
           }
           return;
@@ -200,17 +210,41 @@ class Writer implements AuditLog {
     return { rows, waiters };
   }
 
+  /**
+   * Queues a checkpoint over the head as it is now. Each queued head is signed in turn (so a
+   * checkpoint lands exactly every N events); if signing falls far behind, only the newest
+   * waiting head is kept.
+   */
   #startCheckpoint(): void {
+    const head = this.#head;
+    if (head === undefined) return;
+    const last = this.#cpQueue.at(-1);
+    if (last !== undefined && last.seq >= head.seq) return;
+    if (this.#cpQueue.length >= 16) this.#cpQueue.length = 0;
+    this.#cpQueue.push(head);
+    this.#pump();
+  }
+
+  #pump(): void {
     if (this.#checkpointing !== undefined) return;
-    this.#checkpointing = this.#checkpoint().finally(() => {
+    this.#checkpointing = this.#signQueued().finally(() => {
       this.#checkpointing = undefined;
+      this.#signing = 0;
+      // A head queued between the loop's end and here would otherwise wait for the next one.
+      if (this.#cpQueue.length > 0) this.#pump();
     });
   }
 
-  /** Signs and stores a checkpoint over the head as it is now; never rejects. */
-  async #checkpoint(): Promise<void> {
-    const head = this.#head;
-    if (head === undefined || head.seq <= (this.#checkpointed ?? 0)) return;
+  async #signQueued(): Promise<void> {
+    for (let head = this.#cpQueue.shift(); head !== undefined; head = this.#cpQueue.shift()) {
+      this.#signing = head.seq;
+      await this.#checkpoint(head);
+    }
+  }
+
+  /** Signs and stores a checkpoint over `head`; never rejects. */
+  async #checkpoint(head: ChainHead): Promise<void> {
+    if (head.seq <= (this.#checkpointed ?? 0)) return;
     const now = this.#o.clock();
     const claims = {
       iss: this.#o.issuer,
@@ -239,7 +273,7 @@ class Writer implements AuditLog {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#running;
-    await this.#checkpointing;
+    while (this.#checkpointing !== undefined) await this.#checkpointing;
     try {
       // Also covers a head left unsigned by an earlier run that ended without a checkpoint.
       if (this.#head === undefined) await this.#loadHead();
@@ -247,6 +281,6 @@ class Writer implements AuditLog {
       this.#o.log?.('error', { err, chain: this.chain }, 'audit log: no final checkpoint');
       return;
     }
-    await this.#checkpoint();
+    if (this.#head !== undefined) await this.#checkpoint(this.#head);
   }
 }
