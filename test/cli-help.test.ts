@@ -56,6 +56,8 @@ describe('gatehouse --help', () => {
       'keys',
       'keys list',
       'keys rotate',
+      'audit',
+      'audit verify',
       'models',
       'models list',
       'models pull',
@@ -104,7 +106,7 @@ describe('gatehouse usage errors', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toEqual([
       'gatehouse: unknown command: frobnicate',
-      "commands: serve, clients, token, keys, models; see 'gatehouse --help'",
+      "commands: serve, clients, token, keys, audit, models; see 'gatehouse --help'",
     ]);
     const sub = await gatehouse('clients', 'frob');
     expect(sub.code).toBe(2);

@@ -29,6 +29,11 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
     load: async () => (await import('./commands/keys.js')).command,
   },
   {
+    name: 'audit',
+    summary: 'verify the tamper-evident audit log',
+    load: async () => (await import('./commands/audit.js')).command,
+  },
+  {
     name: 'models',
     summary: 'list the configured models and pull model files',
     load: async () => (await import('./commands/models.js')).command,

@@ -268,6 +268,20 @@ export const configSchema = z.strictObject({
       path: ['accessTokenTtl'],
     })
     .prefault({}),
+  /** The tamper-evident audit log (README "Audit log"). */
+  audit: z
+    .strictObject({
+      /** This process's hash chain id; replicas need distinct ones. Default: the host name. */
+      replicaId: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, . _ : - (max 128)')
+        .optional(),
+      /** A signed checkpoint over the chain head after this many events… */
+      checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
+      /** …or this many ms after new events, whichever comes first (and on shutdown). */
+      checkpointIntervalMs: z.number().int().min(100).max(86_400_000).default(10_000),
+    })
+    .prefault({}),
 });
 
 /** Configuration as written (before defaults). */

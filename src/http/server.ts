@@ -17,6 +17,7 @@ import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
 import { lazyChildLogger } from './request-logger.js';
+import { auditRoutes } from './routes/audit.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { completionRoutes } from './routes/completions.js';
@@ -97,6 +98,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     embeddingRoutes(api, deps.inference);
     moderationRoutes(api, deps.inference);
     completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);
+    auditRoutes(api, auth, store.audit);
     done();
   });
   return app;

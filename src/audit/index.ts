@@ -1,0 +1,30 @@
+/** @module audit — the audit area's public surface: the log, its encoding, verification. */
+import { hostname } from 'node:os';
+import type { Config } from '../config/index.js';
+
+export type * from './types.js';
+export { canonicalize, type Canonical } from './canonical.js';
+export { BODY_KEYS, eventText, linkHash, ZERO_HASH } from './chain.js';
+export {
+  CHECKPOINT_TYP,
+  jwsSigner,
+  PublicKeys,
+  verifyCheckpoint,
+  type CheckpointClaims,
+  type PayloadSigner,
+  type SignerKey,
+} from './checkpoint.js';
+export { createAuditLog, type AuditLogOptions, type AuditLogSink } from './writer.js';
+export {
+  verifyAudit,
+  type AuditProblem,
+  type AuditProblemKind,
+  type ChainReport,
+  type VerifyOptions,
+  type VerifyReport,
+} from './verify.js';
+
+/** This process's chain id: `audit.replicaId`, or the host name. */
+export function chainId(config: Pick<Config, 'audit'>): string {
+  return config.audit.replicaId ?? hostname();
+}
