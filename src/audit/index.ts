@@ -16,6 +16,7 @@ export {
 } from './checkpoint.js';
 export { createAuditLog, type AuditLogOptions, type AuditLogSink } from './writer.js';
 export {
+  unsignedBound,
   verifyAudit,
   type AuditProblem,
   type AuditProblemKind,

@@ -229,6 +229,26 @@ export function verifyTamperCases(name: string, fresh: () => Promise<TamperTarge
       expectProblem(report, 'reordered', 3);
     });
 
+    it('catches deleted checkpoints when the gap exceeds what the writer leaves unsigned', async () => {
+      const t = await fresh();
+      try {
+        const key = await fill(t.store, 20);
+        // Every 5 events, so at most 5 + one batch (1 here) unsigned.
+        expect((await verifyAudit(t.store.audit, key.jwks, { maxUnsigned: 6 })).ok).toBe(true);
+        await t.exec(`DELETE FROM audit_checkpoints WHERE chain = ${q(CHAIN)} AND seq IN (10, 15)`);
+        const report = await verifyAudit(t.store.audit, key.jwks, { maxUnsigned: 6 });
+        expectProblem(report, 'bad-checkpoint', 6);
+        await t.exec(`DELETE FROM audit_checkpoints WHERE chain = ${q(CHAIN)}`);
+        expectProblem(
+          await verifyAudit(t.store.audit, key.jwks, { maxUnsigned: 6 }),
+          'bad-checkpoint',
+          1,
+        );
+      } finally {
+        await t.close();
+      }
+    });
+
     it('catches a checkpoint whose signature was damaged', async () => {
       const report = await tampered(() => [
         `UPDATE audit_checkpoints SET jws = jws || 'x' WHERE ${where(10)}`,

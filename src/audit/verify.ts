@@ -42,6 +42,18 @@ export type VerifyReport =
 export interface VerifyOptions {
   /** Rows read per query (default 1000). */
   pageSize?: number;
+  /**
+   * Most events a chain may hold without a checkpoint (between two, before the first, after the
+   * last). The writer signs every `checkpointEvery` events, overshooting by less than a batch, so
+   * `checkpointEvery + maxBatch` (2,000 by default) is never exceeded unless checkpoints were
+   * deleted (or signing failed, which the server logs). Default: not checked.
+   */
+  maxUnsigned?: number;
+}
+
+/** The bound {@link VerifyOptions.maxUnsigned} for a writer with these settings. */
+export function unsignedBound(checkpointEvery: number, maxBatch = 1000): number {
+  return checkpointEvery + maxBatch;
 }
 
 type Body = Record<(typeof BODY_KEYS)[number], unknown>;
@@ -60,7 +72,7 @@ export async function verifyAudit(
   const pageSize = options.pageSize ?? 1000;
   const chains: ChainReport[] = [];
   for (const chain of await store.chains()) {
-    const result = await verifyChain(store, chain, keys, pageSize);
+    const result = await verifyChain(store, chain, keys, pageSize, options.maxUnsigned);
     if ('problem' in result) return { ok: false, problem: result.problem, chains };
     chains.push(result);
   }
@@ -112,6 +124,7 @@ async function verifyChain(
   chain: string,
   keys: PublicKeys,
   pageSize: number,
+  maxUnsigned = Infinity,
 ): Promise<ChainReport | { problem: AuditProblem }> {
   const fail = (seq: number, kind: AuditProblemKind, message: string): never => {
     throw new Found({ chain, seq, kind, message });
@@ -123,6 +136,16 @@ async function verifyChain(
   let events = 0;
   let checkpoints = 0;
   let lastCheckpointSeq: number | null = null;
+  const covered = { seq: 0 };
+  const unsigned = (from: number, to: number) => {
+    if (to - from > maxUnsigned) {
+      fail(
+        from + 1,
+        'bad-checkpoint',
+        `no checkpoint covers seq ${String(from + 1)}..${String(to)} (more than ${String(maxUnsigned)} events): checkpoints are missing`,
+      );
+    }
+  };
 
   const checkCheckpoint = async (cp: AuditCheckpointRow, row: AuditRow | undefined) => {
     const v = await verifyCheckpoint(cp.jws, keys);
@@ -151,8 +174,10 @@ async function verifyChain(
         `the event at seq ${String(cp.seq)} does not match its signed checkpoint: the chain up to it was rewritten`,
       );
     }
+    unsigned(covered.seq, cp.seq);
     checkpoints++;
     lastCheckpointSeq = cp.seq;
+    covered.seq = cp.seq;
   };
 
   try {
@@ -227,6 +252,7 @@ async function verifyChain(
         `events from seq ${String(head.seq + 1)} were added after the recorded chain head`,
       );
     }
+    unsigned(covered.seq, expected - 1);
     if (head.seq > 0 && head.hash !== prevHash)
       fail(head.seq, 'altered', 'the chain head hash differs from the last event');
   } catch (err) {

@@ -17,6 +17,7 @@ import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
 import { lazyChildLogger } from './request-logger.js';
+import { unsignedBound } from '../audit/index.js';
 import { auditRoutes } from './routes/audit.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -98,7 +99,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     embeddingRoutes(api, deps.inference);
     moderationRoutes(api, deps.inference);
     completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);
-    auditRoutes(api, auth, store.audit);
+    auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
     done();
   });
   return app;

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
-import { verifyAudit, type VerifyReport } from '../../audit/index.js';
+import { unsignedBound, verifyAudit, type VerifyReport } from '../../audit/index.js';
 import { keyFilePath, openKeyRing } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group } from '../command.js';
@@ -63,7 +63,10 @@ const verify = leaf({
         : existsSync(keyFilePath(config.dataDir))
           ? (await openKeyRing(config, systemClock)).auditJwks()
           : { keys: [] };
-    const report = await withStore(config, (store) => verifyAudit(store.audit, jwks));
+    const maxUnsigned = unsignedBound(config.audit.checkpointEvery);
+    const report = await withStore(config, (store) =>
+      verifyAudit(store.audit, jwks, { maxUnsigned }),
+    );
     if (values.json) io.out(JSON.stringify(report));
     else for (const line of reportLines(report)) io.out(line);
     if (!report.ok) {

@@ -11,7 +11,13 @@ import { verifyAudit, type VerifyReport } from '../../audit/index.js';
 import type { Auth } from '../../auth/index.js';
 import type { AuditStore } from '../../store/index.js';
 
-export function auditRoutes(app: FastifyInstance, auth: Auth, audit: AuditStore): void {
+/** `maxUnsigned`: see `VerifyOptions` (the server passes `unsignedBound(checkpointEvery)`). */
+export function auditRoutes(
+  app: FastifyInstance,
+  auth: Auth,
+  audit: AuditStore,
+  maxUnsigned: number,
+): void {
   app.get('/v1/audit/keys', async (_req, reply) => {
     await auth.keys.refresh();
     void reply.header('cache-control', 'public, max-age=60').type('application/jwk-set+json');
@@ -22,7 +28,7 @@ export function auditRoutes(app: FastifyInstance, auth: Auth, audit: AuditStore)
   app.get('/v1/audit/verify', { config: { scope: 'audit:read' } }, async (_req, reply) => {
     running ??= (async () => {
       await auth.keys.refresh();
-      return verifyAudit(audit, auth.keys.auditJwks());
+      return verifyAudit(audit, auth.keys.auditJwks(), { maxUnsigned });
     })().finally(() => {
       running = undefined;
     });
