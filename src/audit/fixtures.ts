@@ -60,6 +60,7 @@ export function watched(store: AuditStore): { store: AuditStore; batches: number
       events: (c, a, l) => store.events(c, a, l),
       checkpoints: (c, a, l) => store.checkpoints(c, a, l),
       lastCheckpoint: (c) => store.lastCheckpoint(c),
+      query: (q, after, limit) => store.query(q, after, limit),
     },
   };
 }

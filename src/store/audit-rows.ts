@@ -4,7 +4,7 @@
  * damaged row reaches `audit verify` as a value it can name, never as a crash.
  */
 import { StoreError } from '../errors.js';
-import type { AuditCheckpointRow, AuditRow, ChainHead } from './types.js';
+import type { AuditCheckpointRow, AuditCursor, AuditQuery, AuditRow, ChainHead } from './types.js';
 
 /** The columns of `audit_events`, in insert order. */
 export const AUDIT_COLUMNS = [
@@ -117,4 +117,51 @@ export function assertConsecutive(
       throw new StoreError('audit append: rows must continue the chain consecutively');
     }
   });
+}
+
+/**
+ * The SELECT of an audit query in either dialect: `param(i)` spells the i-th placeholder and
+ * `c` is the collation clause that makes `chain` compare bytewise (PostgreSQL `COLLATE "C"`;
+ * SQLite's default already does). Values only ever travel as parameters.
+ */
+export function auditQuerySql(
+  q: AuditQuery,
+  after: AuditCursor | undefined,
+  limit: number,
+  param: (i: number) => string,
+  c: string,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const p = (v: unknown): string => {
+    params.push(v);
+    return param(params.length);
+  };
+  const where: string[] = [];
+  if (q.from !== undefined) where.push(`time >= ${p(q.from)}`);
+  if (q.to !== undefined) where.push(`time < ${p(q.to)}`);
+  if (q.subject !== undefined) where.push(`subject = ${p(q.subject)}`);
+  if (q.clientId !== undefined) where.push(`client_id = ${p(q.clientId)}`);
+  if (q.action !== undefined) where.push(`action = ${p(q.action)}`);
+  if (q.decision !== undefined) where.push(`decision = ${p(q.decision)}`);
+  if (q.status !== undefined) where.push(`status = ${p(q.status)}`);
+  if (q.model !== undefined) {
+    // A prefix compare, not LIKE: model ids may contain `_`, a LIKE wildcard.
+    const prefix = `model:${q.model}@`;
+    where.push(
+      `(resource = ${p(`model:${q.model}`)} OR substr(resource, 1, ${p(prefix.length)}) = ${p(prefix)})`,
+    );
+  }
+  if (after !== undefined) {
+    const t = p(after.time);
+    const t2 = p(after.time);
+    const ch = p(after.chain);
+    const ch2 = p(after.chain);
+    const sq = p(after.seq);
+    where.push(
+      `(time > ${t} OR (time = ${t2} AND (chain${c} > ${ch} OR (chain = ${ch2} AND seq > ${sq}))))`,
+    );
+  }
+  const sql = `SELECT * FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY time, chain${c}, seq LIMIT ${p(limit)}`;
+  return { sql, params };
 }

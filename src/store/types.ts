@@ -126,6 +126,28 @@ export interface ChainHead {
   hash: string;
 }
 
+/** A selection of audit events; every member narrows it. Times are epoch ms. */
+export interface AuditQuery {
+  /** Inclusive. */
+  from?: number;
+  /** Exclusive. */
+  to?: number;
+  subject?: string;
+  clientId?: string;
+  action?: string;
+  /** Events on `model:<id>` or `model:<id>@<sha256>`. */
+  model?: string;
+  decision?: string;
+  status?: number;
+}
+
+/** Position in the (time, chain, seq) order of a query: results continue after it. */
+export interface AuditCursor {
+  time: number;
+  chain: string;
+  seq: number;
+}
+
 /** The audit log's storage: append-only hash chains, one per replica, and their checkpoints. */
 export interface AuditStore {
   /** The head of `chain` (seq 0 and 64 zeros for a chain never written). */
@@ -146,6 +168,8 @@ export interface AuditStore {
   checkpoints(chain: string, afterSeq: number, limit: number): Promise<AuditCheckpointRow[]>;
   /** The checkpoint with the highest seq of `chain`, if any. */
   lastCheckpoint(chain: string): Promise<AuditCheckpointRow | undefined>;
+  /** Up to `limit` events matching `query` after `after`, by (time, chain in byte order, seq). */
+  query(query: AuditQuery, after: AuditCursor | undefined, limit: number): Promise<AuditRow[]>;
 }
 
 /** The persistence backend. */

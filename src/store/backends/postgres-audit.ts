@@ -10,6 +10,7 @@ import { StoreError } from '../../errors.js';
 import {
   assertConsecutive,
   AUDIT_COLUMNS,
+  auditQuerySql,
   auditFromDb,
   checkpointFromDb,
   EMPTY_HEAD,
@@ -151,6 +152,18 @@ export function postgresAudit(pool: Pool, writers: Pool): AuditStore {
           [chain, afterSeq, limit],
         );
         return rows.map(checkpointFromDb);
+      }),
+    query: (query, after, limit) =>
+      op('audit.query', async () => {
+        const { sql, params } = auditQuerySql(
+          query,
+          after,
+          limit,
+          (i) => `$${String(i)}`,
+          ' COLLATE "C"',
+        );
+        const { rows } = await pool.query<AuditDbRow>(sql, params);
+        return rows.map(auditFromDb);
       }),
     lastCheckpoint: (chain) =>
       op('audit.lastCheckpoint', async () => {

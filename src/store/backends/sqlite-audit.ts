@@ -10,6 +10,7 @@ import { StoreError } from '../../errors.js';
 import {
   assertConsecutive,
   auditFromDb,
+  auditQuerySql,
   auditToDb,
   checkpointFromDb,
   EMPTY_HEAD,
@@ -53,6 +54,8 @@ export function sqliteAudit(
        ON CONFLICT (chain) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash`,
     ),
   };
+
+  const statements = new Map<string, BetterSqlite3.Statement>();
 
   const appendHere = db.transaction(
     (chain: string, afterSeq: number, rows: AuditDbRow[]): 'ok' | 'conflict' => {
@@ -98,6 +101,17 @@ export function sqliteAudit(
       attempt('audit.lastCheckpoint', () => {
         const row = q.lastCheckpoint.get(chain) as CheckpointDbRow | undefined;
         return row && checkpointFromDb(row);
+      }),
+    query: (query, after, limit) =>
+      attempt('audit.query', () => {
+        const { sql, params } = auditQuerySql(query, after, limit, () => '?', '');
+        let stmt = statements.get(sql);
+        if (stmt === undefined) {
+          // One statement per filter combination: at most 2^9 distinct texts.
+          stmt = db.prepare(sql);
+          statements.set(sql, stmt);
+        }
+        return (stmt.all(...params) as AuditDbRow[]).map(auditFromDb);
       }),
     close: () => (worker === null ? Promise.resolve() : worker.close()),
   };
