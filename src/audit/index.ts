@@ -14,6 +14,19 @@ export {
   type PayloadSigner,
   type SignerKey,
 } from './checkpoint.js';
+export {
+  csvLine,
+  CSV_HEADER,
+  decodeCursor,
+  encodeCursor,
+  eventOf,
+  FILTERS,
+  jsonLine,
+  MAX_PAGE,
+  parseAuditQuery,
+  scanEvents,
+  type ParsedAuditQuery,
+} from './query.js';
 export { createAuditLog, type AuditLogOptions, type AuditLogSink } from './writer.js';
 export {
   unsignedBound,
