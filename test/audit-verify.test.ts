@@ -130,6 +130,28 @@ describe('audit keys and verify', () => {
     expect(bad.err).toBe('gatehouse: audit verify: chain replica-1 seq 3: altered');
   });
 
+  it('exports the selection with `gatehouse audit export`, to stdout or a file', async () => {
+    await record(6);
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: () => undefined };
+    const args = ['audit', 'export', '--data-dir', f.dir];
+    expect(await runCli([...args, '--subject', 'user-2'], io)).toBe(0);
+    expect(out.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([3]);
+    const file = join(f.dir, 'audit.csv');
+    expect(await runCli([...args, '--format', 'csv', '--out', file], io)).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[0]).toMatch(/^chain,seq,time,/);
+    const err: string[] = [];
+    const bad = await runCli([...args, '--from', 'yesterday'], {
+      out: () => undefined,
+      err: (l) => err.push(l),
+    });
+    expect(bad).toBe(2);
+    expect(err.join('\n')).toMatch(/--from must be an RFC 3339 date-time/);
+  });
+
   it('fails checkpoints verified against a JWKS file without the signing key', async () => {
     await record(4);
     const { writeFileSync } = await import('node:fs');

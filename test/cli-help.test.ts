@@ -58,6 +58,7 @@ describe('gatehouse --help', () => {
       'keys rotate',
       'audit',
       'audit verify',
+      'audit export',
       'models',
       'models list',
       'models pull',
