@@ -100,7 +100,7 @@ describe('audit keys and verify', () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({
       ok: true,
-      chains: [{ chain: 'replica-1', events: 9, headSeq: 9, checkpoints: 3, lastCheckpointSeq: 9 }],
+      chains: [{ chain: 'replica-1', events: 9, headSeq: 9, checkpoints: 3, lastCheckpointSeq: 9, purgedThrough: 0 }],
     });
     await tamper(`DELETE FROM audit_events WHERE seq = 6`);
     const bad = await f.app.http.inject({

@@ -15,6 +15,8 @@ import {
 
 /** The JWS `typ` of a checkpoint. */
 export const CHECKPOINT_TYP = 'gatehouse-checkpoint+jwt';
+/** The JWS `typ` of a purge record (same claims: the last purged event's seq and hash). */
+export const PURGE_TYP = 'gatehouse-purge+jwt';
 
 /** What a checkpoint asserts. */
 export interface CheckpointClaims {
@@ -87,6 +89,7 @@ export class PublicKeys {
 export async function verifyCheckpoint(
   jws: string,
   keys: PublicKeys,
+  typ: string = CHECKPOINT_TYP,
 ): Promise<{ ok: true; claims: CheckpointClaims } | { ok: false; reason: string }> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -94,7 +97,7 @@ export async function verifyCheckpoint(
   } catch {
     return { ok: false, reason: 'not a compact JWS' };
   }
-  if (header.typ !== CHECKPOINT_TYP) return { ok: false, reason: 'wrong typ' };
+  if (header.typ !== typ) return { ok: false, reason: 'wrong typ' };
   if (typeof header.alg !== 'string' || !ALGS.includes(header.alg)) {
     return { ok: false, reason: 'algorithm not allowed' };
   }

@@ -61,6 +61,10 @@ export function watched(store: AuditStore): { store: AuditStore; batches: number
       checkpoints: (c, a, l) => store.checkpoints(c, a, l),
       lastCheckpoint: (c) => store.lastCheckpoint(c),
       query: (q, after, limit) => store.query(q, after, limit),
+      purgePoint: (c, before) => store.purgePoint(c, before),
+      addPurge: (r) => store.addPurge(r),
+      purges: (c) => store.purges(c),
+      deleteThrough: (c, s, l) => store.deleteThrough(c, s, l),
     },
   };
 }

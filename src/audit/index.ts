@@ -7,6 +7,7 @@ export { canonicalize, type Canonical } from './canonical.js';
 export { BODY_KEYS, eventText, linkHash, ZERO_HASH } from './chain.js';
 export {
   CHECKPOINT_TYP,
+  PURGE_TYP,
   jwsSigner,
   PublicKeys,
   verifyCheckpoint,
@@ -27,6 +28,7 @@ export {
   scanEvents,
   type ParsedAuditQuery,
 } from './query.js';
+export { purgeExpired, type PurgeOptions, type PurgeResult } from './retention.js';
 export { createAuditLog, type AuditLogOptions, type AuditLogSink } from './writer.js';
 export {
   unsignedBound,

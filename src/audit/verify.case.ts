@@ -104,8 +104,22 @@ export function verifyTamperCases(name: string, fresh: () => Promise<TamperTarge
         expect(report).toEqual({
           ok: true,
           chains: [
-            { chain: CHAIN, events: 22, headSeq: 22, checkpoints: 5, lastCheckpointSeq: 22 },
-            { chain: 'replica-2', events: 3, headSeq: 3, checkpoints: 1, lastCheckpointSeq: 3 },
+            {
+              chain: CHAIN,
+              events: 22,
+              headSeq: 22,
+              checkpoints: 5,
+              lastCheckpointSeq: 22,
+              purgedThrough: 0,
+            },
+            {
+              chain: 'replica-2',
+              events: 3,
+              headSeq: 3,
+              checkpoints: 1,
+              lastCheckpointSeq: 3,
+              purgedThrough: 0,
+            },
           ],
         });
       } finally {

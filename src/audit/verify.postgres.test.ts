@@ -59,8 +59,22 @@ describe.skipIf(url === '')('postgres', () => {
       expect(report).toEqual({
         ok: true,
         chains: [
-          { chain: 'replica-a', events: 15, headSeq: 15, checkpoints: 3, lastCheckpointSeq: 15 },
-          { chain: 'replica-b', events: 15, headSeq: 15, checkpoints: 3, lastCheckpointSeq: 15 },
+          {
+            chain: 'replica-a',
+            events: 15,
+            headSeq: 15,
+            checkpoints: 3,
+            lastCheckpointSeq: 15,
+            purgedThrough: 0,
+          },
+          {
+            chain: 'replica-b',
+            events: 15,
+            headSeq: 15,
+            checkpoints: 3,
+            lastCheckpointSeq: 15,
+            purgedThrough: 0,
+          },
         ],
       });
     } finally {

@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 import type { AuditCheckpointRow, AuditRow, AuditStore } from '../store/index.js';
 import { canonicalize, type Canonical } from './canonical.js';
 import { BODY_KEYS, linkHash, ZERO_HASH } from './chain.js';
-import { PublicKeys, verifyCheckpoint } from './checkpoint.js';
+import { PublicKeys, PURGE_TYP, verifyCheckpoint } from './checkpoint.js';
 
 /**
  * What went wrong. `altered`: an event's content (or an indexed copy of it) changed, or it no
@@ -34,6 +34,8 @@ export interface ChainReport {
   checkpoints: number;
   /** Seq of the last checkpoint: events after it are not covered by a signature. */
   lastCheckpointSeq: number | null;
+  /** Events up to this seq were purged by retention (signed purge record); 0 if none. */
+  purgedThrough: number;
 }
 
 export type VerifyReport =
@@ -72,7 +74,13 @@ export async function verifyAudit(
   const pageSize = options.pageSize ?? 1000;
   const chains: ChainReport[] = [];
   for (const chain of await store.chains()) {
-    const result = await verifyChain(store, chain, keys, pageSize, options.maxUnsigned);
+    let result: ChainReport | { problem: AuditProblem };
+    try {
+      result = await verifyChain(store, chain, keys, pageSize, options.maxUnsigned);
+    } catch (err) {
+      if (err instanceof Found) return { ok: false, problem: err.problem, chains };
+      throw err;
+    }
     if ('problem' in result) return { ok: false, problem: result.problem, chains };
     chains.push(result);
   }
@@ -129,14 +137,31 @@ async function verifyChain(
   const fail = (seq: number, kind: AuditProblemKind, message: string): never => {
     throw new Found({ chain, seq, kind, message });
   };
-  const cps = new CheckpointCursor(store, chain, pageSize);
-  let expected = 1;
-  let prevHash = ZERO_HASH;
+  // A signed purge record restarts the chain after the last purged event.
+  let cut: AuditCheckpointRow | undefined;
+  for (const p of await store.purges(chain)) {
+    const v = await verifyCheckpoint(p.jws, keys, PURGE_TYP);
+    const c = v.ok ? v.claims : undefined;
+    if (c?.chain !== chain || c.seq !== p.seq || c.hash !== p.hash) {
+      const why = v.ok ? 'its row differs from its signed claims' : v.reason;
+      throw new Found({
+        chain,
+        seq: p.seq,
+        kind: 'bad-checkpoint',
+        message: `purge record at seq ${String(p.seq)}: ${why}`,
+      });
+    }
+    cut = p;
+  }
+  const purgedThrough = cut?.seq ?? 0;
+  const cps = new CheckpointCursor(store, chain, pageSize, purgedThrough);
+  let expected = purgedThrough + 1;
+  let prevHash = cut?.hash ?? ZERO_HASH;
   let prevRowPrev: string | undefined;
   let events = 0;
   let checkpoints = 0;
   let lastCheckpointSeq: number | null = null;
-  const covered = { seq: 0 };
+  const covered = { seq: purgedThrough };
   const unsigned = (from: number, to: number) => {
     if (to - from > maxUnsigned) {
       fail(
@@ -259,7 +284,7 @@ async function verifyChain(
     if (err instanceof Found) return { problem: err.problem };
     throw err;
   }
-  return { chain, events, headSeq: expected - 1, checkpoints, lastCheckpointSeq };
+  return { chain, events, headSeq: expected - 1, checkpoints, lastCheckpointSeq, purgedThrough };
 }
 
 /**
@@ -310,14 +335,17 @@ function classify(
 /** Pages through a chain's checkpoints alongside its events. */
 class CheckpointCursor {
   #buf: AuditCheckpointRow[] = [];
-  #after = 0;
+  #after: number;
   #done = false;
 
   constructor(
     readonly store: AuditStore,
     readonly chain: string,
     readonly pageSize: number,
-  ) {}
+    after: number,
+  ) {
+    this.#after = after;
+  }
 
   async fill(): Promise<void> {
     if (this.#buf.length > 0 || this.#done) return;

@@ -280,6 +280,8 @@ export const configSchema = z.strictObject({
       checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
       /** …or this many ms after new events, whichever comes first (and on shutdown). */
       checkpointIntervalMs: z.number().int().min(100).max(86_400_000).default(10_000),
+      /** Days events are kept (then purged, leaving a signed purge record); absent: forever. */
+      retentionDays: z.number().int().positive().max(36_500).optional(),
     })
     .prefault({}),
 });

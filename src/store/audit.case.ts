@@ -209,6 +209,30 @@ export function auditStoreConformance(name: string, open: () => Promise<Store>):
       expect(await q({ subject: "x' OR '1'='1" })).toEqual([]);
     });
 
+    it('finds the purge point, keeps purge records and deletes in bounded rounds', async () => {
+      const chain = newChain();
+      // someRows times are base + seq: events 1..6 are older than base + 7.
+      const rows = someRows(chain, 0, 10);
+      const base = 1_700_000_000_000;
+      await store.audit.append(chain, 0, rows);
+      expect(await store.audit.purgePoint(chain, base + 7)).toEqual({ seq: 6, hash: hex(6) });
+      expect(await store.audit.purgePoint(chain, base + 1)).toBeUndefined();
+      expect(await store.audit.purgePoint(chain, base + 100)).toEqual({ seq: 10, hash: hex(10) });
+      expect(await store.audit.purgePoint(newChain(), base + 100)).toBeUndefined();
+      const rec = { chain, seq: 6, hash: hex(6), jws: 'p.q.r', createdAt: base };
+      await store.audit.addPurge(rec);
+      await store.audit.addPurge({ ...rec, jws: 'ignored' });
+      expect(await store.audit.purges(chain)).toEqual([rec]);
+      await store.audit.addCheckpoint({ ...rec, seq: 5, jws: 'c' });
+      await store.audit.addCheckpoint({ ...rec, seq: 8, jws: 'c' });
+      expect(await store.audit.deleteThrough(chain, 6, 4)).toBe(4);
+      expect(await store.audit.deleteThrough(chain, 6, 4)).toBe(2);
+      expect(await store.audit.deleteThrough(chain, 6, 4)).toBe(0);
+      expect((await store.audit.events(chain, 0, 100)).map((r) => r.seq)).toEqual([7, 8, 9, 10]);
+      expect((await store.audit.checkpoints(chain, 0, 10)).map((c) => c.seq)).toEqual([8]);
+      expect(await store.audit.head(chain)).toEqual({ seq: 10, hash: hex(10) });
+    });
+
     it('keeps what an append resolved after the connection closes', async () => {
       const chain = newChain();
       const writer = await open();

@@ -93,6 +93,15 @@ export const migrations: readonly Migration[] = [
         created_at BIGINT NOT NULL,
         PRIMARY KEY (chain, seq)
       )`,
+      // Signed records of retention purges: the chain restarts after `seq`, linking to `hash`.
+      `CREATE TABLE audit_purges (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (chain, seq)
+      )`,
     ],
   },
 ];

@@ -168,6 +168,20 @@ export interface AuditStore {
   checkpoints(chain: string, afterSeq: number, limit: number): Promise<AuditCheckpointRow[]>;
   /** The checkpoint with the highest seq of `chain`, if any. */
   lastCheckpoint(chain: string): Promise<AuditCheckpointRow | undefined>;
+  /**
+   * The last event of the longest prefix of `chain` whose events are all older than `before`
+   * (epoch ms): where a retention purge may cut. Undefined when the first event is not older.
+   */
+  purgePoint(chain: string, before: number): Promise<ChainHead | undefined>;
+  /** Stores a signed purge record (same shape as a checkpoint); a repeat is ignored. */
+  addPurge(record: AuditCheckpointRow): Promise<void>;
+  /** The purge records of `chain`, by seq. */
+  purges(chain: string): Promise<AuditCheckpointRow[]>;
+  /**
+   * Deletes up to `limit` events of `chain` with seq <= `throughSeq` (and every checkpoint up to
+   * it); returns how many events went. Called in rounds so no transaction grows unbounded.
+   */
+  deleteThrough(chain: string, throughSeq: number, limit: number): Promise<number>;
   /** Up to `limit` events matching `query` after `after`, by (time, chain in byte order, seq). */
   query(query: AuditQuery, after: AuditCursor | undefined, limit: number): Promise<AuditRow[]>;
 }

@@ -133,7 +133,8 @@ export function postgresAudit(pool: Pool, writers: Pool): AuditStore {
       op('audit.chains', async () => {
         const { rows } = await pool.query<{ chain: string }>(
           `SELECT chain FROM (SELECT chain FROM audit_chains UNION SELECT chain FROM audit_events
-           UNION SELECT chain FROM audit_checkpoints) c ORDER BY chain COLLATE "C"`,
+           UNION SELECT chain FROM audit_checkpoints UNION SELECT chain FROM audit_purges) c
+           ORDER BY chain COLLATE "C"`,
         );
         return rows.map((r) => r.chain);
       }),
@@ -152,6 +153,46 @@ export function postgresAudit(pool: Pool, writers: Pool): AuditStore {
           [chain, afterSeq, limit],
         );
         return rows.map(checkpointFromDb);
+      }),
+    purgePoint: (chain, before) =>
+      op('audit.purgePoint', async () => {
+        const { rows } = await pool.query<{ seq: string; hash: string }>(
+          `SELECT e.seq, e.hash FROM audit_events e, audit_chains h
+           WHERE h.chain = $1 AND e.chain = $1 AND e.seq = COALESCE(
+             (SELECT MIN(seq) FROM audit_events WHERE chain = $1 AND time >= $2) - 1, h.head_seq)`,
+          [chain, before],
+        );
+        const row = rows[0];
+        return row === undefined ? undefined : { seq: int(row.seq), hash: row.hash };
+      }),
+    addPurge: (r) =>
+      op('audit.addPurge', async () => {
+        await pool.query(
+          `INSERT INTO audit_purges (chain, seq, hash, jws, created_at)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain, seq) DO NOTHING`,
+          [r.chain, r.seq, r.hash, r.jws, r.createdAt],
+        );
+      }),
+    purges: (chain) =>
+      op('audit.purges', async () => {
+        const { rows } = await pool.query<CheckpointDbRow & Record<string, unknown>>(
+          'SELECT * FROM audit_purges WHERE chain = $1 ORDER BY seq',
+          [chain],
+        );
+        return rows.map(checkpointFromDb);
+      }),
+    deleteThrough: (chain, throughSeq, limit) =>
+      op('audit.deleteThrough', async () => {
+        await pool.query('DELETE FROM audit_checkpoints WHERE chain = $1 AND seq <= $2', [
+          chain,
+          throughSeq,
+        ]);
+        const { rowCount } = await pool.query(
+          `DELETE FROM audit_events WHERE chain = $1 AND seq IN
+           (SELECT seq FROM audit_events WHERE chain = $1 AND seq <= $2 ORDER BY seq LIMIT $3)`,
+          [chain, throughSeq, limit],
+        );
+        return rowCount ?? 0;
       }),
     query: (query, after, limit) =>
       op('audit.query', async () => {

@@ -30,7 +30,7 @@ export function sqliteAudit(
     head: db.prepare('SELECT head_seq, head_hash FROM audit_chains WHERE chain = ?'),
     chains: db.prepare(
       `SELECT chain FROM audit_chains UNION SELECT chain FROM audit_events
-       UNION SELECT chain FROM audit_checkpoints ORDER BY 1`,
+       UNION SELECT chain FROM audit_checkpoints UNION SELECT chain FROM audit_purges ORDER BY 1`,
     ),
     events: db.prepare(
       'SELECT * FROM audit_events WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -45,6 +45,19 @@ export function sqliteAudit(
       `INSERT INTO audit_checkpoints (chain, seq, hash, jws, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (chain, seq) DO NOTHING`,
     ),
+    firstNotOlder: db.prepare(
+      'SELECT MIN(seq) AS seq FROM audit_events WHERE chain = ? AND time >= ?',
+    ),
+    addPurge: db.prepare(
+      `INSERT INTO audit_purges (chain, seq, hash, jws, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (chain, seq) DO NOTHING`,
+    ),
+    purges: db.prepare('SELECT * FROM audit_purges WHERE chain = ? ORDER BY seq'),
+    deleteEvents: db.prepare(
+      `DELETE FROM audit_events WHERE chain = ? AND seq IN
+       (SELECT seq FROM audit_events WHERE chain = ? AND seq <= ? ORDER BY seq LIMIT ?)`,
+    ),
+    deleteCheckpoints: db.prepare('DELETE FROM audit_checkpoints WHERE chain = ? AND seq <= ?'),
     insert: db.prepare(
       `INSERT INTO audit_events (chain, seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash, event)
        VALUES (@chain, @seq, @time, @subject, @client_id, @action, @resource, @decision, @status, @hash, @prev_hash, @event)`,
@@ -102,6 +115,31 @@ export function sqliteAudit(
         const row = q.lastCheckpoint.get(chain) as CheckpointDbRow | undefined;
         return row && checkpointFromDb(row);
       }),
+    purgePoint: (chain, before) =>
+      attempt('audit.purgePoint', () => {
+        const first = q.firstNotOlder.get(chain, before) as { seq: unknown };
+        const head = q.head.get(chain) as { head_seq: unknown; head_hash: unknown } | undefined;
+        if (head === undefined) return undefined;
+        const cut = first.seq === null ? int(head.head_seq) : int(first.seq) - 1;
+        if (cut < 1) return undefined;
+        const row = (q.events.all(chain, cut - 1, 1) as AuditDbRow[]).map(auditFromDb)[0];
+        return row?.seq === cut ? { seq: cut, hash: row.hash } : undefined;
+      }),
+    addPurge: (r) =>
+      attempt('audit.addPurge', () => {
+        q.addPurge.run(r.chain, r.seq, r.hash, r.jws, r.createdAt);
+      }),
+    purges: (chain) =>
+      attempt('audit.purges', () =>
+        (q.purges.all(chain) as CheckpointDbRow[]).map(checkpointFromDb),
+      ),
+    deleteThrough: (chain, throughSeq, limit) =>
+      attempt('audit.deleteThrough', () =>
+        db.transaction(() => {
+          q.deleteCheckpoints.run(chain, throughSeq);
+          return q.deleteEvents.run(chain, chain, throughSeq, limit).changes;
+        })(),
+      ),
     query: (query, after, limit) =>
       attempt('audit.query', () => {
         const { sql, params } = auditQuerySql(query, after, limit, () => '?', '');
