@@ -3,7 +3,6 @@
  * comparing its indexed columns, naming what broke a link, and paging checkpoints alongside.
  */
 import type { AuditCheckpointRow, AuditRow, AuditStore } from '../store/index.js';
-import { canonicalize, type Canonical } from './canonical.js';
 import { BODY_KEYS } from './chain.js';
 
 /**
@@ -19,8 +18,11 @@ export type AuditProblemKind =
 /** A parsed event body. */
 export type Body = Record<(typeof BODY_KEYS)[number], unknown>;
 
-/** Parses a stored event text; undefined when it is not an event body. */
-export function parseBody(text: string): { body: Body; canonical: string } | undefined {
+/**
+ * Parses a stored event text; undefined when it is not an event body. The hash is checked over
+ * the stored text itself (what the writer hashed), so it need not be re-encoded here.
+ */
+export function parseBody(text: string): Body | undefined {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -31,11 +33,7 @@ export function parseBody(text: string): { body: Body; canonical: string } | und
   const o = v as Record<string, unknown>;
   for (const k of BODY_KEYS) if (!Object.hasOwn(o, k)) return undefined;
   if (typeof o.chain !== 'string' || !Number.isSafeInteger(o.seq)) return undefined;
-  try {
-    return { body: o as Body, canonical: canonicalize(o as Canonical) };
-  } catch {
-    return undefined; // e.g. 1e999, which parses to Infinity
-  }
+  return o as Body;
 }
 
 /** The indexed column that disagrees with the hashed event, if any. */
