@@ -93,6 +93,36 @@ async function appendTx(
   }
 }
 
+/**
+ * A page of events by seq. Asked as `seq > $2 ORDER BY seq LIMIT n`, PostgreSQL without fresh
+ * statistics (a chain just written) bitmap-scans and sorts the whole rest of the chain for every
+ * page, which makes a full scan quadratic. Windows of explicit seq bounds read only their rows;
+ * `min(seq)` (an index probe whatever the statistics) jumps over gaps, so even a row moved to a
+ * huge seq costs one probe.
+ */
+async function events(pool: Pool, chain: string, afterSeq: number, limit: number) {
+  const out: AuditRow[] = [];
+  let after = afterSeq;
+  while (out.length < limit) {
+    const { rows: next } = await pool.query<{ seq: string | null }>(
+      'SELECT min(seq) AS seq FROM audit_events WHERE chain = $1 AND seq > $2',
+      [chain, after],
+    );
+    const from = next[0]?.seq;
+    if (from == null) break;
+    const { rows } = await pool.query<AuditDbRow>(
+      `SELECT * FROM audit_events WHERE chain = $1 AND seq >= $2 AND seq < $2::bigint + $3
+       ORDER BY seq LIMIT $3`,
+      [chain, from, limit - out.length],
+    );
+    for (const r of rows) out.push(auditFromDb(r));
+    const last = rows.at(-1);
+    if (last === undefined) break;
+    after = int(last.seq);
+  }
+  return out;
+}
+
 /** The audit store: reads on `pool`, appends on `writers`. */
 export function postgresAudit(pool: Pool, writers: Pool): AuditStore {
   return {
@@ -139,13 +169,7 @@ export function postgresAudit(pool: Pool, writers: Pool): AuditStore {
         return rows.map((r) => r.chain);
       }),
     events: (chain, afterSeq, limit) =>
-      op('audit.events', async () => {
-        const { rows } = await pool.query<AuditDbRow>(
-          'SELECT * FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-          [chain, afterSeq, limit],
-        );
-        return rows.map(auditFromDb);
-      }),
+      op('audit.events', () => events(pool, chain, afterSeq, limit)),
     checkpoints: (chain, afterSeq, limit) =>
       op('audit.checkpoints', async () => {
         const { rows } = await pool.query<CheckpointDbRow & Record<string, unknown>>(
