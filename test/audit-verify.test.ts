@@ -100,7 +100,16 @@ describe('audit keys and verify', () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({
       ok: true,
-      chains: [{ chain: 'replica-1', events: 9, headSeq: 9, checkpoints: 3, lastCheckpointSeq: 9, purgedThrough: 0 }],
+      chains: [
+        {
+          chain: 'replica-1',
+          events: 9,
+          headSeq: 9,
+          checkpoints: 3,
+          lastCheckpointSeq: 9,
+          purgedThrough: 0,
+        },
+      ],
     });
     await tamper(`DELETE FROM audit_events WHERE seq = 6`);
     const bad = await f.app.http.inject({
@@ -150,6 +159,37 @@ describe('audit keys and verify', () => {
     });
     expect(bad).toBe(2);
     expect(err.join('\n')).toMatch(/--from must be an RFC 3339 date-time/);
+  });
+
+  it('purges old events with `gatehouse audit purge`, and the store still verifies', async () => {
+    const log = createAuditLog({
+      store: f.app.store.audit,
+      chain: 'replica-1',
+      sign: jwsSigner(() => f.app.auth.keys.signingKey()),
+      issuer: f.config.auth.issuer,
+    });
+    const old = Date.now() - 40 * 86_400_000;
+    for (let i = 0; i < 5; i++) await log.record(anEvent({ time: old + i }));
+    await log.record(anEvent({ time: Date.now() }));
+    await log.close();
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: () => undefined };
+    const args = ['audit', 'purge', '--data-dir', f.dir];
+    expect(await runCli([...args, '--days', '30', '--json'], io)).toBe(0);
+    expect(JSON.parse(out[0] ?? '')).toEqual([{ chain: 'replica-1', throughSeq: 5, deleted: 5 }]);
+    expect(await runCli([...args, '--days', '30'], io)).toBe(0);
+    expect(out[1]).toBe('nothing to purge');
+    const err: string[] = [];
+    expect(await runCli(args, { out: () => undefined, err: (l) => err.push(l) })).toBe(2);
+    expect(err.join('')).toMatch(/--days is required/);
+    const verified = await cli('--json');
+    expect(verified.code).toBe(0);
+    const report = JSON.parse(verified.out) as {
+      chains: { chain: string; purgedThrough: number }[];
+    };
+    expect(report.chains.find((c) => c.chain === 'replica-1')?.purgedThrough).toBe(5);
+    // The purge itself was recorded on this host's chain.
+    expect(report.chains.length).toBe(2);
   });
 
   it('fails checkpoints verified against a JWKS file without the signing key', async () => {

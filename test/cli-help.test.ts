@@ -59,6 +59,7 @@ describe('gatehouse --help', () => {
       'audit',
       'audit verify',
       'audit export',
+      'audit purge',
       'models',
       'models list',
       'models pull',

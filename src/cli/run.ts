@@ -30,7 +30,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   },
   {
     name: 'audit',
-    summary: 'verify and export the tamper-evident audit log',
+    summary: 'verify, export and purge the tamper-evident audit log',
     load: async () => (await import('./commands/audit.js')).command,
   },
   {

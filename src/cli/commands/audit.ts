@@ -10,8 +10,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import {
+  chainId,
+  createAuditLog,
   csvLine,
   CSV_HEADER,
+  jwsSigner,
+  purgeExpired,
   jsonLine,
   parseAuditQuery,
   scanEvents,
@@ -163,9 +167,63 @@ const exportCommand = leaf({
   },
 });
 
+const purge = leaf({
+  name: 'gatehouse audit purge',
+  summary: 'delete events older than the retention, behind a signed purge record',
+  synopsis: '[--days N] [--json]',
+  description:
+    'Purges each chain up to its last event older than N days (default audit.retentionDays).\n' +
+    "The purge is recorded first as an audit event on this host's chain (audit.replicaId), then\n" +
+    'a purge record signed with the current key lets verify restart the chain after it.',
+  options: {
+    days: { type: 'string', value: 'N', help: 'retention in days (default audit.retentionDays)' },
+    ...JSON_OPTION,
+    ...CONFIG_OPTIONS,
+    ...HELP_OPTION,
+  },
+  async run({ values }, io) {
+    const config = configFrom(values);
+    const days = values.days === undefined ? config.audit.retentionDays : Number(values.days);
+    if (days === undefined)
+      throw new UsageError('--days is required (audit.retentionDays is not set)');
+    if (!Number.isInteger(days) || days < 1)
+      throw new UsageError('--days must be a positive integer');
+    const ring = await openKeyRing(config, systemClock);
+    const sign = jwsSigner(() => ring.signingKey());
+    const results = await withStore(config, async (store) => {
+      const log = createAuditLog({
+        store: store.audit,
+        chain: chainId(config),
+        sign,
+        issuer: config.auth.issuer,
+        checkpointEvery: config.audit.checkpointEvery,
+      });
+      try {
+        return await purgeExpired({
+          store: store.audit,
+          log,
+          sign,
+          issuer: config.auth.issuer,
+          clock: systemClock,
+          retentionDays: days,
+        });
+      } finally {
+        await log.close();
+      }
+    });
+    if (values.json) io.out(JSON.stringify(results));
+    else if (results.length === 0) io.out('nothing to purge');
+    else
+      for (const r of results)
+        io.out(
+          `chain ${r.chain}: purged ${String(r.deleted)} events through seq ${String(r.throughSeq)}`,
+        );
+  },
+});
+
 export const command: Group = {
   kind: 'group',
   name: 'gatehouse audit',
-  summary: 'verify and export the tamper-evident audit log',
-  commands: [verify, exportCommand],
+  summary: 'verify, export and purge the tamper-evident audit log',
+  commands: [verify, exportCommand, purge],
 };
