@@ -12,6 +12,8 @@ import { prepareInference, type BackendLoaders, type Inference } from './inferen
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
 import { randomId, type IdGenerator } from './lib/random.js';
+import { openAudit } from './audit-wiring.js';
+import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -45,6 +47,8 @@ export interface App {
   readonly inference: Inference;
   readonly store: Store;
   readonly config: Config;
+  /** The audit log of this replica (undefined when `audit.enabled` is false). */
+  readonly audit: AuditLog | undefined;
   /** The policy in force (reloaded when its file changes); `onReload` for the audit log. */
   readonly policy: Policy;
   /**
@@ -99,6 +103,8 @@ export async function buildApp(
     },
     ...(overrides.loaders === undefined ? {} : { loaders: overrides.loaders }),
   });
+  const audit = openAudit(config, store, auth, clock, logger);
+  audit?.watchPolicy(policy);
   let phase: 'starting' | 'serving' | 'draining' = 'starting';
   const http = await buildHttp({
     config,
@@ -107,7 +113,8 @@ export async function buildApp(
     logger,
     inference: inference.service,
     policy,
-    ready: () => ({ phase, models: inference.served.status() }),
+    ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
+    auditStage: audit?.stage,
   });
   await http.ready();
   if (options.waitForModels !== false) await inference.load();
@@ -119,12 +126,15 @@ export async function buildApp(
     store,
     config,
     policy,
+    audit: audit?.log,
     loadModels: () => inference.load(),
     close: async () => {
       phase = 'draining';
       // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
       await inference.close();
+      // What is still counted and the final checkpoint are written before the store closes.
+      await audit?.close();
       auth.close();
       policy.close();
       if (overrides.store === undefined) await store.close();

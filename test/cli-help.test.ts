@@ -56,6 +56,10 @@ describe('gatehouse --help', () => {
       'keys',
       'keys list',
       'keys rotate',
+      'audit',
+      'audit verify',
+      'audit export',
+      'audit purge',
       'receipt',
       'receipt verify',
       'models',
@@ -106,7 +110,7 @@ describe('gatehouse usage errors', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toEqual([
       'gatehouse: unknown command: frobnicate',
-      "commands: serve, clients, token, keys, receipt, models; see 'gatehouse --help'",
+      "commands: serve, clients, token, keys, audit, receipt, models; see 'gatehouse --help'",
     ]);
     const sub = await gatehouse('clients', 'frob');
     expect(sub.code).toBe(2);

@@ -1,6 +1,49 @@
-/** @module audit — what is recorded: events, chains, aggregates of anonymous refusals. */
+/** @module audit — the audit area's public surface: the log, its encoding, verification. */
+import { hostname } from 'node:os';
+import type { Config } from '../config/index.js';
+
 export type * from './types.js';
 export { canonicalize, type Canonical } from './canonical.js';
+export { BODY_KEYS, eventText, linkHash, ZERO_HASH } from './chain.js';
+export {
+  CHECKPOINT_TYP,
+  PURGE_TYP,
+  jwsSigner,
+  PublicKeys,
+  verifyCheckpoint,
+  type CheckpointClaims,
+  type PayloadSigner,
+  type SignerKey,
+} from './checkpoint.js';
+export {
+  csvLine,
+  CSV_HEADER,
+  decodeCursor,
+  encodeCursor,
+  eventOf,
+  FILTERS,
+  jsonLine,
+  MAX_PAGE,
+  parseAuditQuery,
+  scanEvents,
+  type ParsedAuditQuery,
+} from './query.js';
+export { purgeExpired, type PurgeOptions, type PurgeResult } from './retention.js';
+export { createAuditLog, type AuditLogOptions, type AuditLogSink } from './writer.js';
+export {
+  unsignedBound,
+  verifyAudit,
+  type AuditProblem,
+  type AuditProblemKind,
+  type ChainReport,
+  type VerifyOptions,
+  type VerifyReport,
+} from './verify.js';
+
+/** This process's chain id: `audit.replicaId`, or the host name. */
+export function chainId(config: Pick<Config, 'audit'>): string {
+  return config.audit.replicaId ?? hostname();
+}
 export {
   AnonymousFailures,
   type AnonymousFailuresOptions,

@@ -28,12 +28,28 @@ const storedKeySchema = z.looseObject({
   private: sealedPrivateSchema,
 });
 
+/**
+ * The public part of a key that left the ring (its retention passed): kept for good, so audit
+ * checkpoints and receipts it signed stay verifiable. Never holds private material.
+ */
+const archivedKeySchema = z.strictObject({
+  kid: z.string().min(1).max(256),
+  alg: z.string().min(1).max(32),
+  createdAt: z.number().int(),
+  retiredAt: z.number().int().nullable(),
+  publicJwk: jwkObject.refine((j) => j.d === undefined, 'a public key'),
+});
+
 const keyFileSchema = z.looseObject({
   version: z.literal(1),
   /** scrypt salt for the master key, present once any key has been sealed. */
   salt: b64u.optional(),
   keys: z.array(storedKeySchema),
+  archive: z.array(archivedKeySchema).optional(),
 });
+
+/** A retired key's public part, kept after it left the ring. */
+export type ArchivedKey = z.infer<typeof archivedKeySchema>;
 
 /** A private JWK, sealed or not. */
 export type SealedPrivate = z.infer<typeof sealedPrivateSchema>;
@@ -56,6 +72,7 @@ export class KeyFile {
   readonly #masterKey: string | undefined;
   #salt: Buffer | undefined;
   #kek: Buffer | undefined;
+  #archive: ArchivedKey[] = [];
 
   constructor(path: string, masterKey: string | undefined) {
     this.path = path;
@@ -81,16 +98,30 @@ export class KeyFile {
     }
     const file = parsed.data;
     if (file.salt !== undefined) this.#salt = Buffer.from(file.salt, 'base64url');
+    this.#archive = file.archive ?? [];
     return file.keys.map((key) => ({ key, privateJwk: this.#unseal(key) }));
   }
 
-  /** Writes every key, sealing private JWKs when a master key is set. */
-  write(keys: { key: StoredKey; privateJwk: Record<string, unknown> }[]): void {
+  /** The archived public keys as of the last `read()`. */
+  archive(): readonly ArchivedKey[] {
+    return this.#archive;
+  }
+
+  /**
+   * Writes every key, sealing private JWKs when a master key is set, and the archive (by default
+   * the one last read, so a write never drops archived keys).
+   */
+  write(
+    keys: { key: StoredKey; privateJwk: Record<string, unknown> }[],
+    archive: readonly ArchivedKey[] = this.#archive,
+  ): void {
     const sealed = keys.map(({ key, privateJwk }) => ({
       ...key,
       private: this.#seal(key.kid, privateJwk),
     }));
     const file: KeyFileContent = { version: 1, keys: sealed };
+    if (archive.length > 0) file.archive = [...archive];
+    this.#archive = [...archive];
     if (this.#salt !== undefined) file.salt = this.#salt.toString('base64url');
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(file, null, 2), { mode: 0o600 });

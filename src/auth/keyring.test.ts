@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compactVerify } from 'jose';
+import { CompactSign, compactVerify, importJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { KeyDecryptError } from './key-file.js';
 import { KeyRing, type SigningAlg } from './keyring.js';
@@ -79,6 +79,36 @@ describe('KeyRing', () => {
     await ring.refresh(0);
     expect(ring.get(oldKid)).toBeUndefined();
     expect(ring.jwks().keys.map((k) => k.kid)).toEqual([newKid]);
+  });
+
+  it('keeps the public key of every key it ever had for audit verification, never a private part', async () => {
+    const { clock, file, open } = setup();
+    const ring = await open();
+    const first = ring.signingKey();
+    const signed = await new CompactSign(new TextEncoder().encode('checkpoint'))
+      .setProtectedHeader({ alg: first.alg, kid: first.kid })
+      .sign(first.privateKey);
+    const second = await ring.rotate();
+    clock.now += 3661 * 1000;
+    // Past its retention the first key leaves the ring at the next rotation…
+    const third = await ring.rotate();
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([second, third]);
+    expect(ring.get(first.kid)).toBeUndefined();
+    // …but its public part stays, in the file and in the audit set, across restarts.
+    const reopened = await open();
+    const audit = reopened.auditJwks().keys;
+    expect(audit.map((k) => k.kid).sort()).toEqual([first.kid, second, third].sort());
+    for (const k of audit) expect(k).not.toHaveProperty('d');
+    const old = audit.find((k) => k.kid === first.kid);
+    if (old === undefined) throw new Error('archived key missing');
+    await expect(compactVerify(signed, await importJWK(old, first.alg))).resolves.toBeDefined();
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { archive: unknown[] };
+    expect(JSON.stringify(stored.archive)).not.toMatch(/"d"/);
+    expect(stored.archive).toHaveLength(1);
+    // Further rotations keep the archive and do not duplicate it.
+    clock.now += 3661 * 1000;
+    await reopened.rotate();
+    expect(reopened.auditJwks().keys).toHaveLength(4);
   });
 
   it('publishes a rotated-in key before it signs when given an activation delay', async () => {

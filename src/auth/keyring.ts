@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SIGNING_ALGS } from '../config/schema.js';
 import type { Clock } from '../lib/clock.js';
-import { KeyFile, type StoredKey } from './key-file.js';
+import { KeyFile, type ArchivedKey, type StoredKey } from './key-file.js';
 
 /** Algorithms we sign with. */
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -74,6 +74,7 @@ export class KeyRing {
   #keys: LoadedKey[] = [];
   #byKid = new Map<string, LoadedKey>();
   #jwks: { keys: JWK[] } = { keys: [] };
+  #auditJwks: { keys: JWK[] } = { keys: [] };
   #mtime = 0;
   #lastCheck = 0;
 
@@ -97,6 +98,16 @@ export class KeyRing {
       entries.map(({ key, privateJwk }) => toLoaded(key, privateJwk)),
     );
     this.#setKeys(loaded);
+    // Every public key the ring ever had: those in the file (whatever their retention) and the
+    // archived ones. Newest entry wins for a kid present in both.
+    const all = new Map<string, JWK>();
+    for (const a of this.#file.archive()) {
+      all.set(a.kid, { ...publicPart(a.publicJwk), kid: a.kid, alg: a.alg, use: 'sig' });
+    }
+    for (const { key } of entries) {
+      all.set(key.kid, { ...publicPart(key.publicJwk), kid: key.kid, alg: key.alg, use: 'sig' });
+    }
+    this.#auditJwks = { keys: [...all.values()] };
     this.#mtime = this.#fileMtime();
   }
 
@@ -166,6 +177,15 @@ export class KeyRing {
     return this.#jwks;
   }
 
+  /**
+   * Every public key this ring ever had, retired and expired ones included (JWKS format): what
+   * audit checkpoints and receipts are verified against long after their key stopped signing.
+   * The token JWKS ({@link jwks}) is unchanged by it.
+   */
+  auditJwks(): { keys: JWK[] } {
+    return this.#auditJwks;
+  }
+
   /** Summary for operators. */
   list(): KeyInfo[] {
     const now = Math.floor(this.#opts.clock() / 1000);
@@ -194,12 +214,26 @@ export class KeyRing {
     const privateJwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
     const publicJwk = publicPart(privateJwk);
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    const kept: { key: StoredKey; privateJwk: Record<string, unknown> }[] = entries
-      .map(({ key, privateJwk: pj }) => ({
-        key: { ...key, retiredAt: Math.min(key.retiredAt ?? switchAt, switchAt) },
-        privateJwk: pj,
-      }))
-      .filter(({ key }) => key.retiredAt + this.#opts.retention > now);
+    const retired = entries.map(({ key, privateJwk: pj }) => ({
+      key: { ...key, retiredAt: Math.min(key.retiredAt ?? switchAt, switchAt) },
+      privateJwk: pj,
+    }));
+    const kept: { key: StoredKey; privateJwk: Record<string, unknown> }[] = retired.filter(
+      ({ key }) => key.retiredAt + this.#opts.retention > now,
+    );
+    // A key leaving the ring drops its private part only; the public part is archived.
+    const archive: ArchivedKey[] = [...this.#file.archive()];
+    for (const { key } of retired) {
+      if (key.retiredAt + this.#opts.retention > now) continue;
+      if (archive.some((a) => a.kid === key.kid)) continue;
+      archive.push({
+        kid: key.kid,
+        alg: key.alg,
+        createdAt: key.createdAt,
+        retiredAt: key.retiredAt,
+        publicJwk: publicPart(key.publicJwk),
+      });
+    }
     kept.push({
       key: {
         kid,
@@ -212,7 +246,7 @@ export class KeyRing {
       },
       privateJwk,
     });
-    this.#file.write(kept);
+    this.#file.write(kept, archive);
     await this.#load();
     return kid;
   }

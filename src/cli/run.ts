@@ -29,6 +29,11 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
     load: async () => (await import('./commands/keys.js')).command,
   },
   {
+    name: 'audit',
+    summary: 'verify, export and purge the tamper-evident audit log',
+    load: async () => (await import('./commands/audit.js')).command,
+  },
+  {
     name: 'receipt',
     summary: 'verify signed receipts offline',
     load: async () => (await import('./commands/receipt.js')).command,

@@ -47,6 +47,13 @@ describe('loadConfig', () => {
     expect(c.auth.issuer).toBe('https://ai.example.com');
   });
 
+  it('defaults the audit block: checkpoints every 1,000 events or 10 s, kept forever', () => {
+    expect(loadConfig({ env: {} }).audit).toEqual({
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 10_000,
+    });
+  });
+
   it('is frozen', () => {
     const c = loadConfig({ env: {} });
     expect(Object.isFrozen(c)).toBe(true);
@@ -61,6 +68,9 @@ describe('loadConfig', () => {
     ['a symmetric signing algorithm', 'auth:\n  signingAlg: HS256\n', 'auth.signingAlg'],
     ['a ttl above the hard maximum', 'auth:\n  accessTokenTtl: 7200\n', 'auth.accessTokenTtl'],
     ['clock skew above 60 s', 'auth:\n  clockSkew: 300\n', 'auth.clockSkew'],
+    ['an unknown audit key', 'audit:\n  checkpointEvry: 5\n', 'audit.checkpointEvry'],
+    ['a replica id with a space', 'audit:\n  replicaId: a b\n', 'audit.replicaId'],
+    ['a zero checkpoint interval', 'audit:\n  checkpointEvery: 0\n', 'audit.checkpointEvery'],
     [
       'a trusted issuer with neither jwksUri nor discovery',
       'auth:\n  trustedIssuers:\n    - issuer: https://idp\n      audience: x\n',

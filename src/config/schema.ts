@@ -274,6 +274,37 @@ export const configSchema = z.strictObject({
       file: z.string().min(1).optional(),
     })
     .prefault({}),
+  /** The tamper-evident audit log (README "Audit log"). */
+  audit: z
+    .strictObject({
+      /** This process's hash chain id; replicas need distinct ones. Default: the host name. */
+      replicaId: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, . _ : - (max 128)')
+        .optional(),
+      /** A signed checkpoint over the chain head after this many events… */
+      checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
+      /** …or this many ms after new events, whichever comes first (and on shutdown). */
+      checkpointIntervalMs: z.number().int().min(100).max(86_400_000).default(10_000),
+      /** Days events are kept (then purged, leaving a signed purge record); absent: forever. */
+      retentionDays: z.number().int().positive().max(36_500).optional(),
+      /**
+       * Record every protected request, token issue and denial (default). false turns the audit
+       * log and receipts off — for benchmarks that measure what they cost, never in production.
+       */
+      enabled: z.boolean().default(true),
+      /**
+       * Receipts on inference responses: `batch` (one signature over a Merkle root per batch of
+       * concurrent responses, each receipt carrying its inclusion proof), `single` (one JWS per
+       * response), or `off`.
+       */
+      receipts: z.enum(['batch', 'single', 'off']).default('batch'),
+      /** Refusals of unidentified callers are counted and written as one event per key per this many ms. */
+      anonymousIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
+      /** Distinct (action, reason, client, source) keys per interval before the rest are folded together. */
+      anonymousMaxKeys: z.number().int().min(1).max(100_000).default(1000),
+    })
+    .prefault({}),
 });
 
 /** Configuration as written (before defaults). */

@@ -20,6 +20,8 @@ import { edgeOptions, guardServer } from './edge.js';
 import { EdgeLog } from './edge-log.js';
 import { handleError } from './errors.js';
 import { lazyChildLogger } from './request-logger.js';
+import { unsignedBound } from '../audit/index.js';
+import { auditRoutes } from './routes/audit.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { policyRoutes } from './routes/policy.js';
@@ -37,8 +39,8 @@ export interface HttpDeps {
   inference: InferenceService;
   policy: Policy;
   ready: () => Readiness;
-  /** Records every response of an audited route before it is sent. */
-  auditStage: AuditStage;
+  /** Records every response of an audited route before it is sent (undefined: audit off). */
+  auditStage: AuditStage | undefined;
 }
 
 /** Creates the HTTP server (not listening). */
@@ -91,7 +93,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     route.preHandler = [refuseBodyToken, authorize, ...list(route.preHandler)];
   });
   app.decorate('auditStage', deps.auditStage);
-  deps.auditStage.attach(app);
+  deps.auditStage?.attach(app);
 
   healthRoutes(app, deps.ready);
   wellKnownRoutes(app, config, auth);
@@ -110,6 +112,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     embeddingRoutes(api, deps.inference);
     moderationRoutes(api, deps.inference);
     completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);
+    auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
     done();
   });
   return app;

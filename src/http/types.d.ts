@@ -25,7 +25,7 @@ declare module 'fastify' {
     /** The access log, when `log.access` is on (also called for a client that went away). */
     accessLog?: AccessLogger;
     /** The audit stage (streamed responses record through it themselves). */
-    auditStage: AuditStage;
+    auditStage: AuditStage | undefined;
   }
   interface FastifyContextConfig {
     /**

@@ -57,4 +57,51 @@ export const migrations: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 2,
+    name: 'audit',
+    sql: [
+      // One row per chain: its head, locked (PostgreSQL) by compare-and-append.
+      `CREATE TABLE audit_chains (
+        chain TEXT PRIMARY KEY,
+        head_seq BIGINT NOT NULL,
+        head_hash TEXT NOT NULL
+      )`,
+      `CREATE TABLE audit_events (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        time BIGINT NOT NULL,
+        subject TEXT,
+        client_id TEXT,
+        action TEXT NOT NULL,
+        resource TEXT,
+        decision TEXT NOT NULL,
+        status INTEGER,
+        hash TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (chain, seq)
+      )`,
+      `CREATE INDEX audit_events_time ON audit_events (time)`,
+      `CREATE INDEX audit_events_subject ON audit_events (subject, time)`,
+      `CREATE INDEX audit_events_client ON audit_events (client_id, time)`,
+      `CREATE TABLE audit_checkpoints (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (chain, seq)
+      )`,
+      // Signed records of retention purges: the chain restarts after `seq`, linking to `hash`.
+      `CREATE TABLE audit_purges (
+        chain TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        jws TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (chain, seq)
+      )`,
+    ],
+  },
 ];

@@ -89,6 +89,103 @@ export interface ReplayStore {
   claim(key: string, exp: number, now: number): Promise<boolean>;
 }
 
+/**
+ * One audit event as stored: its place in the chain, the columns queries filter on, its links,
+ * and the canonical text that was hashed. `time` is epoch milliseconds (unlike the rest of the
+ * store). Indexed columns are copies of fields of `event`; `audit verify` checks they agree.
+ */
+export interface AuditRow {
+  chain: string;
+  seq: number;
+  time: number;
+  subject: string | null;
+  clientId: string | null;
+  action: string;
+  resource: string | null;
+  decision: string;
+  status: number | null;
+  hash: string;
+  prevHash: string;
+  /** RFC 8785 text of the event without `hash`/`prevHash` (chain and seq included). */
+  event: string;
+}
+
+/** A signed checkpoint over a chain head (a compact JWS), as stored. */
+export interface AuditCheckpointRow {
+  chain: string;
+  seq: number;
+  hash: string;
+  jws: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+/** The head of one chain: its last sequence number and hash (0 and 64 zeros when empty). */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** A selection of audit events; every member narrows it. Times are epoch ms. */
+export interface AuditQuery {
+  /** Inclusive. */
+  from?: number;
+  /** Exclusive. */
+  to?: number;
+  subject?: string;
+  clientId?: string;
+  action?: string;
+  /** Events on `model:<id>` or `model:<id>@<sha256>`. */
+  model?: string;
+  decision?: string;
+  status?: number;
+}
+
+/** Position in the (time, chain, seq) order of a query: results continue after it. */
+export interface AuditCursor {
+  time: number;
+  chain: string;
+  seq: number;
+}
+
+/** The audit log's storage: append-only hash chains, one per replica, and their checkpoints. */
+export interface AuditStore {
+  /** The head of `chain` (seq 0 and 64 zeros for a chain never written). */
+  head(chain: string): Promise<ChainHead>;
+  /**
+   * Compare-and-append: writes every row in one durable transaction (fsync'd / committed) only if
+   * the head of `chain` is still `afterSeq`; otherwise writes nothing and answers 'conflict'.
+   * Rows must be consecutive from `afterSeq + 1`. Two writers on one chain can never fork it.
+   */
+  append(chain: string, afterSeq: number, rows: readonly AuditRow[]): Promise<'ok' | 'conflict'>;
+  /** Stores a checkpoint; a second one at the same (chain, seq) is ignored. */
+  addCheckpoint(checkpoint: AuditCheckpointRow): Promise<void>;
+  /** Every chain that has a head, an event or a checkpoint, in byte order. */
+  chains(): Promise<string[]>;
+  /** Up to `limit` events of `chain` with seq > `afterSeq`, by seq. */
+  events(chain: string, afterSeq: number, limit: number): Promise<AuditRow[]>;
+  /** Up to `limit` checkpoints of `chain` with seq > `afterSeq`, by seq. */
+  checkpoints(chain: string, afterSeq: number, limit: number): Promise<AuditCheckpointRow[]>;
+  /** The checkpoint with the highest seq of `chain`, if any. */
+  lastCheckpoint(chain: string): Promise<AuditCheckpointRow | undefined>;
+  /**
+   * The last event of the longest prefix of `chain` whose events are all older than `before`
+   * (epoch ms): where a retention purge may cut. Undefined when the first event is not older.
+   */
+  purgePoint(chain: string, before: number): Promise<ChainHead | undefined>;
+  /** Stores a signed purge record (same shape as a checkpoint); a repeat is ignored. */
+  addPurge(record: AuditCheckpointRow): Promise<void>;
+  /** The purge records of `chain`, by seq. */
+  purges(chain: string): Promise<AuditCheckpointRow[]>;
+  /**
+   * Deletes up to `limit` events of `chain` with seq <= `throughSeq` (and every checkpoint up to
+   * it); returns how many events went. Called in rounds so no transaction grows unbounded.
+   */
+  deleteThrough(chain: string, throughSeq: number, limit: number): Promise<number>;
+  /** Up to `limit` events matching `query` after `after`, by (time, chain in byte order, seq). */
+  query(query: AuditQuery, after: AuditCursor | undefined, limit: number): Promise<AuditRow[]>;
+}
+
 /** The persistence backend. */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -96,5 +193,6 @@ export interface Store {
   readonly refresh: RefreshStore;
   readonly revocations: RevocationStore;
   readonly replay: ReplayStore;
+  readonly audit: AuditStore;
   close(): Promise<void>;
 }

@@ -72,6 +72,18 @@ function textOf(content: ChatBody['messages'][number]['content']): string {
   return content.map((p) => p.text).join('');
 }
 
+/** Ends a stream: recorded (and its receipt sent) by the audit stage, when audit is on. */
+async function end(
+  stream: EventStream,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+): Promise<void> {
+  const stage = request.server.auditStage;
+  if (stage === undefined) stream.done();
+  else await stage.endStream(stream, request, reply, status);
+}
+
 async function run(
   inference: InferenceService,
   job: Job,
@@ -154,12 +166,7 @@ async function run(
       }
     }
     inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r));
-    await request.server.auditStage.endStream(
-      stream,
-      request,
-      reply,
-      r.finishReason === 'cancelled' ? 499 : 200,
-    );
+    await end(stream, request, reply, r.finishReason === 'cancelled' ? 499 : 200);
   } catch (err) {
     if (!stream.isOpen) throw err;
     // Headers are gone: report in-band, as OpenAI does, then close the stream.
@@ -172,7 +179,7 @@ async function run(
         code: 'internal_error',
       },
     });
-    await request.server.auditStage.endStream(stream, request, reply, 500);
+    await end(stream, request, reply, 500);
   }
   return reply;
 }

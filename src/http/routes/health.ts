@@ -1,7 +1,8 @@
 /**
  * @module http/routes/health — liveness and readiness probes (unauthenticated). `/readyz`
  * answers 200 only once the server takes requests and every required model is loaded; it lists
- * each model's state with a short public reason, never internals.
+ * each model's state with a short public reason, never internals, and whether the audit log
+ * can be written (while it cannot, audited requests get 503, so the replica is not ready).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ModelStatus } from '../../inference/index.js';
@@ -12,10 +13,14 @@ export interface Readiness {
   readonly phase: 'starting' | 'serving' | 'draining';
   /** Every configured model (and classifier), in config order. */
   readonly models: readonly ModelStatus[];
+  /** Whether the audit log's last write succeeded (undefined: audit off). */
+  readonly audit?: boolean | undefined;
 }
 
 function verdict(r: Readiness): 'ready' | 'starting' | 'loading' | 'not_ready' | 'draining' {
   if (r.phase !== 'serving') return r.phase;
+  // Requests that must be audited are refused while the log cannot be written.
+  if (r.audit === false) return 'not_ready';
   const required = r.models.filter((m) => m.required);
   if (required.some((m) => m.state === 'failed')) return 'not_ready';
   if (required.some((m) => m.state === 'loading')) return 'loading';
@@ -33,6 +38,7 @@ export function healthRoutes(app: FastifyInstance, readiness: () => Readiness): 
       required: m.required,
       ...(m.reason === undefined ? {} : { reason: m.reason }),
     }));
-    return reply.code(status === 'ready' ? 200 : 503).send({ status, models });
+    const audit = r.audit === undefined ? {} : { audit: r.audit ? 'ok' : 'unavailable' };
+    return reply.code(status === 'ready' ? 200 : 503).send({ status, ...audit, models });
   });
 }

@@ -16,6 +16,7 @@ import {
   type RefreshRow,
 } from '../rows.js';
 import type { ConsumeResult, Revocation, Store } from '../types.js';
+import { postgresAudit } from './postgres-audit.js';
 
 /** Options for {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -58,25 +59,30 @@ export async function openPostgresStore(
     throw new StoreError('PostgreSQL store: schema must be a lower-case SQL identifier');
   }
   const { Pool } = await import('pg');
-  const pool = new Pool({
+  const poolConfig = {
     connectionString: url,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
-  });
+  };
+  const pool = new Pool(poolConfig);
+  // Audit appends get connections of their own (postgres-audit.ts).
+  const auditPool = new Pool({ ...poolConfig, max: 2 });
   // Without a listener, an idle connection dropped by the server would crash the process.
-  pool.on('error', (cause) => {
-    onError?.(new StoreError('PostgreSQL store: idle connection failed', { cause }));
-  });
+  for (const p of [pool, auditPool]) {
+    p.on('error', (cause) => {
+      onError?.(new StoreError('PostgreSQL store: idle connection failed', { cause }));
+    });
+  }
   try {
     await migrate(pool, schema);
   } catch (cause) {
-    await pool.end().catch(() => undefined);
+    await Promise.all([pool.end(), auditPool.end()]).catch(() => undefined);
     if (cause instanceof StoreError) throw cause;
     throw new StoreError('PostgreSQL store: could not open the database', { cause });
   }
-  return build(pool);
+  return build(pool, auditPool);
 }
 
-function build(pool: Pool): Store {
+function build(pool: Pool, auditPool: Pool): Store {
   const query = <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
     pool.query<R>(text, values);
   let closing: Promise<void> | undefined;
@@ -170,7 +176,11 @@ function build(pool: Pool): Store {
           return (await query(sql, [key, exp])).rowCount === 1;
         }),
     },
-    close: () => (closing ??= op('close', () => pool.end())),
+    audit: postgresAudit(pool, auditPool),
+    close: () =>
+      (closing ??= op('close', async () => {
+        await Promise.all([pool.end(), auditPool.end()]);
+      })),
   };
 }
 

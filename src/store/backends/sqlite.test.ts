@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { auditStoreConformance } from '../audit.case.js';
 import { storeConformance } from '../store.case.js';
 import { openSqliteStore } from './sqlite.js';
 
@@ -12,3 +13,4 @@ afterAll(() => {
 });
 
 storeConformance('sqlite', () => openSqliteStore(join(dir, 'gatehouse.db')));
+auditStoreConformance('sqlite', () => openSqliteStore(join(dir, 'gatehouse.db')));

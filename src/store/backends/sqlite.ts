@@ -4,6 +4,7 @@
  * `consume` race is settled by a single conditional UPDATE either way.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { StoreError } from '../../errors.js';
 import { isMissingPackage } from '../../lib/missing-package.js';
 import { migrations } from '../migrations.js';
@@ -16,17 +17,23 @@ import {
   type ClientRow,
   type RefreshRow,
 } from '../rows.js';
+import { sqliteAudit } from './sqlite-audit.js';
+import { SqliteAuditWorker } from './sqlite-audit-worker.js';
 
 /**
  * better-sqlite3 12 (node::ObjectWrap) aborts the process on Node 24 when V8 collects a
  * statement, and 13 (Node-API, prebuilt) needs Node 22+ and crashes on 20: load the one that
- * is safe on the running Node. Both have the same API.
+ * is safe on the running Node. Both have the same API. Exported for tests that need a raw connection.
  */
-async function loadDriver(): Promise<typeof BetterSqlite3> {
+export async function loadDriver(): Promise<{ Database: typeof BetterSqlite3; path: string }> {
   const major = Number(process.versions.node.split('.')[0]);
   try {
     const mod = major >= 22 ? await import('better-sqlite3-napi') : await import('better-sqlite3');
-    return mod.default;
+    // The audit writer thread requires the same build by path (sqlite-audit-worker.ts).
+    const path = createRequire(import.meta.url).resolve(
+      major >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3',
+    );
+    return { Database: mod.default, path };
   } catch (err) {
     // better-sqlite3-napi is an optional dependency that npm installs only when it runs on
     // Node 22+ (its engines field), so a tree installed by Node 20 lacks it.
@@ -48,7 +55,7 @@ async function loadDriver(): Promise<typeof BetterSqlite3> {
 
 /** Opens (creating if needed) the SQLite database at `file` and applies migrations. */
 export async function openSqliteStore(file: string): Promise<Store> {
-  const Database = await loadDriver();
+  const { Database, path: driver } = await loadDriver();
   let db: BetterSqlite3.Database | undefined;
   try {
     db = new Database(file);
@@ -60,10 +67,11 @@ export async function openSqliteStore(file: string): Promise<Store> {
     db?.close();
     throw new StoreError('SQLite store: could not open the database', { cause });
   }
-  return build(db);
+  return build(db, file === ':memory:' ? null : new SqliteAuditWorker(driver, file));
 }
 
-function build(db: BetterSqlite3.Database): Store {
+function build(db: BetterSqlite3.Database, auditWorker: SqliteAuditWorker | null): Store {
+  const audit = sqliteAudit(db, auditWorker);
   const q = {
     clientInsert: db.prepare(
       `INSERT INTO clients (id, name, secret_hash, jwks, auth_methods, roles, scopes, allow_refresh, created_at, revoked_at)
@@ -175,7 +183,11 @@ function build(db: BetterSqlite3.Database): Store {
           return q.replayClaim.run(key, exp).changes === 1;
         }),
     },
-    close: () => attempt('close', () => void db.close()),
+    audit,
+    close: async () => {
+      await audit.close();
+      await attempt('close', () => void db.close());
+    },
   };
 }
 

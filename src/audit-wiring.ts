@@ -1,0 +1,135 @@
+/**
+ * @module audit-wiring — assembles the audit side of the application: this replica's log on its
+ * chain (checkpoints signed with the current signing key), the aggregator of anonymous
+ * refusals, the receipt signer, the pipeline stage that uses them, policy reloads as events,
+ * and the retention job. Kept beside app.ts, which it serves.
+ */
+import type { Logger } from 'pino';
+import {
+  AnonymousFailures,
+  chainId,
+  createAuditLog,
+  createReceiptSigner,
+  jwsSigner,
+  purgeExpired,
+  type AuditLog,
+} from './audit/index.js';
+import type { Auth } from './auth/index.js';
+import type { Config } from './config/index.js';
+import { AuditStage } from './http/audit-stage.js';
+import type { Clock } from './lib/clock.js';
+import type { Policy } from './policy/index.js';
+import type { Store } from './store/index.js';
+
+/** How often the retention job runs when `audit.retentionDays` is set. */
+const RETENTION_EVERY_MS = 3_600_000;
+
+export interface AuditWiring {
+  readonly log: AuditLog;
+  readonly stage: AuditStage;
+  /** Records policy reloads as events. */
+  watchPolicy(policy: Policy): void;
+  /** Flushes the aggregates, signs what is pending, writes the final checkpoint. */
+  close(): Promise<void>;
+}
+
+/** The audit side of the app, or undefined when `audit.enabled` is false. */
+export function openAudit(
+  config: Config,
+  store: Store,
+  auth: Auth,
+  clock: Clock,
+  logger: Logger,
+): AuditWiring | undefined {
+  const a = config.audit;
+  if (!a.enabled) return undefined;
+  const issuer = config.auth.issuer;
+  const sign = jwsSigner(() => auth.keys.signingKey());
+  const log = createAuditLog({
+    store: store.audit,
+    chain: chainId(config),
+    sign,
+    issuer,
+    clock,
+    checkpointEvery: a.checkpointEvery,
+    checkpointIntervalMs: a.checkpointIntervalMs,
+    log: (level, obj, msg) => {
+      logger[level](obj, msg);
+    },
+  });
+  const anonymous = new AnonymousFailures({
+    record: (event) => log.record(event),
+    clock,
+    intervalMs: a.anonymousIntervalMs,
+    maxKeys: a.anonymousMaxKeys,
+    onError: (err) => {
+      logger.warn({ err }, 'aggregated refusals not written: audit log unavailable');
+    },
+  });
+  const receipts =
+    a.receipts === 'off'
+      ? undefined
+      : createReceiptSigner({ keys: auth.keys, issuer, clock, mode: a.receipts });
+  const stage = new AuditStage({
+    audit: log,
+    anonymous,
+    signReceipt: receipts === undefined ? undefined : (subject) => receipts.sign(subject),
+    clock,
+  });
+  let retention: NodeJS.Timeout | undefined;
+  if (a.retentionDays !== undefined) {
+    const days = a.retentionDays;
+    const purge = (): void => {
+      purgeExpired({ store: store.audit, log, sign, issuer, clock, retentionDays: days }).catch(
+        (err: unknown) => {
+          logger.error({ err }, 'audit retention purge failed');
+        },
+      );
+    };
+    retention = setInterval(purge, RETENTION_EVERY_MS);
+    retention.unref();
+    setImmediate(purge).unref();
+  }
+  let unwatch: (() => void) | undefined;
+  return {
+    log,
+    stage,
+    watchPolicy(policy) {
+      unwatch = policy.onReload((e) => {
+        log
+          .record({
+            time: clock(),
+            requestId: null,
+            issuer,
+            subject: null,
+            clientId: null,
+            roles: [],
+            action: 'policy.reload',
+            resource: e.sha256 === null ? null : `policy:${e.sha256}`,
+            decision: e.ok ? 'allow' : 'deny',
+            reason: e.ok
+              ? `policy reloaded from ${e.source}`
+              : `policy reload refused; last good policy kept (${e.error ?? 'unreadable'})`,
+            status: null,
+            latencyMs: null,
+            source: null,
+            usage: null,
+            promptSha256: null,
+            outputSha256: null,
+            guard: null,
+            details: { sha256: e.sha256, previousSha256: e.previousSha256, ok: e.ok },
+          })
+          .catch((err: unknown) => {
+            logger.error({ err }, 'policy reload not audited: audit log unavailable');
+          });
+      });
+    },
+    async close() {
+      if (retention !== undefined) clearInterval(retention);
+      unwatch?.();
+      await anonymous.flush();
+      await receipts?.close();
+      await log.close();
+    },
+  };
+}
