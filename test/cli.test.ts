@@ -207,3 +207,33 @@ describe('gatehouse CLI', () => {
     expect(log.output).not.toContain('cli test master key');
   });
 });
+
+describe('gatehouse CLI administration is audited', () => {
+  it('records clients create and revoke and keys rotate on the host chain, which verifies', () => {
+    const created = JSON.parse(
+      gatehouse('clients', 'create', '--name', 'audited', '--roles', 'developer', '--json').stdout,
+    ) as { client_id: string; client_secret: string };
+    expect(gatehouse('clients', 'revoke', created.client_id).code).toBe(0);
+    expect(gatehouse('keys', 'rotate', '--json').code).toBe(0);
+    const out = gatehouse('audit', 'export', '--format', 'jsonl');
+    expect(out.code).toBe(0);
+    const events = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = events.filter((e) => e.resource === `client:${created.client_id}`);
+    expect(mine.map((e) => e.action)).toEqual(['client.create', 'client.revoke']);
+    expect(mine[0]).toMatchObject({
+      decision: 'allow',
+      source: 'cli',
+      details: { name: 'audited', roles: ['developer'] },
+    });
+    expect(String(mine[0]?.subject)).toMatch(/^local:/);
+    expect(events.some((e) => e.action === 'key.rotate')).toBe(true);
+    // The secret never reaches the log.
+    expect(out.stdout).not.toContain(created.client_secret);
+    const verify = gatehouse('audit', 'verify');
+    expect(verify.stderr).toBe('');
+    expect(verify.code).toBe(0);
+  });
+});

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createClient, jwksFileKeys, revokeClient } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
+import { recordAdmin } from '../admin-audit.js';
 import { leaf, UsageError, type Group } from '../command.js';
 import {
   CONFIG_OPTIONS,
@@ -52,8 +53,8 @@ const create = leaf({
     const policy = policyFor(config);
     const roles = rolesFrom(values.roles, policy);
     const scopes = scopesFrom(values.scopes);
-    const { client, secret } = await withStore(config, (store) =>
-      createClient(
+    const { client, secret } = await withStore(config, async (store) => {
+      const created = await createClient(
         store,
         systemClock,
         {
@@ -64,8 +65,22 @@ const create = leaf({
           allowRefresh: values.refresh,
         },
         policy,
-      ),
-    );
+      );
+      const c = created.client;
+      await recordAdmin(config, store, {
+        action: 'client.create',
+        resource: `client:${c.id}`,
+        command: 'gatehouse clients create',
+        details: {
+          name: c.name,
+          roles: c.roles,
+          scopes: c.scopes,
+          authMethods: c.authMethods,
+          refresh: c.allowRefresh,
+        },
+      });
+      return created;
+    });
     const result =
       secret === undefined
         ? { client_id: client.id }
@@ -115,7 +130,16 @@ const revoke = leaf({
   positionals: { name: 'CLIENT_ID', min: 1, max: 1 },
   async run({ values, positionals }, io) {
     const id = positionals[0] ?? '';
-    await withStore(configFrom(values), (store) => revokeClient(store, systemClock, id));
+    const config = configFrom(values);
+    await withStore(config, async (store) => {
+      await revokeClient(store, systemClock, id);
+      await recordAdmin(config, store, {
+        action: 'client.revoke',
+        resource: `client:${id}`,
+        command: 'gatehouse clients revoke',
+        details: {},
+      });
+    });
     io.out(`revoked ${id}`);
   },
 });

@@ -3,7 +3,8 @@ import { openKeyRing, type KeyInfo, type SigningAlg } from '../../auth/index.js'
 import { SIGNING_ALGS } from '../../config/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group } from '../command.js';
-import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION } from '../context.js';
+import { recordAdmin } from '../admin-audit.js';
+import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION, withStore } from '../context.js';
 
 const iso = (s: number | null): string | null =>
   s === null ? null : new Date(s * 1000).toISOString();
@@ -58,6 +59,14 @@ const rotate = leaf({
     const delay = values.immediate ? 0 : config.auth.keyActivationDelay;
     const kid = await ring.rotate(alg as SigningAlg, delay);
     const activatesAt = iso(Math.floor(Date.now() / 1000) + delay);
+    await withStore(config, (store) =>
+      recordAdmin(config, store, {
+        action: 'key.rotate',
+        resource: `key:${kid}`,
+        command: 'gatehouse keys rotate',
+        details: { alg, activatesAt, immediate: values.immediate },
+      }),
+    );
     io.out(
       values.json
         ? JSON.stringify({ kid, alg, activatesAt })

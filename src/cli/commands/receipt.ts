@@ -14,9 +14,12 @@ import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group, type Io } from '../command.js';
 import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION } from '../context.js';
 
-/** Which keys of the data dir verify receipts (switch to the archive of all public keys here). */
+/**
+ * Which keys of the data dir verify receipts: every public key the ring ever had (the archive
+ * served at `/v1/audit/keys`), so a receipt stays verifiable after its key retires.
+ */
 export type RingKeys = (ring: KeyRing) => ReceiptJwks;
-export const publishedKeys: RingKeys = (ring) => ring.jwks();
+export const publishedKeys: RingKeys = (ring) => ring.auditJwks();
 
 const PROMPT_MEMBERS = ['messages', 'prompt', 'input'] as const;
 
