@@ -8,9 +8,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/lib/logger.js';
-import { basic, form, startApp, type Fixture } from './support/app-fixture.js';
+import { basic, form, requestToken, startApp, type Fixture } from './support/app-fixture.js';
 
 /** A raw client socket: what it received, and a promise that settles when it is closed. */
 interface Raw {
@@ -78,9 +78,16 @@ function capture(): { lines: LogLine[]; logger: ReturnType<typeof createLogger> 
   return { lines, logger: createLogger('info', sink) };
 }
 
+/** A request whose body comes one byte at a time; `AUTH` is replaced by a valid bearer token. */
 const SLOW_BODY =
-  'POST /v1/embeddings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+  'POST /v1/embeddings HTTP/1.1\r\nhost: x\r\nauthorization: AUTH\r\ncontent-type: application/json\r\n' +
   'content-length: 1000\r\n\r\n{';
+
+/** A bearer token of a fresh developer client of `f`. */
+async function bearer(f: Fixture): Promise<string> {
+  const res = await requestToken(f, await f.client());
+  return `Bearer ${res.json<{ access_token: string }>().access_token}`;
+}
 
 describe('a slow-body flood', () => {
   const FLOOD = 150;
@@ -119,7 +126,8 @@ describe('a slow-body flood', () => {
 
   it('closes every dribbling socket with a 408 while /healthz and the token endpoint answer', async () => {
     const client = await f.client();
-    const sockets = await Promise.all(Array.from({ length: FLOOD }, () => open(port, SLOW_BODY)));
+    const slow = SLOW_BODY.replace('AUTH', await bearer(f));
+    const sockets = await Promise.all(Array.from({ length: FLOOD }, () => open(port, slow)));
     const drip = setInterval(() => {
       for (const s of sockets) if (!s.socket.destroyed) s.socket.write(' ');
     }, 50);
@@ -177,6 +185,31 @@ describe('a slow-body flood', () => {
   });
 });
 
+describe('an unauthenticated slow body', () => {
+  let f: Fixture;
+  let port: number;
+
+  beforeAll(async () => {
+    f = await startApp({ listen: true, realClock: true });
+    port = Number(new URL(f.base).port);
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('answers an unauthenticated request 401 before reading its body', async () => {
+    const s = await open(port, SLOW_BODY.replace('authorization: AUTH\r\n', ''));
+    // The body has 999 bytes still to come: the answer cannot have waited for it.
+    await vi.waitFor(
+      () => {
+        expect(s.received()).toMatch(/^HTTP\/1\.1 401 /);
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    s.socket.destroy();
+  });
+});
+
 describe('limits answered in the shape of the route, over a socket', () => {
   let f: Fixture;
   let port: number;
@@ -196,7 +229,7 @@ describe('limits answered in the shape of the route, over a socket', () => {
   });
 
   async function exchange(request: string): Promise<string> {
-    const s = await open(port, request);
+    const s = await open(port, request.replace('AUTH', await bearer(f)));
     await within(s.closed, 10_000, 'answer');
     return s.received();
   }
@@ -218,7 +251,7 @@ describe('limits answered in the shape of the route, over a socket', () => {
     ],
     [
       '413 on /v1/*',
-      'POST /v1/embeddings HTTP/1.1\r\nhost: x\r\nconnection: close\r\n' +
+      'POST /v1/embeddings HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: AUTH\r\n' +
         'content-type: application/json\r\ncontent-length: 5000000\r\n\r\n',
       413,
       { error: { type: 'invalid_request_error', code: 'request_too_large' } },
