@@ -19,8 +19,7 @@ export interface GatewayJob {
 
 /** Requests per second over the run, requests made, and latency percentiles (ms). */
 export type GatewayReply =
-  | { reqPerSec: number; requests: number; p50Ms: number; p99Ms: number }
-  | { error: string };
+  { reqPerSec: number; requests: number; p50Ms: number; p99Ms: number } | { error: string };
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 

@@ -58,7 +58,20 @@ export async function startServer(
   core: number,
   execArgv: string[] = [],
 ): Promise<ServerProc> {
-  const child = start('./gateway-server.ts', [kind], core, execArgv);
+  return { ...(await startScript('./gateway-server.ts', [kind], core, execArgv)), kind };
+}
+
+/**
+ * Starts a server script of bench/support (it must speak `ServerMessage` over IPC) with `args`
+ * on `core`.
+ */
+export async function startScript(
+  script: string,
+  args: string[],
+  core: number,
+  execArgv: string[] = [],
+): Promise<Omit<ServerProc, 'kind'>> {
+  const child = start(script, args, core, execArgv);
   let bytes = 0;
   child.stdout?.on('data', (b: Buffer) => (bytes += b.length));
   const ready = await next(child, (m) =>
@@ -70,7 +83,6 @@ export async function startServer(
     }),
   );
   return {
-    kind,
     base: ready.base,
     authorization: ready.authorization,
     cpuUs: async () => {
