@@ -51,7 +51,9 @@ function faulty(store: Store): { store: Store; down: { on: boolean } } {
     },
   });
   return {
-    store: new Proxy(store, { get: (t, p) => (p === 'audit' ? audit : Reflect.get(t, p)) }),
+    store: new Proxy(store, {
+      get: (t, p): unknown => (p === 'audit' ? audit : Reflect.get(t, p)),
+    }),
     down,
   };
 }

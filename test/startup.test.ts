@@ -101,6 +101,7 @@ describe('model loading and /readyz', () => {
     expect(before.statusCode).toBe(503);
     expect(before.json()).toEqual({
       status: 'loading',
+      audit: 'ok',
       models: [{ id: 'slow', state: 'loading', required: true }],
     });
     const early = await chat(app, token, 'slow');
@@ -116,6 +117,7 @@ describe('model loading and /readyz', () => {
     expect(after.statusCode).toBe(200);
     expect(after.json()).toEqual({
       status: 'ready',
+      audit: 'ok',
       models: [{ id: 'slow', state: 'ready', required: true }],
     });
     expect((await chat(app, token, 'slow')).statusCode).toBe(200);

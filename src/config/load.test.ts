@@ -47,10 +47,14 @@ describe('loadConfig', () => {
     expect(c.auth.issuer).toBe('https://ai.example.com');
   });
 
-  it('defaults the audit block: checkpoints every 1,000 events or 10 s, kept forever', () => {
+  it('defaults the audit block: on, batched receipts, checkpoints every 1,000 events or 10 s, kept forever', () => {
     expect(loadConfig({ env: {} }).audit).toEqual({
+      enabled: true,
+      receipts: 'batch',
       checkpointEvery: 1000,
       checkpointIntervalMs: 10_000,
+      anonymousIntervalMs: 10_000,
+      anonymousMaxKeys: 1000,
     });
   });
 

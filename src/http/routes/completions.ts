@@ -202,7 +202,7 @@ export function completionRoutes(
           kind: 'chat',
           model: b.model,
           messages: b.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
-          input: b.messages as unknown as Canonical,
+          input: b.messages,
           ...sampling(b, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
         },
         request,
