@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../src/app.js';
 import { createClient, revokeClient } from '../src/auth/index.js';
+import { verifyAudit } from '../src/audit/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openStore } from '../src/store/index.js';
@@ -30,20 +31,23 @@ describe.skipIf(url === '')('replicas over PostgreSQL', () => {
   let client: { id: string; secret: string };
 
   beforeAll(async () => {
-    // Replicas share the public issuer URL, the store and the signing-key file.
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir: dir,
-        log: { level: 'silent' },
-        models: [],
-        inference: { moderation: null, promptInjection: null },
-        store: { url, schema },
-        auth: { issuer: 'https://ai.example.com', revocationSyncInterval: 1 },
-      },
-    });
-    a = await buildApp(config, { logger: createLogger('silent') });
-    b = await buildApp(config, { logger: createLogger('silent') });
+    // Replicas share the public issuer URL, the store and the signing-key file; each keeps its
+    // own audit chain.
+    const config = (replicaId: string) =>
+      loadConfig({
+        env: {},
+        overrides: {
+          dataDir: dir,
+          log: { level: 'silent' },
+          models: [],
+          inference: { moderation: null, promptInjection: null },
+          store: { url, schema },
+          auth: { issuer: 'https://ai.example.com', revocationSyncInterval: 1 },
+          audit: { replicaId },
+        },
+      });
+    a = await buildApp(config('replica-a'), { logger: createLogger('silent') });
+    b = await buildApp(config('replica-b'), { logger: createLogger('silent') });
     const created = await createClient(a.store, Date.now, {
       name: 'svc',
       roles: ['developer'],
@@ -178,5 +182,32 @@ describe.skipIf(url === '')('replicas over PostgreSQL', () => {
       access_token: string;
     }>();
     expect((await models(a, ok.access_token)).statusCode).toBe(200);
+  });
+
+  it('each replica records into its own chain in the one store, and verify checks both', async () => {
+    const at = (await token(a, { grant_type: 'client_credentials' })).json<{
+      access_token: string;
+    }>().access_token;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => models(i % 2 === 0 ? a : b, at)));
+    const report = await verifyAudit(a.store.audit, a.auth.keys.auditJwks());
+    expect(report.ok).toBe(true);
+    const chains = report.chains.map((c) => c.chain);
+    expect(chains).toEqual(expect.arrayContaining(['replica-a', 'replica-b']));
+    for (const c of report.chains) expect(c.events).toBeGreaterThan(10);
+    // Over HTTP too, from either replica, for an auditor.
+    const { token: auditor } = await b.auth.issuer.issue({
+      subject: 'auditor-1',
+      clientId: 'gh_audit',
+      scopes: ['audit:read'],
+      roles: ['auditor'],
+      ttl: 300,
+    });
+    const res = await b.http.inject({
+      method: 'GET',
+      url: '/v1/audit/verify',
+      headers: { authorization: `Bearer ${auditor}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json<{ ok: boolean; chains: { chain: string }[] }>()).toMatchObject({ ok: true });
   });
 });
