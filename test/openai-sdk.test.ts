@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyReceipt } from '../src/audit/index.js';
 import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
 
 const STORIES = join(import.meta.dirname, '../../shared/models/stories260K/stories260K.gguf');
@@ -114,6 +115,27 @@ describe('openai SDK', () => {
     }
     expect(text).toBe('streaming works fine');
     expect(usage?.completion_tokens).toBe(3);
+  });
+
+  it('hands over the receipt of each answer (header, and the stream’s SSE comment) unchanged', async () => {
+    const messages = [{ role: 'user' as const, content: 'receipts stay out of the way' }];
+    const { data, response } = await client.chat.completions
+      .create({ model: 'echo', messages })
+      .withResponse();
+    const receipt = response.headers.get('gatehouse-receipt') ?? '';
+    const claims = await verifyReceipt(receipt, f.app.auth.keys.auditJwks(), {
+      prompt: messages,
+      output: data.choices[0]?.message.content ?? '',
+    });
+    expect(claims.model).toBe('echo');
+    // Streaming with receipts on: the SDK ignores the comment line and sees every chunk.
+    const { data: stream, response: raw } = await client.chat.completions
+      .create({ model: 'echo', messages, stream: true })
+      .withResponse();
+    expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('receipts stay out of the way');
   });
 
   it('surfaces errors as typed SDK errors with the right status', async () => {
