@@ -25,7 +25,7 @@ export type InferenceOutput =
   | { vectors: readonly (readonly number[] | Float32Array)[] }
   | { json: Canonical };
 
-/** Sets the audit facts of a successful inference response. */
+/** Sets the audit facts of a successful inference response (nothing when audit is off). */
 export function inferenceFacts(
   request: FastifyRequest,
   inference: InferenceService,
@@ -34,6 +34,8 @@ export function inferenceFacts(
   output: InferenceOutput,
   usage: { promptTokens: number; completionTokens: number },
 ): void {
+  // The digests are the audit's to pay for: with the log off, nobody reads them.
+  if (request.server.auditStage === undefined) return;
   const sha256 = modelSha256(inference, model);
   request.audit = {
     resource: `model:${model}${sha256 === null ? '' : `@${sha256}`}`,
