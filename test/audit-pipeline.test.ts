@@ -6,13 +6,16 @@
  * before [DONE]; anonymous refusals are aggregated; and a log that cannot be written turns the
  * response into a 503 (fail closed) until the store is back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { promptSha256, textOutputSha256, verifyReceipt } from '../src/audit/index.js';
+import { sha256Hex } from '../src/audit/digests.js';
+import { builtinPolicyText } from '../src/policy/index.js';
 import { openStore, type AuditStore, type Store } from '../src/store/index.js';
 import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
+import { RESTRICTED, writePolicy } from './support/policy-fixture.js';
 
 interface Stored {
   chain: string;
@@ -272,5 +275,40 @@ describe('audit stage, store failing', () => {
       { timeout: 10_000, interval: 200 },
     );
     expect((await f.app.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+});
+
+describe('policy reloads are audited', () => {
+  it('records each reload with the file digest, and a refused edit as a denial', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-audit-policy-'));
+    const file = writePolicy(dir, builtinPolicyText());
+    const f = await startApp({ config: { policy: { file } }, realClock: true });
+    try {
+      const chain = f.app.audit?.chain ?? '';
+      const events = async () =>
+        (await f.app.store.audit.events(chain, 0, 1000)).map((r) => JSON.parse(r.event) as Stored);
+      const edited = RESTRICTED;
+      writeFileSync(file, edited);
+      f.app.policy.check();
+      writeFileSync(file, 'roles:\n  developer:\n    scopez: []\n');
+      f.app.policy.check();
+      await vi.waitFor(
+        async () => {
+          // (The file watcher may have seen an edit too; a reload is recorded once per change.)
+          const reloads = (await events()).filter((e) => e.action === 'policy.reload');
+          expect(reloads.find((e) => e.decision === 'allow')).toMatchObject({
+            resource: `policy:${sha256Hex(edited)}`,
+            reason: `policy reloaded from ${file}`,
+          });
+          expect(reloads.find((e) => e.decision === 'deny')?.reason).toMatch(
+            /last good policy kept/,
+          );
+        },
+        { timeout: 5000, interval: 50 },
+      );
+    } finally {
+      await f.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
