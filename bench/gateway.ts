@@ -12,7 +12,9 @@
  * less than throughput (the load client and other tenants take the same cores).
  *
  * Options: --rounds N (3), --ms N per round (3000), --warmup-ms N (1500), --connections N (32),
- * --log-level L (Gatehouse's log.level, default info), --profile DIR (run Gatehouse under `node --cpu-prof`, profile into DIR; summarise it with
+ * --log-level L (Gatehouse's log.level, default info), --audit on|off (default on: durable
+ * audit and receipts, as `gatehouse serve` runs; off: the request path without the audit stage,
+ * whose own cost `npm run bench:audit` measures), --profile DIR (run Gatehouse under `node --cpu-prof`, profile into DIR; summarise it with
  * `node --import tsx bench/cpu-profile.ts DIR`).
  */
 import { availableParallelism, loadavg } from 'node:os';
@@ -30,8 +32,10 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     profile: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    audit: { type: 'string', default: 'on' },
   },
 });
+if (values.audit !== 'on' && values.audit !== 'off') throw new Error('--audit must be on or off');
 const int = (name: string, raw: string): number => {
   const v = Number(raw);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
@@ -43,6 +47,7 @@ const warmupMs = int('warmup-ms', values['warmup-ms']);
 const width = int('connections', values.connections);
 // Read by the Gatehouse server process (bench/support/gateway-server.ts).
 process.env.GATEWAY_LOG_LEVEL = values['log-level'];
+process.env.GATEWAY_AUDIT = values.audit;
 
 const BODY = JSON.stringify({
   model: 'echo',
@@ -50,7 +55,7 @@ const BODY = JSON.stringify({
   max_tokens: 16,
 });
 const LABEL: Record<GatewayKind, string> = {
-  gatehouse: `Gatehouse (auth + echo chat, ${values['log-level']} log)`,
+  gatehouse: `Gatehouse (auth + policy + echo chat${values.audit === 'on' ? ' + durable audit + receipts' : ', audit off'}, ${values['log-level']} log)`,
   fastify: 'bare Fastify route',
   jose: 'Fastify + jose, cached verify',
 };

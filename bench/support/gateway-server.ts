@@ -52,9 +52,11 @@ async function gatehouse(): Promise<{ http: FastifyInstance; authorization: stri
   const env = await openBenchEnv();
   // Exactly what `gatehouse serve` does about logging: the configured level (default info) to
   // stdout. The config helper forces `silent`, so the level is taken from the defaults here.
+  // GATEWAY_AUDIT=off: the request path as issue 7 measured it, before the audit stage existed.
   const config = env.config({
     server: { host: '127.0.0.1', port: 0 },
     models: [{ id: 'echo', backend: 'echo', task: 'generation' }],
+    ...(process.env.GATEWAY_AUDIT === 'off' ? { audit: { enabled: false } } : {}),
   });
   // The compiled build, as `gatehouse serve` (dist/cli/main.js) runs it; the TypeScript source
   // through tsx only when there is no build (tsx wraps every named function it compiles).
