@@ -1,18 +1,19 @@
 /** @module http/openai — small helpers shared by the OpenAI-compatible routes. */
 import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../inference/index.js';
+import type { LazyAbort } from '../lib/abort.js';
 import { uniqueIds } from '../lib/random.js';
 
 /** A request's {@link CallContext}: a class, so that a request allocates no closure for it. */
 class RequestCall implements CallContext {
   readonly identity: string;
-  readonly signal: AbortSignal;
-  readonly #gone: AbortController;
+  readonly signal: LazyAbort;
+  readonly #gone: LazyAbort;
 
-  constructor(identity: string, gone: AbortController) {
+  constructor(identity: string, gone: LazyAbort) {
     this.identity = identity;
     this.#gone = gone;
-    this.signal = gone.signal;
+    this.signal = gone;
   }
 
   cancel(): void {
@@ -24,7 +25,7 @@ class RequestCall implements CallContext {
  * The scheduling identity and cancellation of a request. The scheduler may abort `gone` itself
  * at the deadline, so a generation needs no AbortController of its own.
  */
-export function callContext(request: FastifyRequest, gone: AbortController): CallContext {
+export function callContext(request: FastifyRequest, gone: LazyAbort): CallContext {
   const id = request.identity;
   return new RequestCall(id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`, gone);
 }

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LazyAbort } from '../lib/abort.js';
 
 const WATCH = Symbol('gatehouse.clientGone');
 
@@ -12,7 +13,7 @@ const WATCH = Symbol('gatehouse.clientGone');
 interface Watch {
   readonly request: FastifyRequest;
   readonly reply: FastifyReply;
-  readonly gone: AbortController;
+  readonly gone: LazyAbort;
 }
 type WatchedResponse = ServerResponse & { [WATCH]?: Watch };
 
@@ -27,12 +28,13 @@ function onClose(this: WatchedResponse): void {
 }
 
 /**
- * An AbortController whose signal fires when the client disconnects before the response is finished (the
+ * A cancellation that fires when the client disconnects before the response is finished (the
  * response's `close` comes for a lost connection too); such a request gets its access-log line
- * here, status 499, since Fastify's onResponse never runs for it.
+ * here, status 499, since Fastify's onResponse never runs for it. Lazy: no AbortSignal is made
+ * unless a backend asks for one.
  */
-export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortController {
-  const gone = new AbortController();
+export function clientGone(request: FastifyRequest, reply: FastifyReply): LazyAbort {
+  const gone = new LazyAbort();
   const res = reply.raw as WatchedResponse;
   res[WATCH] = { request, reply, gone };
   // `close` comes once: `on` spares `once` its wrapper per request.

@@ -10,6 +10,7 @@ import {
   ModelUnavailableError,
   PayloadTooLargeError,
 } from './errors.js';
+import type { AbortLike } from '../lib/abort.js';
 import type { ServedModels, ServedModel } from './served-models.js';
 import type { GenerateRequest, GenerateResult, ModelTask } from './types.js';
 
@@ -18,7 +19,7 @@ export interface CallContext {
   /** The caller's identity key, for fair scheduling (e.g. `iss|sub`). */
   identity: string;
   /** Aborted when the client goes away: queued work is dropped, generation stops. */
-  signal: AbortSignal;
+  signal: AbortLike;
   /**
    * Aborts `signal`, if the caller owns it: the scheduler then stops a generation at its
    * deadline through this signal instead of creating an AbortController per generation.

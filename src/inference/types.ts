@@ -3,6 +3,7 @@
  * Backends (tfjs, onnx, llama-cpp, echo) turn a ModelSpec into a ModelHandle; the scheduler
  * and HTTP layer only ever see these interfaces.
  */
+import type { AbortLike } from '../lib/abort.js';
 import type { BackendName, ModelConfig, ModelConfigOf } from '../config/index.js';
 
 /** The tasks a model can serve. */
@@ -80,8 +81,11 @@ export interface GenerateRequest {
   topP?: number | undefined;
   seed?: number | undefined;
   stop?: readonly string[] | undefined;
-  /** Aborted on client disconnect or deadline; generation stops and the slot is freed. */
-  signal: AbortSignal;
+  /**
+   * Aborted on client disconnect or deadline; generation stops and the slot is freed. Check
+   * `aborted`; a backend that needs an AbortSignal takes `abortSignalOf(signal)`.
+   */
+  signal: AbortLike;
 }
 
 /** Why generation ended (OpenAI `finish_reason`, plus our cancellation). */

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { abortSignalOf } from '../../lib/abort.js';
 import type {
   ClassificationHandle,
   EmbeddingHandle,
@@ -107,7 +108,7 @@ async function generate(
       break;
     }
     if (spec.delayMs > 0)
-      await sleep(spec.delayMs, undefined, { signal: req.signal }).catch(() => undefined);
+      await sleep(spec.delayMs, undefined, { signal: abortSignalOf(req.signal) }).catch(() => undefined);
     if (isAborted(req)) {
       finishReason = 'cancelled';
       break;

@@ -22,6 +22,7 @@ import {
   RequestCancelledError,
 } from '../errors.js';
 import { Deadlines, type Deadline } from './deadlines.js';
+import type { AbortLike } from '../../lib/abort.js';
 import { QueueBound } from './queue-bound.js';
 
 /** Who submits work: the key of fair scheduling, and the caller's cancellation. */
@@ -29,7 +30,7 @@ export interface Caller {
   /** The caller's identity key (e.g. `iss|sub`). */
   readonly identity: string;
   /** Aborted when the client goes away. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortLike | undefined;
   /**
    * Aborts `signal` (optional). Given it, a generation's deadline aborts the caller's own signal
    * instead of one more AbortController per running generation (in Node 20 a signal costs ~5 µs
@@ -64,7 +65,7 @@ interface Job<I, O> {
   settled: boolean;
   readonly resolve: (outputs: O[]) => void;
   readonly reject: (err: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortLike | undefined;
   readonly onAbort: () => void;
   deadline: Deadline | undefined;
 }

@@ -17,12 +17,13 @@ import {
 } from '../errors.js';
 import type { Caller } from './batcher.js';
 import { Deadlines, type Deadline } from './deadlines.js';
+import type { AbortLike } from '../../lib/abort.js';
 import { QueueBound } from './queue-bound.js';
 
 /** A held slot. */
 export interface Lease {
   /** Aborted when the client goes away or the deadline passes: hand it to the backend. */
-  readonly signal: AbortSignal;
+  readonly signal: AbortLike;
   /** Whether the deadline passed (as opposed to the client leaving). */
   readonly timedOut: boolean;
   /** Gives the slot back; later calls do nothing. */
@@ -47,10 +48,10 @@ class Ticket implements Lease {
   readonly #controller: AbortController | undefined;
   /** The caller, when it can abort its own signal (`cancel`). */
   readonly #owner: Caller | undefined;
-  readonly #signal: AbortSignal;
+  readonly #signal: AbortLike;
   readonly #events: TicketEvents;
   readonly identity: string;
-  readonly caller: AbortSignal | undefined;
+  readonly caller: AbortLike | undefined;
   state: 'waiting' | 'running' | 'done' = 'waiting';
   timedOut = false;
   deadline: Deadline | undefined;
@@ -70,7 +71,8 @@ class Ticket implements Lease {
     }
   }
 
-  get signal(): AbortSignal {
+  /** What the backend watches: the caller's own cancellation (no AbortSignal made for it). */
+  get signal(): AbortLike {
     return this.#signal;
   }
 

@@ -12,6 +12,7 @@ import type {
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
+import { abortSignalOf } from '../../../lib/abort.js';
 import { isMissingPackage } from '../../../lib/missing-package.js';
 import { ModelArtifactError, verifyArtifact } from '../../artifact.js';
 import { ModelUnavailableError, OverloadedError } from '../../errors.js';
@@ -212,7 +213,7 @@ async function runJob(
   const stopped = new AbortController();
   const options = samplingOptions(
     req,
-    AbortSignal.any([req.signal, stopped.signal]),
+    AbortSignal.any([abortSignalOf(req.signal), stopped.signal]),
     (chunk) => {
       if (stops.push(chunk)) stopped.abort();
     },
