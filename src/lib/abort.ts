@@ -12,11 +12,7 @@ export type AbortListener = ((event: Event) => void) | { handleEvent(event: Even
 /** What a scheduler needs of a cancellation; an AbortSignal is one. */
 export interface AbortLike {
   readonly aborted: boolean;
-  addEventListener(
-    type: 'abort',
-    listener: AbortListener,
-    options?: { once?: boolean },
-  ): void;
+  addEventListener(type: 'abort', listener: AbortListener, options?: { once?: boolean }): void;
   removeEventListener(type: 'abort', listener: AbortListener): void;
 }
 
@@ -40,11 +36,7 @@ export class LazyAbort implements AbortLike {
     return this.#controller.signal;
   }
 
-  addEventListener(
-    _type: 'abort',
-    listener: AbortListener,
-    _options?: { once?: boolean },
-  ): void {
+  addEventListener(_type: 'abort', listener: AbortListener, _options?: { once?: boolean }): void {
     // Every listener here is called once at most, as `{ once: true }` asks: abort fires once.
     if (this.#aborted) return;
     (this.#listeners ??= []).push(listener);

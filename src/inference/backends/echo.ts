@@ -108,7 +108,9 @@ async function generate(
       break;
     }
     if (spec.delayMs > 0)
-      await sleep(spec.delayMs, undefined, { signal: abortSignalOf(req.signal) }).catch(() => undefined);
+      await sleep(spec.delayMs, undefined, { signal: abortSignalOf(req.signal) }).catch(
+        () => undefined,
+      );
     if (isAborted(req)) {
       finishReason = 'cancelled';
       break;
