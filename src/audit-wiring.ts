@@ -12,6 +12,7 @@ import {
   createReceiptSigner,
   jwsSigner,
   purgeExpired,
+  type AuditEventInput,
   type AuditLog,
 } from './audit/index.js';
 import type { Auth } from './auth/index.js';
@@ -23,6 +24,9 @@ import type { Store } from './store/index.js';
 
 /** How often the retention job runs when `audit.retentionDays` is set. */
 const RETENTION_EVERY_MS = 3_600_000;
+/** How often a failing audit log is tried again with no traffic (a load balancer that saw
+ * `/readyz` fail sends none, so recovery must not wait for a request). */
+const PROBE_EVERY_MS = 1000;
 
 export interface AuditWiring {
   readonly log: AuditLog;
@@ -90,6 +94,29 @@ export function openAudit(
     retention.unref();
     setImmediate(purge).unref();
   }
+  // While the log cannot be written, try again every second with an event that records the
+  // outage itself; the first that lands makes the replica ready again.
+  let unavailableSince: number | undefined;
+  let probing = false;
+  const probe = setInterval(() => {
+    if (log.healthy()) {
+      unavailableSince = undefined;
+      return;
+    }
+    unavailableSince ??= clock();
+    if (probing) return;
+    probing = true;
+    log
+      .record(resumed(issuer, clock(), unavailableSince))
+      .then(() => {
+        logger.info({ chain: log.chain }, 'audit log writable again: requests are served');
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        probing = false;
+      });
+  }, PROBE_EVERY_MS);
+  probe.unref();
   let unwatch: (() => void) | undefined;
   return {
     log,
@@ -125,11 +152,36 @@ export function openAudit(
       });
     },
     async close() {
+      clearInterval(probe);
       if (retention !== undefined) clearInterval(retention);
       unwatch?.();
       await anonymous.flush();
       await receipts?.close();
       await log.close();
     },
+  };
+}
+
+/** The event that ends an outage of the log: from when requests were refused, until now. */
+function resumed(issuer: string, now: number, since: number): AuditEventInput {
+  return {
+    time: now,
+    requestId: null,
+    issuer,
+    subject: null,
+    clientId: null,
+    roles: [],
+    action: 'audit.resume',
+    resource: null,
+    decision: 'allow',
+    reason: 'audit log writable again; audited requests were refused (503) while it was not',
+    status: null,
+    latencyMs: null,
+    source: null,
+    usage: null,
+    promptSha256: null,
+    outputSha256: null,
+    guard: null,
+    details: { unavailableSince: since, unavailableMs: now - since },
   };
 }

@@ -268,13 +268,21 @@ describe('audit stage, store failing', () => {
     expect(grant.statusCode).toBe(503);
     expect(grant.body).not.toContain('access_token');
     down.on = false;
+    // With no traffic at all (a load balancer that saw /readyz fail sends none), the replica
+    // tries again by itself, records the outage, and is ready again.
     await vi.waitFor(
       async () => {
-        expect((await chat()).statusCode).toBe(200);
+        expect((await f.app.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
       },
       { timeout: 10_000, interval: 200 },
     );
-    expect((await f.app.http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    const log = f.app.audit;
+    const rows = await store.audit.events(log?.chain ?? '', 0, 1000);
+    const resumed = rows
+      .map((r) => JSON.parse(r.event) as Stored)
+      .find((e) => e.action === 'audit.resume');
+    expect(resumed?.details?.unavailableMs).toBeGreaterThanOrEqual(0);
+    expect((await chat()).statusCode).toBe(200);
   });
 });
 
