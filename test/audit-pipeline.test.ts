@@ -9,9 +9,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { promptSha256, textOutputSha256, verifyReceipt } from '../src/audit/index.js';
 import { sha256Hex } from '../src/audit/digests.js';
+import { openKeyRing } from '../src/auth/index.js';
 import { builtinPolicyText } from '../src/policy/index.js';
 import { openStore, type AuditStore, type Store } from '../src/store/index.js';
 import { requestToken, startApp, type Fixture } from './support/app-fixture.js';
@@ -317,6 +319,42 @@ describe('policy reloads are audited', () => {
     } finally {
       await f.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a key rotated by the CLI', () => {
+  it('signs the receipts of a running server within auth.revocationSyncInterval', async () => {
+    const f = await startApp({
+      config: { models: [ECHO], auth: { revocationSyncInterval: 1 } },
+      realClock: true,
+    });
+    try {
+      const res = await requestToken(f, await f.client());
+      const token = res.json<{ access_token: string }>().access_token;
+      const receiptKid = async () => {
+        const r = await f.app.http.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          payload: { model: 'echo', messages: MESSAGES, max_tokens: 2 },
+        });
+        const jws = String(r.headers['gatehouse-receipt']).split('~')[0] ?? '';
+        return decodeProtectedHeader(jws).kid;
+      };
+      const before = await receiptKid();
+      // As `gatehouse keys rotate --immediate` does it: another key ring on the same file.
+      const cli = await openKeyRing(f.config, Date.now);
+      const kid = await cli.rotate(undefined, 0);
+      expect(kid).not.toBe(before);
+      await vi.waitFor(
+        async () => {
+          expect(await receiptKid()).toBe(kid);
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+    } finally {
+      await f.close();
     }
   });
 });

@@ -191,6 +191,11 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     revocations.sync(now).catch((err: unknown) => {
       deps.warn(`revocation sync failed: ${(err as Error).message}`);
     });
+    // A key rotated by the CLI or another replica (the key file changed) signs here too within
+    // the same interval — checkpoints and receipts included, not only tokens.
+    keys.refresh().catch((err: unknown) => {
+      deps.warn(`reloading the signing keys failed: ${(err as Error).message}`);
+    });
     if (now - purgedAt < PURGE_EVERY) return;
     purgedAt = now;
     store.revocations.purge(now).catch((err: unknown) => {
