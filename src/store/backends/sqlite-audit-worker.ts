@@ -2,17 +2,46 @@
  * @module store/backends/sqlite-audit-worker — audit appends on a worker thread with a connection
  * of its own (`synchronous = FULL`: every commit fsyncs the WAL). better-sqlite3 is synchronous,
  * so an fsync on the main thread would stall every request for its duration; here it stalls only
- * this thread, and the event loop keeps serving while a batch becomes durable.
+ * this thread, and the event loop keeps serving while a batch becomes durable. A batch crosses to
+ * the thread as ONE string (a flat JSON array, {@link encodeRows}): cloning a string is a copy,
+ * where cloning an array of row objects walks every field of every row on the main thread.
  */
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../../errors.js';
-import type { AuditDbRow } from '../audit-rows.js';
+import type { AuditRow } from '../types.js';
 
 /*
  * Plain CommonJS evaluated in the worker (no loader: runs the same from dist/ and under tsx). The
  * driver is required by the absolute path the main thread resolved, so both use the same build.
  * Compare-and-append is one BEGIN IMMEDIATE transaction: the head is read under the write lock.
  */
+/** Values per row in the encoded batch (every column but `chain`, which the batch carries once). */
+const FIELDS = 11;
+
+/**
+ * The rows of one batch (all of one chain) as a flat JSON array, in column order after `chain`:
+ * seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash, event.
+ */
+export function encodeRows(rows: readonly AuditRow[]): string {
+  const flat: unknown[] = [];
+  for (const r of rows) {
+    flat.push(
+      r.seq,
+      r.time,
+      r.subject,
+      r.clientId,
+      r.action,
+      r.resource,
+      r.decision,
+      r.status,
+      r.hash,
+      r.prevHash,
+      r.event,
+    );
+  }
+  return JSON.stringify(flat);
+}
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -23,16 +52,19 @@ db.pragma('busy_timeout = 5000');
 const head = db.prepare('SELECT head_seq FROM audit_chains WHERE chain = ?').pluck();
 const insert = db.prepare(
   'INSERT INTO audit_events (chain, seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash, event) ' +
-  'VALUES (@chain, @seq, @time, @subject, @client_id, @action, @resource, @decision, @status, @hash, @prev_hash, @event)');
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 const setHead = db.prepare(
   'INSERT INTO audit_chains (chain, head_seq, head_hash) VALUES (?, ?, ?) ' +
   'ON CONFLICT (chain) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash');
 const append = db.transaction((m) => {
   const current = head.get(m.chain);
   if ((current === undefined ? 0 : Number(current)) !== m.afterSeq) return 'conflict';
-  for (const r of m.rows) insert.run(r);
-  const last = m.rows[m.rows.length - 1];
-  setHead.run(m.chain, last.seq, last.hash);
+  const a = JSON.parse(m.rows);
+  const c = m.chain;
+  for (let i = 0; i < a.length; i += ${FIELDS}) {
+    insert.run(c, a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7], a[i + 8], a[i + 9], a[i + 10]);
+  }
+  setHead.run(c, a[a.length - ${FIELDS}], a[a.length - 3]);
   return 'ok';
 });
 parentPort.on('message', (m) => {
@@ -71,15 +103,16 @@ export class SqliteAuditWorker {
     this.#file = file;
   }
 
-  /** Runs one compare-and-append on the thread. */
-  append(chain: string, afterSeq: number, rows: AuditDbRow[]): Promise<'ok' | 'conflict'> {
+  /** Runs one compare-and-append of `rows` (consecutive, all of `chain`) on the thread. */
+  append(chain: string, afterSeq: number, rows: readonly AuditRow[]): Promise<'ok' | 'conflict'> {
     if (this.#closed) return Promise.reject(new StoreError('SQLite store: audit writer closed'));
     const id = this.#next++;
+    const encoded = encodeRows(rows);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       const w = this.#thread();
       w.ref();
-      w.postMessage({ id, chain, afterSeq, rows });
+      w.postMessage({ id, chain, afterSeq, rows: encoded });
     });
   }
 
