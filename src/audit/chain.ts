@@ -10,7 +10,7 @@
  * where `prevHash` is the previous event's hash as 64 lower-case hex characters (64 `0`s for
  * seq 1). Putting `chain` and `seq` inside the hashed text binds every event to its position.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalize, type Canonical } from './canonical.js';
 import type { AuditEventInput } from './types.js';
 
@@ -134,7 +134,10 @@ export function eventText(event: AuditEventInput, chain: string, seq: number): s
   );
 }
 
-/** The link hash of an event whose canonical text is `text`. */
+/**
+ * The link hash of an event whose canonical text is `text`. One-shot over `text + prevHash`:
+ * the UTF-8 of a concatenation is the concatenation of the UTF-8s (prevHash is ASCII hex).
+ */
 export function linkHash(text: string, prevHash: string): string {
-  return createHash('sha256').update(text, 'utf8').update(prevHash, 'utf8').digest('hex');
+  return hash('sha256', text + prevHash, 'hex');
 }

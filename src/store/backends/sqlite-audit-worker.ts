@@ -3,8 +3,8 @@
  * of its own (`synchronous = FULL`: every commit fsyncs the WAL). better-sqlite3 is synchronous,
  * so an fsync on the main thread would stall every request for its duration; here it stalls only
  * this thread, and the event loop keeps serving while a batch becomes durable. A batch crosses to
- * the thread as ONE string (a flat JSON array, {@link encodeRows}): cloning a string is a copy,
- * where cloning an array of row objects walks every field of every row on the main thread.
+ * the thread as ONE string ({@link encodeRows}): cloning a string is a copy, where cloning an
+ * array of row objects walks every field of every row on the main thread.
  */
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../../errors.js';
@@ -15,31 +15,36 @@ import type { AuditRow } from '../types.js';
  * driver is required by the absolute path the main thread resolved, so both use the same build.
  * Compare-and-append is one BEGIN IMMEDIATE transaction: the head is read under the write lock.
  */
-/** Values per row in the encoded batch (every column but `chain`, which the batch carries once). */
-const FIELDS = 11;
-
 /**
- * The rows of one batch (all of one chain) as a flat JSON array, in column order after `chain`:
- * seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash, event.
+ * The rows of one batch (all of one chain) as one string: per row, in column order after
+ * `chain` (seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash,
+ * event), each value either `n` (null) or `<length>:<text>` — no escaping, so encoding and
+ * decoding are a copy and a few slices per value.
  */
 export function encodeRows(rows: readonly AuditRow[]): string {
-  const flat: unknown[] = [];
+  let out = '';
+  const put = (v: string | number | null): void => {
+    if (v === null) {
+      out += 'n';
+      return;
+    }
+    const t = String(v);
+    out += `${String(t.length)}:${t}`;
+  };
   for (const r of rows) {
-    flat.push(
-      r.seq,
-      r.time,
-      r.subject,
-      r.clientId,
-      r.action,
-      r.resource,
-      r.decision,
-      r.status,
-      r.hash,
-      r.prevHash,
-      r.event,
-    );
+    put(r.seq);
+    put(r.time);
+    put(r.subject);
+    put(r.clientId);
+    put(r.action);
+    put(r.resource);
+    put(r.decision);
+    put(r.status);
+    put(r.hash);
+    put(r.prevHash);
+    put(r.event);
   }
-  return JSON.stringify(flat);
+  return out;
 }
 
 const WORKER_SOURCE = `
@@ -59,12 +64,27 @@ const setHead = db.prepare(
 const append = db.transaction((m) => {
   const current = head.get(m.chain);
   if ((current === undefined ? 0 : Number(current)) !== m.afterSeq) return 'conflict';
-  const a = JSON.parse(m.rows);
+  const s = m.rows;
   const c = m.chain;
-  for (let i = 0; i < a.length; i += ${FIELDS}) {
-    insert.run(c, a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7], a[i + 8], a[i + 9], a[i + 10]);
+  let at = 0;
+  const next = () => {
+    if (s.charCodeAt(at) === 110) { at++; return null; } // 'n'
+    const colon = s.indexOf(':', at);
+    const end = colon + 1 + Number(s.slice(at, colon));
+    const v = s.slice(colon + 1, end);
+    at = end;
+    return v;
+  };
+  const num = (v) => (v === null ? null : Number(v));
+  let seq = 0, hash = '';
+  while (at < s.length) {
+    seq = Number(next());
+    const time = Number(next()), subject = next(), clientId = next(), action = next();
+    const resource = next(), decision = next(), status = num(next());
+    hash = next();
+    insert.run(c, seq, time, subject, clientId, action, resource, decision, status, hash, next(), next());
   }
-  setHead.run(c, a[a.length - ${FIELDS}], a[a.length - 3]);
+  setHead.run(c, seq, hash);
   return 'ok';
 });
 parentPort.on('message', (m) => {
