@@ -1,9 +1,10 @@
 /**
  * @module store/backends/postgres-audit — the audit store on PostgreSQL. Appends run on a pool
- * of their own (so a batch never waits behind other queries for a connection), one transaction
- * per batch: the chain's head row is locked FOR UPDATE, compared, the rows inserted with one
- * `unnest` statement and the head moved, then COMMIT with `synchronous_commit = on` whatever the
- * server's default. Replicas writing one chain queue on that row lock and can never fork it.
+ * of their own (so a batch never waits behind other queries for a connection), one statement
+ * (its own transaction, one round trip) per batch: the chain's head row is moved only if it is
+ * still where the batch was chained onto, and the rows — one `unnest` insert — land only if it
+ * was, committed with `synchronous_commit = on` whatever the server's default. Replicas writing
+ * one chain queue on that row lock and can never fork it.
  */
 import type { Pool, PoolClient } from 'pg';
 import { StoreError } from '../../errors.js';
@@ -36,8 +37,22 @@ const COLUMN_TYPES = [
   'text',
 ] as const;
 
-const INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
-  SELECT * FROM unnest(${COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`;
+/*
+ * Compare-and-append in ONE statement (one round trip, its own transaction): the UPDATE moves
+ * the head only if it is still at $2 — it locks the head row, and a concurrent writer's move
+ * makes READ COMMITTED re-check `head_seq = $2` on the new version and match nothing — and the
+ * rows are inserted only if it did. Either all rows land with the head or nothing changes.
+ */
+const APPEND = `WITH moved AS (
+    UPDATE audit_chains SET head_seq = $3, head_hash = $4 WHERE chain = $1 AND head_seq = $2
+    RETURNING 1
+  )
+  INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
+  SELECT * FROM unnest(${COLUMN_TYPES.map((t, i) => `$${i + 5}::${t}[]`).join(', ')})
+  WHERE EXISTS (SELECT 1 FROM moved)`;
+
+const ADD_CHAIN = `INSERT INTO audit_chains (chain, head_seq, head_hash) VALUES ($1, 0, $2)
+  ON CONFLICT (chain) DO NOTHING`;
 
 function columnsOf(rows: readonly AuditRow[]): unknown[][] {
   return [
@@ -56,41 +71,27 @@ function columnsOf(rows: readonly AuditRow[]): unknown[][] {
   ];
 }
 
+/** Writer connections already set to commit synchronously (whatever the server's default). */
+const synchronous = new WeakSet<PoolClient>();
+
 async function appendTx(
   c: PoolClient,
   chain: string,
   afterSeq: number,
   rows: readonly AuditRow[],
 ): Promise<'ok' | 'conflict'> {
-  await c.query('BEGIN');
-  try {
-    await c.query('SET LOCAL synchronous_commit = on');
-    await c.query(
-      `INSERT INTO audit_chains (chain, head_seq, head_hash) VALUES ($1, 0, $2)
-       ON CONFLICT (chain) DO NOTHING`,
-      [chain, ZERO_HASH],
-    );
-    const { rows: head } = await c.query<{ head_seq: string }>(
-      'SELECT head_seq FROM audit_chains WHERE chain = $1 FOR UPDATE',
-      [chain],
-    );
-    if (int(head[0]?.head_seq) !== afterSeq) {
-      await c.query('ROLLBACK');
-      return 'conflict';
-    }
-    await c.query(INSERT, columnsOf(rows));
-    const last = rows[rows.length - 1];
-    await c.query('UPDATE audit_chains SET head_seq = $2, head_hash = $3 WHERE chain = $1', [
-      chain,
-      last?.seq,
-      last?.hash,
-    ]);
-    await c.query('COMMIT');
-    return 'ok';
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
+  if (!synchronous.has(c)) {
+    await c.query('SET synchronous_commit = on');
+    synchronous.add(c);
   }
+  if (afterSeq === 0) await c.query(ADD_CHAIN, [chain, ZERO_HASH]);
+  const last = rows[rows.length - 1];
+  const result = await c.query({
+    name: 'gatehouse-audit-append',
+    text: APPEND,
+    values: [chain, afterSeq, last?.seq, last?.hash, ...columnsOf(rows)],
+  });
+  return result.rowCount === rows.length ? 'ok' : 'conflict';
 }
 
 /**

@@ -2,17 +2,51 @@
  * @module store/backends/sqlite-audit-worker — audit appends on a worker thread with a connection
  * of its own (`synchronous = FULL`: every commit fsyncs the WAL). better-sqlite3 is synchronous,
  * so an fsync on the main thread would stall every request for its duration; here it stalls only
- * this thread, and the event loop keeps serving while a batch becomes durable.
+ * this thread, and the event loop keeps serving while a batch becomes durable. A batch crosses to
+ * the thread as ONE string ({@link encodeRows}): cloning a string is a copy, where cloning an
+ * array of row objects walks every field of every row on the main thread.
  */
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../../errors.js';
-import type { AuditDbRow } from '../audit-rows.js';
+import type { AuditRow } from '../types.js';
 
 /*
  * Plain CommonJS evaluated in the worker (no loader: runs the same from dist/ and under tsx). The
  * driver is required by the absolute path the main thread resolved, so both use the same build.
  * Compare-and-append is one BEGIN IMMEDIATE transaction: the head is read under the write lock.
  */
+/**
+ * The rows of one batch (all of one chain) as one string: per row, in column order after
+ * `chain` (seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash,
+ * event), each value either `n` (null) or `<length>:<text>` — no escaping, so encoding and
+ * decoding are a copy and a few slices per value.
+ */
+export function encodeRows(rows: readonly AuditRow[]): string {
+  let out = '';
+  const put = (v: string | number | null): void => {
+    if (v === null) {
+      out += 'n';
+      return;
+    }
+    const t = String(v);
+    out += `${String(t.length)}:${t}`;
+  };
+  for (const r of rows) {
+    put(r.seq);
+    put(r.time);
+    put(r.subject);
+    put(r.clientId);
+    put(r.action);
+    put(r.resource);
+    put(r.decision);
+    put(r.status);
+    put(r.hash);
+    put(r.prevHash);
+    put(r.event);
+  }
+  return out;
+}
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -23,16 +57,34 @@ db.pragma('busy_timeout = 5000');
 const head = db.prepare('SELECT head_seq FROM audit_chains WHERE chain = ?').pluck();
 const insert = db.prepare(
   'INSERT INTO audit_events (chain, seq, time, subject, client_id, action, resource, decision, status, hash, prev_hash, event) ' +
-  'VALUES (@chain, @seq, @time, @subject, @client_id, @action, @resource, @decision, @status, @hash, @prev_hash, @event)');
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 const setHead = db.prepare(
   'INSERT INTO audit_chains (chain, head_seq, head_hash) VALUES (?, ?, ?) ' +
   'ON CONFLICT (chain) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash');
 const append = db.transaction((m) => {
   const current = head.get(m.chain);
   if ((current === undefined ? 0 : Number(current)) !== m.afterSeq) return 'conflict';
-  for (const r of m.rows) insert.run(r);
-  const last = m.rows[m.rows.length - 1];
-  setHead.run(m.chain, last.seq, last.hash);
+  const s = m.rows;
+  const c = m.chain;
+  let at = 0;
+  const next = () => {
+    if (s.charCodeAt(at) === 110) { at++; return null; } // 'n'
+    const colon = s.indexOf(':', at);
+    const end = colon + 1 + Number(s.slice(at, colon));
+    const v = s.slice(colon + 1, end);
+    at = end;
+    return v;
+  };
+  const num = (v) => (v === null ? null : Number(v));
+  let seq = 0, hash = '';
+  while (at < s.length) {
+    seq = Number(next());
+    const time = Number(next()), subject = next(), clientId = next(), action = next();
+    const resource = next(), decision = next(), status = num(next());
+    hash = next();
+    insert.run(c, seq, time, subject, clientId, action, resource, decision, status, hash, next(), next());
+  }
+  setHead.run(c, seq, hash);
   return 'ok';
 });
 parentPort.on('message', (m) => {
@@ -71,15 +123,16 @@ export class SqliteAuditWorker {
     this.#file = file;
   }
 
-  /** Runs one compare-and-append on the thread. */
-  append(chain: string, afterSeq: number, rows: AuditDbRow[]): Promise<'ok' | 'conflict'> {
+  /** Runs one compare-and-append of `rows` (consecutive, all of `chain`) on the thread. */
+  append(chain: string, afterSeq: number, rows: readonly AuditRow[]): Promise<'ok' | 'conflict'> {
     if (this.#closed) return Promise.reject(new StoreError('SQLite store: audit writer closed'));
     const id = this.#next++;
+    const encoded = encodeRows(rows);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       const w = this.#thread();
       w.ref();
-      w.postMessage({ id, chain, afterSeq, rows });
+      w.postMessage({ id, chain, afterSeq, rows: encoded });
     });
   }
 

@@ -90,8 +90,8 @@ export function sqliteAudit(
       }),
     append: async (chain, afterSeq, rows) => {
       assertConsecutive(chain, afterSeq, rows);
+      if (worker !== null) return worker.append(chain, afterSeq, rows);
       const dbRows = rows.map(auditToDb);
-      if (worker !== null) return worker.append(chain, afterSeq, dbRows);
       return attempt('audit.append', () => appendHere.immediate(chain, afterSeq, dbRows));
     },
     addCheckpoint: (c) =>
