@@ -72,6 +72,12 @@ const artifactPath = z.string().min(1);
 const generation = {
   contextSize: z.number().int().min(0).max(131_072).default(0),
   slots: z.number().int().min(1).max(64).default(2),
+  /**
+   * The operator's system prompt, put first in every chat with this model; callers cannot
+   * remove or override it (their own system messages, where the policy allows them, follow it).
+   * A model with one takes no raw `/v1/completions` prompts, where it could not be enforced.
+   */
+  systemPrompt: z.string().min(1).max(32_768).optional(),
 };
 
 /** USE-lite on TensorFlow.js (bundled weights unless `path` names another copy). */

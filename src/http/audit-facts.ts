@@ -23,4 +23,6 @@ export interface AuditFacts {
   /** The model that answered: set on inference routes, which get a signed receipt. */
   model?: { id: string; sha256: string | null };
   details?: Record<string, unknown>;
+  /** What the data controls did (types and counts, never text), by guard. */
+  guard?: Record<string, unknown>;
 }

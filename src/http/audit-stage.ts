@@ -74,7 +74,7 @@ export function eventOf(
     usage: facts.usage ?? null,
     promptSha256: facts.promptSha256 ?? null,
     outputSha256: facts.outputSha256 ?? null,
-    guard: null,
+    guard: facts.guard ?? null,
     details: facts.details ?? { method: request.method, path: pathOnly(request.url) },
   };
 }

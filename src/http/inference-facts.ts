@@ -38,6 +38,7 @@ export function inferenceFacts(
   if (request.server.auditStage === undefined) return;
   const sha256 = modelSha256(inference, model);
   request.audit = {
+    ...(request.audit?.guard === undefined ? {} : { guard: request.audit.guard }),
     resource: `model:${model}${sha256 === null ? '' : `@${sha256}`}`,
     model: { id: model, sha256 },
     usage,

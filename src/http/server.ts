@@ -111,7 +111,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     policyRoutes(api, deps.policy);
     embeddingRoutes(api, deps.inference);
     moderationRoutes(api, deps.inference);
-    completionRoutes(api, deps.inference, config.inference.defaultMaxTokens);
+    completionRoutes(api, deps.inference, deps.policy, config.inference.defaultMaxTokens);
     auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
     done();
   });

@@ -15,6 +15,11 @@ const MODELS = new Map<string, string[]>([
   ['developer', ['*']],
   ['ml-engineer', ['*']],
 ]);
+/** The roles that run models send system messages (as every OpenAI client may). */
+const SYSTEM_MESSAGES = new Map<string, 'allow' | 'strip' | 'refuse'>([
+  ['developer', 'allow'],
+  ['ml-engineer', 'allow'],
+]);
 const DATASETS = new Map<string, string[]>([
   ['ml-engineer', ['*']],
   ['auditor', ['*']],
@@ -29,7 +34,7 @@ export function builtinPolicyText(): string {
       models: MODELS.get(name) ?? [],
       datasets: DATASETS.get(name) ?? [],
       limits: {},
-      dataControls: {},
+      dataControls: { systemMessages: SYSTEM_MESSAGES.get(name) ?? 'refuse' },
     };
   }
   return stringify({ version: 1, roles } satisfies PolicyInput, { flowCollectionPadding: false });

@@ -25,7 +25,10 @@ const policyDoc = fc
   .map((roles): PolicyDocument => ({
     version: 1,
     roles: Object.fromEntries(
-      Object.entries(roles).map(([n, r]) => [n, { ...r, limits: {}, dataControls: {} }]),
+      Object.entries(roles).map(([n, r]) => [
+        n,
+        { ...r, limits: {}, dataControls: { systemMessages: 'refuse' as const } },
+      ]),
     ),
   }));
 const token = fc.record({

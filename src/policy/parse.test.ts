@@ -31,7 +31,8 @@ describe('policy file parsing', () => {
           models: ['use-lite', 'chat-*'],
           datasets: [],
           limits: {},
-          dataControls: {},
+          // Deny by default: a role the file does not let send system messages has them refused.
+          dataControls: { systemMessages: 'refuse' },
         },
       },
     });

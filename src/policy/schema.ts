@@ -41,8 +41,17 @@ const role = z.strictObject({
   datasets: z.array(pattern).max(256).default([]),
   /** Per-role rate limits and quotas (filled by a later issue; empty for now). */
   limits: z.strictObject({}).default({}),
-  /** Per-role data controls (filled by a later issue; empty for now). */
-  dataControls: z.strictObject({}).default({}),
+  /** Per-role data controls on prompts and outputs (README "Data controls"). */
+  dataControls: z
+    .strictObject({
+      /**
+       * System and developer messages from callers of this role: `allow`, `strip` (removed before
+       * the model sees them) or `refuse` (403). Default `refuse`: only roles the policy allows may
+       * instruct a model as its operator.
+       */
+      systemMessages: z.enum(['allow', 'strip', 'refuse']).default('refuse'),
+    })
+    .prefault({}),
 });
 
 /** The whole file. */
@@ -62,3 +71,5 @@ export type PolicyInput = z.input<typeof policySchema>;
 export type PolicyDocument = z.output<typeof policySchema>;
 /** One role of a document. */
 export type RoleSpec = PolicyDocument['roles'][string];
+/** The data controls of a role (or the merge over a token's roles). */
+export type DataControls = RoleSpec['dataControls'];

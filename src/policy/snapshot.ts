@@ -8,7 +8,7 @@
  */
 import type { PolicyDocument } from './schema.js';
 import { PatternSet } from './pattern.js';
-import type { AccessRequest, PolicySnapshot, RequestDecision } from './types.js';
+import type { AccessRequest, DataControls, PolicySnapshot, RequestDecision } from './types.js';
 
 interface CompiledRole {
   readonly scopes: ReadonlySet<string>;
@@ -20,6 +20,9 @@ interface CompiledRole {
 export const DECISION_CACHE_SIZE = 10_000;
 
 const EMPTY: ReadonlySet<string> = new Set();
+
+/** How much each system-message setting lets through (the most permissive role wins). */
+const PERMISSIVENESS = { refuse: 0, strip: 1, allow: 2 } as const;
 
 /** `kind:id` split, for the two kinds of resource a policy names. */
 function splitResource(resource: string): { kind: 'model' | 'dataset' | undefined; id: string } {
@@ -46,6 +49,7 @@ export class Snapshot implements PolicySnapshot {
   readonly #decisions = new Map<string, Map<string, Map<string, RequestDecision>>>();
   #decisionCount = 0;
   readonly #granted = new Map<string, ReadonlySet<string>>();
+  readonly #controls = new Map<string, DataControls>();
   readonly #cacheSize: number;
 
   constructor(
@@ -111,6 +115,18 @@ export class Snapshot implements PolicySnapshot {
     for (const name of key.split(','))
       for (const s of this.#roles.get(name)?.scopes ?? []) out.add(s);
     return this.#remember(this.#granted, key, out);
+  }
+
+  dataControls(roles: readonly string[]): DataControls {
+    const key = this.#rolesKey(roles);
+    const hit = this.#controls.get(key);
+    if (hit !== undefined) return hit;
+    let systemMessages: DataControls['systemMessages'] = 'refuse';
+    for (const name of key === '' ? [] : key.split(',')) {
+      const own = this.document.roles[name]?.dataControls.systemMessages ?? 'refuse';
+      if (PERMISSIVENESS[own] > PERMISSIVENESS[systemMessages]) systemMessages = own;
+    }
+    return this.#remember(this.#controls, key, Object.freeze({ systemMessages }));
   }
 
   decide(request: AccessRequest): RequestDecision {

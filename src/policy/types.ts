@@ -45,6 +45,18 @@ export interface PolicySnapshot {
   hasRole(name: string): boolean;
   /** The roles the policy defines, in file order. */
   roleNames(): readonly string[];
+  /**
+   * The data controls that apply to a caller with `roles`: for each control the most permissive
+   * setting among its roles the policy defines (a caller has what its best role allows), the
+   * strictest when none is defined.
+   */
+  dataControls(roles: readonly string[]): DataControls;
+}
+
+/** A caller's data controls (see the policy file's `dataControls`). */
+export interface DataControls {
+  /** What happens to system and developer messages the caller sends. */
+  readonly systemMessages: 'allow' | 'strip' | 'refuse';
 }
 
 /** What a (re)load did, told to {@link Policy.onReload} listeners (the audit log records it). */

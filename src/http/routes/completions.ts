@@ -7,6 +7,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatMessage, GenerateResult, InferenceService } from '../../inference/index.js';
 import type { Canonical } from '../../audit/index.js';
+import { BadRequestError } from '../../errors.js';
+import { guardSystemMessages } from '../../guard/system-messages.js';
+import type { Policy } from '../../policy/index.js';
 import { inferenceFacts } from '../inference-facts.js';
 import { callContext, modelResource, objectId } from '../openai.js';
 import { clientGone, EventStream } from '../sse.js';
@@ -184,9 +187,46 @@ async function run(
   return reply;
 }
 
+/** The operator's system prompt of generation model `id`, if it has one (404 if unknown). */
+function operatorPrompt(inference: InferenceService, id: string): string | undefined {
+  const c = inference.lookup(id).config;
+  return 'systemPrompt' in c ? c.systemPrompt : undefined;
+}
+
+/**
+ * The chat's messages as the model may see them: the caller's system messages kept, stripped or
+ * refused as its policy says, the operator's system prompt first (guard/system-messages).
+ */
+function guardedMessages(
+  request: FastifyRequest,
+  inference: InferenceService,
+  policy: Policy,
+  b: ChatBody,
+): ChatMessage[] {
+  const roles = request.identity?.roles ?? [];
+  const rule = policy.current().dataControls(roles).systemMessages;
+  const asSent = b.messages.map((m) => ({ role: m.role, content: textOf(m.content) }));
+  const facts = (request.audit ??= {});
+  try {
+    const { messages, verdict } = guardSystemMessages(
+      asSent,
+      rule,
+      operatorPrompt(inference, b.model),
+      (content) => ({ role: 'system', content }),
+    );
+    facts.guard = { systemMessages: verdict };
+    return messages;
+  } catch (err) {
+    const sent = asSent.filter((m) => m.role === 'system' || m.role === 'developer').length;
+    facts.guard = { systemMessages: { action: 'refuse', sent, operatorPrompt: false } };
+    throw err;
+  }
+}
+
 export function completionRoutes(
   app: FastifyInstance,
   inference: InferenceService,
+  policy: Policy,
   defaultMaxTokens: number,
 ): void {
   const config = { scope: 'inference:invoke', resource: modelResource() };
@@ -201,7 +241,7 @@ export function completionRoutes(
         {
           kind: 'chat',
           model: b.model,
-          messages: b.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+          messages: guardedMessages(request, inference, policy, b),
           input: b.messages,
           ...sampling(b, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
         },
@@ -216,6 +256,11 @@ export function completionRoutes(
     { schema: completionSchema, config },
     (request, reply) => {
       const b = request.body;
+      if (operatorPrompt(inference, b.model) !== undefined) {
+        throw new BadRequestError(
+          `The model '${b.model}' has an operator system prompt, which a raw prompt cannot carry: use /v1/chat/completions`,
+        );
+      }
       const prompt = typeof b.prompt === 'string' ? b.prompt : (b.prompt[0] ?? '');
       return run(
         inference,
