@@ -2,18 +2,21 @@
 import type { FastifyRequest } from 'fastify';
 import type { CallContext } from '../inference/index.js';
 import type { LazyAbort } from '../lib/abort.js';
+import type { DataControls, Policy } from '../policy/index.js';
 import { uniqueIds } from '../lib/random.js';
 
 /** A request's {@link CallContext}: a class, so that a request allocates no closure for it. */
 class RequestCall implements CallContext {
   readonly identity: string;
   readonly signal: LazyAbort;
+  readonly maxPromptTokens: number | undefined;
   readonly #gone: LazyAbort;
 
-  constructor(identity: string, gone: LazyAbort) {
+  constructor(identity: string, gone: LazyAbort, maxPromptTokens: number | undefined) {
     this.identity = identity;
     this.#gone = gone;
     this.signal = gone;
+    this.maxPromptTokens = maxPromptTokens;
   }
 
   cancel(): void {
@@ -25,9 +28,22 @@ class RequestCall implements CallContext {
  * The scheduling identity and cancellation of a request. The scheduler may abort `gone` itself
  * at the deadline, so a generation needs no AbortController of its own.
  */
-export function callContext(request: FastifyRequest, gone: LazyAbort): CallContext {
+export function callContext(
+  request: FastifyRequest,
+  gone: LazyAbort,
+  controls?: DataControls,
+): CallContext {
   const id = request.identity;
-  return new RequestCall(id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`, gone);
+  return new RequestCall(
+    id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`,
+    gone,
+    controls?.maxPromptTokens,
+  );
+}
+
+/** The data controls of the request's caller under the policy in force. */
+export function controlsOf(request: FastifyRequest, policy: Policy): DataControls {
+  return policy.current().dataControls(request.identity?.roles ?? []);
 }
 
 /** Unique across processes and replicas; not secret (an id names a response, it grants nothing). */

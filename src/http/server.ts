@@ -109,8 +109,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     api.removeContentTypeParser('text/plain');
     v1Routes(api, deps.inference);
     policyRoutes(api, deps.policy);
-    embeddingRoutes(api, deps.inference);
-    moderationRoutes(api, deps.inference);
+    embeddingRoutes(api, deps.inference, deps.policy);
+    moderationRoutes(api, deps.inference, deps.policy);
     completionRoutes(api, deps.inference, deps.policy, config.inference.defaultMaxTokens);
     auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
     done();

@@ -25,6 +25,11 @@ export interface CallContext {
    * deadline through this signal instead of creating an AbortController per generation.
    */
   cancel?: () => void;
+  /**
+   * The caller's own limit on prompt tokens (its policy's `dataControls.maxPromptTokens`),
+   * counted with the model's tokenizer like the model's limit; 413 beyond it.
+   */
+  maxPromptTokens?: number | undefined;
 }
 
 /** One text's moderation verdict (OpenAI shape, camel-cased). */
@@ -59,6 +64,16 @@ const TASK_NOUN: Readonly<Record<ModelTask, string>> = {
 };
 const MODERATION = 'moderation';
 const NO_HOOKS: GenerateHooks = {};
+
+/** Refuses a prompt beyond the caller's own token limit (413, naming it). */
+function roleLimit(promptTokens: number, ctx: CallContext): void {
+  const max = ctx.maxPromptTokens;
+  if (max !== undefined && promptTokens > max) {
+    throw new PayloadTooLargeError(
+      `The prompt has ${String(promptTokens)} tokens; your policy allows at most ${String(max)} (dataControls.maxPromptTokens)`,
+    );
+  }
+}
 const ignoreText = (): void => undefined;
 
 /** Runs inference requests against served models. */
@@ -142,6 +157,7 @@ export class InferenceService {
   ): Promise<{ vectors: Float32Array[]; promptTokens: number }> {
     const m = this.model(id, 'embedding');
     const promptTokens = this.#checkInputs(m, texts);
+    roleLimit(promptTokens, ctx);
     return { vectors: await this.#batched(m, texts, ctx), promptTokens };
   }
 
@@ -210,6 +226,7 @@ export class InferenceService {
       throw new ModelUnavailableError('not a generator');
     const promptText = req.prompt ?? (req.messages ?? []).map((x) => x.content).join('\n');
     const promptTokens = handle.countTokens(promptText);
+    roleLimit(promptTokens, ctx);
     const limit = m.config.maxInputTokens ?? handle.contextSize;
     if (promptTokens >= limit) {
       throw new PayloadTooLargeError(

@@ -8,6 +8,7 @@ export {
 } from './decisions.js';
 export type {
   AccessRequest,
+  DataControls,
   Decision,
   Policy,
   PolicySnapshot,

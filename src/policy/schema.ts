@@ -50,6 +50,16 @@ const role = z.strictObject({
        * instruct a model as its operator.
        */
       systemMessages: z.enum(['allow', 'strip', 'refuse']).default('refuse'),
+      /** Most messages in one chat request (400 beyond); absent: no limit. */
+      maxMessages: z.number().int().min(1).max(100_000).optional(),
+      /** Most prompt tokens, counted with the model's own tokenizer (413 beyond). */
+      maxPromptTokens: z.number().int().min(1).max(10_000_000).optional(),
+      /** `max_tokens` is capped at this (a larger one is lowered, not refused). */
+      maxTokens: z.number().int().min(1).max(1_000_000).optional(),
+      /** Most inputs in one embeddings or moderations request (400 beyond). */
+      maxInputs: z.number().int().min(1).max(100_000).optional(),
+      /** Most characters (UTF-16 code units) of all inputs of one such request (413 beyond). */
+      maxInputChars: z.number().int().min(1).max(100_000_000).optional(),
     })
     .prefault({}),
 });

@@ -21,6 +21,15 @@ export const DECISION_CACHE_SIZE = 10_000;
 
 const EMPTY: ReadonlySet<string> = new Set();
 
+const LIMIT_KEYS = [
+  'maxMessages',
+  'maxPromptTokens',
+  'maxTokens',
+  'maxInputs',
+  'maxInputChars',
+] as const;
+type LimitKey = (typeof LIMIT_KEYS)[number];
+
 /** How much each system-message setting lets through (the most permissive role wins). */
 const PERMISSIVENESS = { refuse: 0, strip: 1, allow: 2 } as const;
 
@@ -122,11 +131,28 @@ export class Snapshot implements PolicySnapshot {
     const hit = this.#controls.get(key);
     if (hit !== undefined) return hit;
     let systemMessages: DataControls['systemMessages'] = 'refuse';
-    for (const name of key === '' ? [] : key.split(',')) {
-      const own = this.document.roles[name]?.dataControls.systemMessages ?? 'refuse';
-      if (PERMISSIVENESS[own] > PERMISSIVENESS[systemMessages]) systemMessages = own;
+    const names = key === '' ? [] : key.split(',');
+    const limits: Record<LimitKey, number | undefined> = {
+      maxMessages: undefined,
+      maxPromptTokens: undefined,
+      maxTokens: undefined,
+      maxInputs: undefined,
+      maxInputChars: undefined,
+    };
+    for (const name of names) {
+      const own = this.document.roles[name]?.dataControls;
+      const sm = own?.systemMessages ?? 'refuse';
+      if (PERMISSIVENESS[sm] > PERMISSIVENESS[systemMessages]) systemMessages = sm;
     }
-    return this.#remember(this.#controls, key, Object.freeze({ systemMessages }));
+    // A limit holds only if every role has one (the most permissive role wins): the largest.
+    for (const k of LIMIT_KEYS) {
+      const values = names.map((n) => this.document.roles[n]?.dataControls[k]);
+      limits[k] =
+        values.length === 0 || values.some((v) => v === undefined)
+          ? undefined
+          : Math.max(...(values as number[]));
+    }
+    return this.#remember(this.#controls, key, Object.freeze({ systemMessages, ...limits }));
   }
 
   decide(request: AccessRequest): RequestDecision {

@@ -57,6 +57,12 @@ export interface PolicySnapshot {
 export interface DataControls {
   /** What happens to system and developer messages the caller sends. */
   readonly systemMessages: 'allow' | 'strip' | 'refuse';
+  /** Request-shape limits (undefined: none). */
+  readonly maxMessages?: number | undefined;
+  readonly maxPromptTokens?: number | undefined;
+  readonly maxTokens?: number | undefined;
+  readonly maxInputs?: number | undefined;
+  readonly maxInputChars?: number | undefined;
 }
 
 /** What a (re)load did, told to {@link Policy.onReload} listeners (the audit log records it). */

@@ -8,10 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatMessage, GenerateResult, InferenceService } from '../../inference/index.js';
 import type { Canonical } from '../../audit/index.js';
 import { BadRequestError } from '../../errors.js';
+import { capMaxTokens, checkMessages } from '../../guard/limits.js';
 import { guardSystemMessages } from '../../guard/system-messages.js';
-import type { Policy } from '../../policy/index.js';
+import type { DataControls, Policy } from '../../policy/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, modelResource, objectId } from '../openai.js';
+import { callContext, controlsOf, modelResource, objectId } from '../openai.js';
 import { clientGone, EventStream } from '../sse.js';
 import {
   chatSchema,
@@ -36,6 +37,8 @@ interface Job {
   includeUsage: boolean;
   /** What the client sent as input, for the prompt digest (messages or prompt, as sent). */
   input: Canonical;
+  /** The caller's data controls (its prompt-token limit goes to the inference service). */
+  controls: DataControls;
 }
 
 const finish = (r: GenerateResult): 'stop' | 'length' =>
@@ -96,7 +99,7 @@ async function run(
   const id = objectId(job.kind === 'chat' ? 'chatcmpl' : 'cmpl');
   const created = Math.floor(Date.now() / 1000);
   const object = job.kind === 'chat' ? 'chat.completion' : 'text_completion';
-  const ctx = callContext(request, clientGone(request, reply));
+  const ctx = callContext(request, clientGone(request, reply), job.controls);
   const req = {
     messages: job.messages,
     prompt: job.prompt,
@@ -187,6 +190,16 @@ async function run(
   return reply;
 }
 
+/** `max_tokens` lowered to the caller's cap; a lowered one is noted for the audit event. */
+function capped(request: FastifyRequest, controls: DataControls, requested: number): number {
+  const { maxTokens, capped: lowered } = capMaxTokens(requested, controls);
+  if (lowered) {
+    const facts = (request.audit ??= {});
+    facts.guard = { ...facts.guard, maxTokens: { requested, capped: maxTokens } };
+  }
+  return maxTokens;
+}
+
 /** The operator's system prompt of generation model `id`, if it has one (404 if unknown). */
 function operatorPrompt(inference: InferenceService, id: string): string | undefined {
   const c = inference.lookup(id).config;
@@ -200,11 +213,11 @@ function operatorPrompt(inference: InferenceService, id: string): string | undef
 function guardedMessages(
   request: FastifyRequest,
   inference: InferenceService,
-  policy: Policy,
   b: ChatBody,
+  controls: DataControls,
 ): ChatMessage[] {
-  const roles = request.identity?.roles ?? [];
-  const rule = policy.current().dataControls(roles).systemMessages;
+  checkMessages(b.messages.length, controls);
+  const rule = controls.systemMessages;
   const asSent = b.messages.map((m) => ({ role: m.role, content: textOf(m.content) }));
   const facts = (request.audit ??= {});
   try {
@@ -214,11 +227,14 @@ function guardedMessages(
       operatorPrompt(inference, b.model),
       (content) => ({ role: 'system', content }),
     );
-    facts.guard = { systemMessages: verdict };
+    facts.guard = { ...facts.guard, systemMessages: verdict };
     return messages;
   } catch (err) {
     const sent = asSent.filter((m) => m.role === 'system' || m.role === 'developer').length;
-    facts.guard = { systemMessages: { action: 'refuse', sent, operatorPrompt: false } };
+    facts.guard = {
+      ...facts.guard,
+      systemMessages: { action: 'refuse', sent, operatorPrompt: false },
+    };
     throw err;
   }
 }
@@ -236,14 +252,19 @@ export function completionRoutes(
     { schema: chatSchema, config },
     (request, reply) => {
       const b = request.body;
+      const controls = controlsOf(request, policy);
       return run(
         inference,
         {
           kind: 'chat',
           model: b.model,
-          messages: guardedMessages(request, inference, policy, b),
+          messages: guardedMessages(request, inference, b, controls),
           input: b.messages,
-          ...sampling(b, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
+          controls,
+          ...sampling(
+            b,
+            capped(request, controls, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
+          ),
         },
         request,
         reply,
@@ -256,6 +277,7 @@ export function completionRoutes(
     { schema: completionSchema, config },
     (request, reply) => {
       const b = request.body;
+      const controls = controlsOf(request, policy);
       if (operatorPrompt(inference, b.model) !== undefined) {
         throw new BadRequestError(
           `The model '${b.model}' has an operator system prompt, which a raw prompt cannot carry: use /v1/chat/completions`,
@@ -269,7 +291,8 @@ export function completionRoutes(
           model: b.model,
           prompt,
           input: b.prompt,
-          ...sampling(b, b.max_tokens ?? defaultMaxTokens),
+          controls,
+          ...sampling(b, capped(request, controls, b.max_tokens ?? defaultMaxTokens)),
         },
         request,
         reply,

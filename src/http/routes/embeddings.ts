@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../../errors.js';
 import type { InferenceService } from '../../inference/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, modelResource, textInputSchema } from '../openai.js';
+import { checkInputs } from '../../guard/limits.js';
+import type { Policy } from '../../policy/index.js';
+import { callContext, controlsOf, modelResource, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -40,13 +42,19 @@ function shrink(v: Float32Array, dims: number | undefined): Float32Array {
   return out.map((x) => x / norm);
 }
 
-export function embeddingRoutes(app: FastifyInstance, inference: InferenceService): void {
+export function embeddingRoutes(
+  app: FastifyInstance,
+  inference: InferenceService,
+  policy: Policy,
+): void {
   app.post<{ Body: Body }>(
     '/v1/embeddings',
     { schema, config: { scope: 'inference:invoke', resource: modelResource() } },
     async (request, reply) => {
       const { input, model, encoding_format: format = 'float', dimensions } = request.body;
       const texts = typeof input === 'string' ? [input] : input;
+      const controls = controlsOf(request, policy);
+      checkInputs(texts, controls);
       const served = inference.model(model, 'embedding');
       const width = served.handle.task === 'embedding' ? served.handle.dimensions : 0;
       if (dimensions !== undefined && dimensions > width) {
@@ -55,7 +63,7 @@ export function embeddingRoutes(app: FastifyInstance, inference: InferenceServic
       const { vectors, promptTokens } = await inference.embed(
         model,
         texts,
-        callContext(request, clientGone(request, reply)),
+        callContext(request, clientGone(request, reply), controls),
       );
       const shrunk = vectors.map((v) => shrink(v, dimensions));
       inferenceFacts(

@@ -6,7 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { InferenceService } from '../../inference/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, modelResource, objectId, textInputSchema } from '../openai.js';
+import { checkInputs } from '../../guard/limits.js';
+import type { Policy } from '../../policy/index.js';
+import { callContext, controlsOf, modelResource, objectId, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -29,17 +31,23 @@ const schema = {
 /** The classifier a request that names no model gets (OpenAI's default is its own). */
 const DEFAULT_MODEL = 'moderation';
 
-export function moderationRoutes(app: FastifyInstance, inference: InferenceService): void {
+export function moderationRoutes(
+  app: FastifyInstance,
+  inference: InferenceService,
+  policy: Policy,
+): void {
   app.post<{ Body: Body }>(
     '/v1/moderations',
     { schema, config: { scope: 'inference:invoke', resource: modelResource(DEFAULT_MODEL) } },
     async (request, reply) => {
       const { input, model = DEFAULT_MODEL } = request.body;
       const texts = typeof input === 'string' ? [input] : input;
+      const controls = controlsOf(request, policy);
+      checkInputs(texts, controls);
       const results = await inference.moderate(
         model,
         texts,
-        callContext(request, clientGone(request, reply)),
+        callContext(request, clientGone(request, reply), controls),
       );
       const out = results.map((r) => ({
         flagged: r.flagged,
