@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'AUDIT_UNAVAILABLE'
   | 'POLICY_INVALID'
   | 'RECEIPT_INVALID'
+  | 'GUARD_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */
