@@ -16,7 +16,11 @@ export class Redactor {
 
   /** The placeholder for `value` of `type`, allocating `[TYPE_n]` the first time it is seen. */
   placeholder(type: FindingType, value: string): string {
-    const digest = createHmac('sha256', this.#key).update(type).update('\0').update(value).digest('base64');
+    const digest = createHmac('sha256', this.#key)
+      .update(type)
+      .update('\0')
+      .update(value)
+      .digest('base64');
     const known = this.#byDigest.get(digest);
     if (known !== undefined) return known;
     const n = (this.#counts.get(type) ?? 0) + 1;
@@ -50,6 +54,10 @@ export class Redactor {
 }
 
 /** Redacts `text` with a fresh Redactor (one-shot use; keep a Redactor per request instead). */
-export function redactText(text: string, findings: readonly Finding[], redactor = new Redactor()): string {
+export function redactText(
+  text: string,
+  findings: readonly Finding[],
+  redactor = new Redactor(),
+): string {
   return redactor.redact(text, findings);
 }

@@ -75,7 +75,8 @@ export function createScanner(detectors: readonly Detector[] = builtinDetectors(
 
 function resolveOverlaps(all: { f: Finding; rank: number }[]): Finding[] {
   all.sort(
-    (a, b) => b.f.end - b.f.start - (a.f.end - a.f.start) || a.rank - b.rank || a.f.start - b.f.start,
+    (a, b) =>
+      b.f.end - b.f.start - (a.f.end - a.f.start) || a.rank - b.rank || a.f.start - b.f.start,
   );
   const kept: Finding[] = []; // sorted by start, non-overlapping
   for (const { f } of all) {

@@ -21,7 +21,7 @@ export function base62Checksum(data: string): string {
   let n = crc32(data) >>> 0;
   let s = '';
   while (n > 0) {
-    s = B62[n % 62] + s;
+    s = B62.charAt(n % 62) + s;
     n = Math.floor(n / 62);
   }
   return s.padStart(6, '0');
@@ -36,7 +36,12 @@ const L = '(?<![A-Za-z0-9_-])';
 const R = '(?![A-Za-z0-9_-])';
 
 const RULES: readonly Rule[] = [
-  { re: new RegExp(`${L}(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z2-7]{16}${R}`, 'g') },
+  {
+    re: new RegExp(
+      `${L}(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z2-7]{16}${R}`,
+      'g',
+    ),
+  },
   { re: new RegExp(`${L}AIza[0-9A-Za-z_-]{35}${R}`, 'g') },
   { re: new RegExp(`${L}ya29\\.[0-9A-Za-z_-]{20,1024}${R}`, 'g') },
   { re: /(?<![A-Za-z0-9+/])AccountKey=[A-Za-z0-9+/]{86}==/g },
@@ -75,7 +80,12 @@ export function apiKeyDetector(): Detector {
       for (const rule of RULES) {
         for (const m of text.matchAll(rule.re)) {
           if (rule.check !== undefined && !rule.check(m[0])) continue;
-          out.push({ type: 'API_KEY', start: m.index, end: m.index + m[0].length, guard: 'api-key' });
+          out.push({
+            type: 'API_KEY',
+            start: m.index,
+            end: m.index + m[0].length,
+            guard: 'api-key',
+          });
         }
       }
       const ctx: number[] = [];
@@ -85,7 +95,8 @@ export function apiKeyDetector(): Detector {
         for (const m of text.matchAll(AWS_SECRET)) {
           while (k + 1 < ctx.length && (ctx[k + 1] ?? Infinity) <= m.index) k++;
           const near = ctx[k];
-          if (near === undefined || near > m.index || m.index - near > 160 || !mixed(m[0])) continue;
+          if (near === undefined || near > m.index || m.index - near > 160 || !mixed(m[0]))
+            continue;
           out.push({ type: 'API_KEY', start: m.index, end: m.index + 40, guard: 'api-key' });
         }
       }

@@ -22,8 +22,7 @@ export function validIin(d: string): boolean {
   if (p4 === 6011 || (p3 >= 644 && p3 <= 649) || p2 === 65 || (p6 >= 622126 && p6 <= 622925))
     return n >= 16 && n <= 19; // Discover
   if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
-  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39)
-    return n >= 14 && n <= 19; // Diners
+  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19; // Diners
   if (p2 === 62) return n >= 16 && n <= 19; // UnionPay
   if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 13 && n <= 19; // Maestro
   return false;
@@ -40,7 +39,11 @@ export function cardDetector(): Detector {
       const n = text.length;
       let i = 0;
       while (i < n) {
-        if (!isDigit(text.charCodeAt(i)) || isWordChar(codeAt(text, i - 1)) || dottedBefore(text, i)) {
+        if (
+          !isDigit(text.charCodeAt(i)) ||
+          isWordChar(codeAt(text, i - 1)) ||
+          dottedBefore(text, i)
+        ) {
           i++;
           continue;
         }
@@ -52,7 +55,7 @@ export function cardDetector(): Detector {
         while (j < n && digits.length <= MAX_DIGITS) {
           const c = text.charCodeAt(j);
           if (isDigit(c)) {
-            digits += text[j];
+            digits += text.charAt(j);
             j++;
             continue;
           }
@@ -66,7 +69,8 @@ export function cardDetector(): Detector {
         }
         cuts.push({ end: j, len: digits.length });
         const trailing = codeAt(text, j);
-        const cleanEnd = !isWordChar(trailing) && !(trailing === 46 && isDigit(codeAt(text, j + 1)));
+        const cleanEnd =
+          !isWordChar(trailing) && !(trailing === 46 && isDigit(codeAt(text, j + 1)));
         for (let k = cuts.length - 1; k >= 0; k--) {
           const cut = cuts[k];
           if (cut === undefined) continue;

@@ -59,7 +59,12 @@ function repeatedAlternation(p: string): boolean {
     else if (c === ')') {
       const alt = stack.pop() ?? false;
       const q = p[i + 1];
-      if (alt && (q === '*' || q === '+' || (q === '{' && !/^\{\d+\}|^\{[01]\}|^\{0,1\}/.test(p.slice(i + 1)))))
+      if (
+        alt &&
+        (q === '*' ||
+          q === '+' ||
+          (q === '{' && !/^\{\d+\}|^\{[01]\}|^\{0,1\}/.test(p.slice(i + 1))))
+      )
         return true;
       if (alt && stack.length > 0) stack[stack.length - 1] = true;
     }
@@ -79,14 +84,14 @@ export function compileCustomPatterns(patterns: readonly CustomPattern[]): Detec
     const flags = p.flags ?? '';
     if (!FLAGS.test(flags) || new Set(flags).size !== flags.length)
       throw new UnsafePatternError(p.name, 'flags may only be i, m, s, u');
-    const reason = unsafeReason(p.pattern);
-    if (reason !== undefined) throw new UnsafePatternError(p.name, reason);
     let re: RegExp;
     try {
       re = new RegExp(p.pattern, `${flags}g`);
     } catch {
       throw new UnsafePatternError(p.name, 'not a valid regular expression');
     }
+    const reason = unsafeReason(p.pattern);
+    if (reason !== undefined) throw new UnsafePatternError(p.name, reason);
     if (re.test('')) throw new UnsafePatternError(p.name, 'pattern matches the empty string');
     const name = p.name;
     return {
@@ -97,7 +102,12 @@ export function compileCustomPatterns(patterns: readonly CustomPattern[]): Detec
         const out: Finding[] = [];
         for (const m of text.matchAll(re)) {
           if (m[0].length === 0) continue;
-          out.push({ type: name, start: m.index, end: m.index + m[0].length, guard: `custom:${name}` });
+          out.push({
+            type: name,
+            start: m.index,
+            end: m.index + m[0].length,
+            guard: `custom:${name}`,
+          });
         }
         return out;
       },

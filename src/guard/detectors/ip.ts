@@ -14,7 +14,7 @@ import { codeAt, isAlpha, isDigit, isHex, isWordChar } from './chars.js';
 const VERSION_WORDS = new Set(['version', 'ver', 'v', 'build', 'release', 'rev', 'firmware']);
 
 function octet(s: string): boolean {
-  if (s.length === 0 || s.length > 3 || (s.length > 1 && s[0] === '0')) return false;
+  if (s.length === 0 || s.length > 3 || (s.length > 1 && s.startsWith('0'))) return false;
   for (let i = 0; i < s.length; i++) if (!isDigit(s.charCodeAt(i))) return false;
   return Number(s) <= 255;
 }
@@ -38,7 +38,7 @@ export function isIpv6(s: string): boolean {
     groups.push('0'); // placeholder counted below as one of two groups
   }
   const dbl = s.indexOf('::');
-  if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return false;
+  if (dbl !== -1 && s.includes('::', dbl + 1)) return false;
   if (dbl === -1) {
     if (groups.length + (tailV4 ? 1 : 0) !== 8) return false;
     return groups.every((g) => hexGroup(g));
@@ -64,7 +64,9 @@ function precededByVersionWord(text: string, i: number): boolean {
   while (e > 0 && text.charCodeAt(e - 1) === 32 && i - e < 2) e--;
   let s = e;
   while (s > 0 && e - s < 9 && isAlpha(text.charCodeAt(s - 1))) s--;
-  return s < e && VERSION_WORDS.has(text.slice(s, e).toLowerCase()) && !isWordChar(codeAt(text, s - 1));
+  return (
+    s < e && VERSION_WORDS.has(text.slice(s, e).toLowerCase()) && !isWordChar(codeAt(text, s - 1))
+  );
 }
 
 /** Builds the IP address detector. */
@@ -91,7 +93,12 @@ export function ipDetector(): Detector {
           else break;
         }
         let e = j;
-        while (e > i && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 58 && text.charCodeAt(e - 2) !== 58)) e--;
+        while (
+          e > i &&
+          (text.charCodeAt(e - 1) === 46 ||
+            (text.charCodeAt(e - 1) === 58 && text.charCodeAt(e - 2) !== 58))
+        )
+          e--;
         const cand = text.slice(i, e);
         const before = codeAt(text, i - 1);
         const after = codeAt(text, e);

@@ -14,7 +14,9 @@ function headerOk(part: string): boolean {
   try {
     const json: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return (
-      typeof json === 'object' && json !== null && typeof (json as { alg?: unknown }).alg === 'string'
+      typeof json === 'object' &&
+      json !== null &&
+      typeof (json as { alg?: unknown }).alg === 'string'
     );
   } catch {
     return false;
@@ -55,7 +57,11 @@ export function jwtDetector(): Detector {
           continue;
         }
         const end = ends[parts - 1] ?? j;
-        if (isBase64Url(codeAt(text, end)) || (codeAt(text, end) === 46 && isBase64Url(codeAt(text, end + 1))) || !headerOk(text.slice(s, ends[0]))) {
+        if (
+          isBase64Url(codeAt(text, end)) ||
+          (codeAt(text, end) === 46 && isBase64Url(codeAt(text, end + 1))) ||
+          !headerOk(text.slice(s, ends[0]))
+        ) {
           s = Math.max(s, end - 1);
           continue;
         }

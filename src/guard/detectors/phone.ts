@@ -50,7 +50,7 @@ function readRun(text: string, start: number, plus: boolean): Run {
   while (j < limit) {
     const c = text.charCodeAt(j);
     if (isDigit(c)) {
-      cur += text[j];
+      cur += text.charAt(j);
       j++;
       lastGood = j;
       continue;
@@ -77,7 +77,7 @@ function readRun(text: string, start: number, plus: boolean): Run {
     if (isSep(c) && cur !== '' && (isDigit(codeAt(text, j + 1)) || codeAt(text, j + 1) === 40)) {
       groups.push(cur);
       cur = '';
-      seps += text[j];
+      seps += text.charAt(j);
       j++;
       continue;
     }
@@ -108,9 +108,10 @@ function nationalOk(run: Run): boolean {
   if (shape(nanp) === '3,3,4') {
     const a = nanp[0] ?? '';
     const x = nanp[1] ?? '';
-    if (a[0] !== '0' && a[0] !== '1' && x[0] !== '0' && x[0] !== '1') return true;
+    if (!a.startsWith('0') && !a.startsWith('1') && !x.startsWith('0') && !x.startsWith('1'))
+      return true;
   }
-  if (d[0] === '0' && d[1] !== '0') {
+  if (d.startsWith('0') && d[1] !== '0') {
     // trunk prefix: every group at least two digits, 9–12 digits in all
     if (d.length < 9 || d.length > 12 || first.length > 5) return false;
     if (groups.some((g) => g.length < 2)) return false;
@@ -118,10 +119,10 @@ function nationalOk(run: Run): boolean {
   }
   if (dotted) return false;
   if (/^[6-9]/.test(d) && (s === '3,3,3' || s === '3,2,2,2')) return true; // ES
-  if (d[0] === '3' && (s === '3,7' || s === '3,3,4')) return true; // IT mobile
+  if (d.startsWith('3') && (s === '3,7' || s === '3,3,4')) return true; // IT mobile
   if (/^[6-9]/.test(d) && s === '5,5') return true; // IN mobile
   if (/^1[3-9]/.test(d) && s === '3,4,4') return true; // CN mobile
-  if (run.paren && first.length === 2 && first[0] !== '0' && (s === '2,4,4' || s === '2,5,4'))
+  if (run.paren && first.length === 2 && !first.startsWith('0') && (s === '2,4,4' || s === '2,5,4'))
     return true; // BR
   return false;
 }
