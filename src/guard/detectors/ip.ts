@@ -87,10 +87,20 @@ export function ipDetector(): Detector {
         }
         // maximal run of [0-9A-Fa-f:.]
         let j = i;
+        let punct = false;
         while (j < n && j - i < 64) {
           const d = text.charCodeAt(j);
-          if (isHex(d) || d === 58 || d === 46) j++;
-          else break;
+          if (isHex(d)) j++;
+          else if (d === 58 || d === 46) {
+            punct = true;
+            j++;
+          } else break;
+        }
+        if (!punct || isWordChar(codeAt(text, i - 1))) {
+          // no address without "." or ":"; never start inside a word
+          i = j;
+          while (i < n && isWordChar(text.charCodeAt(i))) i++;
+          continue;
         }
         let e = j;
         while (
