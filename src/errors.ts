@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'POLICY_INVALID'
   | 'RECEIPT_INVALID'
+  | 'GUARD_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

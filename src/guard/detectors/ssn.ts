@@ -1,0 +1,36 @@
+/**
+ * @module guard/detectors/ssn — US Social Security numbers written `AAA-GG-SSSS` (or with
+ * spaces): area 001–899 except 666, group 01–99, serial 0001–9999 (SSA rules). Undelimited
+ * nine-digit runs are not reported: without a separator they are indistinguishable from ids.
+ */
+import type { Detector, Finding } from '../types.js';
+import { codeAt, isDigit, isWordChar } from './chars.js';
+
+const RE = /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)/g;
+
+/** Builds the US SSN detector. */
+export function ssnDetector(): Detector {
+  return {
+    name: 'us-ssn',
+    types: ['US_SSN'],
+    maxSpan: 11,
+    detect(text: string): Finding[] {
+      const out: Finding[] = [];
+      for (const m of text.matchAll(RE)) {
+        const area = Number(m[1]);
+        const group = Number(m[3]);
+        const serial = Number(m[4]);
+        if (area === 0 || area === 666 || area >= 900 || group === 0 || serial === 0) continue;
+        const start = m.index;
+        // a dotted or slashed neighbour means a longer number (date, version)
+        const before = codeAt(text, start - 1);
+        const after = codeAt(text, start + 11);
+        if ((before === 46 || before === 47) && isDigit(codeAt(text, start - 2))) continue;
+        if ((after === 46 || after === 47) && isDigit(codeAt(text, start + 12))) continue;
+        if (isWordChar(before)) continue;
+        out.push({ type: 'US_SSN', start, end: start + 11, guard: 'us-ssn' });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * @module guard/scan — runs detectors over a text and returns non-overlapping findings sorted by
+ * start.
+ *
+ * Overlap rule: when findings overlap, the longest wins; on equal length the detector listed
+ * first wins (built-in order: PRIVATE_KEY, JWT, API_KEY, CREDIT_CARD, IBAN, US_SSN, EMAIL,
+ * IP_ADDRESS, PHONE, then operator patterns). So a key block swallows the e-mail in its comment,
+ * and an e-mail swallows the digits of its local part.
+ */
+import { GatewayError } from '../errors.js';
+import type { Detector, Finding, FindingType } from './types.js';
+import { builtinDetectors } from './detectors/index.js';
+
+/** A guard failed or ran past its time budget: the request is refused (fail closed, 503). */
+export class GuardUnavailableError extends GatewayError {
+  readonly guard: string;
+  constructor(guard: string, reason: 'budget' | 'error', options?: ErrorOptions) {
+    super(
+      'GUARD_UNAVAILABLE',
+      reason === 'budget' ? `guard ${guard} exceeded its time budget` : `guard ${guard} failed`,
+      503,
+      options,
+    );
+    this.guard = guard;
+  }
+}
+
+/** Options of one scan. */
+export interface ScanOptions {
+  /** Only these types are reported (default: every type the detectors know). */
+  readonly types?: ReadonlySet<FindingType>;
+  /** Refuse with GuardUnavailableError once this many ms have passed (checked per detector). */
+  readonly budgetMs?: number;
+  /** Clock in ms (default performance.now). */
+  readonly now?: () => number;
+}
+
+/** A fixed set of detectors. */
+export interface Scanner {
+  readonly detectors: readonly Detector[];
+  /** Longest span any detector can match: what a stream must hold back. */
+  readonly maxSpan: number;
+  scan(text: string, options?: ScanOptions): Finding[];
+}
+
+/** Builds a scanner over `detectors` (default: the built-in ones), in priority order. */
+export function createScanner(detectors: readonly Detector[] = builtinDetectors()): Scanner {
+  const list = [...detectors];
+  const maxSpan = list.reduce((m, d) => Math.max(m, d.maxSpan), 0);
+  return {
+    detectors: list,
+    maxSpan,
+    scan(text: string, options: ScanOptions = {}): Finding[] {
+      const now = options.now ?? (() => performance.now());
+      const t0 = options.budgetMs === undefined ? 0 : now();
+      const all: { f: Finding; rank: number }[] = [];
+      list.forEach((d, rank) => {
+        if (options.types !== undefined && !d.types.some((t) => options.types?.has(t))) return;
+        let found: Finding[];
+        try {
+          found = d.detect(text);
+        } catch (err) {
+          throw new GuardUnavailableError(d.name, 'error', { cause: err });
+        }
+        for (const f of found) {
+          if (options.types === undefined || options.types.has(f.type)) all.push({ f, rank });
+        }
+        if (options.budgetMs !== undefined && now() - t0 > options.budgetMs)
+          throw new GuardUnavailableError(d.name, 'budget');
+      });
+      return resolveOverlaps(all);
+    },
+  };
+}
+
+function resolveOverlaps(all: { f: Finding; rank: number }[]): Finding[] {
+  all.sort(
+    (a, b) =>
+      b.f.end - b.f.start - (a.f.end - a.f.start) || a.rank - b.rank || a.f.start - b.f.start,
+  );
+  const kept: Finding[] = []; // sorted by start, non-overlapping
+  for (const { f } of all) {
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((kept[mid]?.start ?? 0) < f.start) lo = mid + 1;
+      else hi = mid;
+    }
+    const prev = kept[lo - 1];
+    const next = kept[lo];
+    if (prev !== undefined && prev.end > f.start) continue;
+    if (next !== undefined && next.start < f.end) continue;
+    kept.splice(lo, 0, f);
+  }
+  return kept;
+}
+
+let defaultScanner: Scanner | undefined;
+
+/** Scans `text` with the built-in detectors. */
+export function scan(text: string, options?: ScanOptions): Finding[] {
+  defaultScanner ??= createScanner();
+  return defaultScanner.scan(text, options);
+}
