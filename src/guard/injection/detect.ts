@@ -37,7 +37,7 @@ export interface InjectionReport {
   /** Combined heuristic score in [0, 1]; deterministic for a given text. */
   readonly score: number;
   readonly signals: readonly InjectionSignal[];
-  /** The contributing spans as guard findings (one per signal). */
+  /** The contributing spans as guard findings (overlapping signals merged, strongest score kept). */
   readonly findings: readonly InjectionFinding[];
 }
 
@@ -58,6 +58,7 @@ const META =
 const CODE =
   /```|^[ \t]*(?:import|from|def|const|let|var|function|class|public|private|return|#include)\b|=>|console\.log|\bprint\(|messages\s*=|\.(?:create|append|push)\(/m;
 const QUOTES = new Set(['"', "'", '`', '“', '”', '‘', '’', '«', '»', '„', '「', '」', '『', '』']);
+const QUOTE_SLACK = 4;
 const CODE_DAMPED = new Set([
   'template-token',
   'json-role',
@@ -67,11 +68,12 @@ const CODE_DAMPED = new Set([
 ]);
 
 function quoted(text: string, start: number, end: number): boolean {
-  let i = start - 1;
-  while (i >= 0 && i > start - 4 && text[i] === ' ') i--;
-  let j = end;
-  while (j < text.length && j < end + 3 && text[j] === ' ') j++;
-  return QUOTES.has(text[i] ?? '') || QUOTES.has(text[j] ?? '');
+  // A few characters of slack: Japanese puts a verb ending (して) between the match and 」.
+  for (let i = Math.max(0, start - QUOTE_SLACK); i < start; i++)
+    if (QUOTES.has(text[i] ?? '')) return true;
+  for (let j = end; j < Math.min(text.length, end + QUOTE_SLACK); j++)
+    if (QUOTES.has(text[j] ?? '')) return true;
+  return false;
 }
 
 /** Phrase and spoofing signals of a (decoded) text, without context adjustment. */
@@ -142,14 +144,27 @@ export function scanInjection(text: string, options: InjectionOptions = {}): Inj
     }
   }
   const score = combine(signals);
-  const findings = signals.map((s) => ({
-    type: 'PROMPT_INJECTION' as const,
-    start: s.start,
-    end: s.end,
+  return { score, signals, findings: toFindings(signals, guard) };
+}
+
+/** One finding per run of overlapping signals (two rules often match one phrase). */
+function toFindings(signals: readonly InjectionSignal[], guard: string): InjectionFinding[] {
+  const sorted = [...signals].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: { start: number; end: number; score: number }[] = [];
+  for (const s of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && s.start < last.end) {
+      last.end = Math.max(last.end, s.end);
+      last.score = Math.max(last.score, s.weight);
+    } else out.push({ start: s.start, end: s.end, score: s.weight });
+  }
+  return out.map((f) => ({
+    type: 'PROMPT_INJECTION',
+    start: f.start,
+    end: f.end,
     guard,
-    score: round(s.weight),
+    score: round(f.score),
   }));
-  return { score, signals, findings };
 }
 
 function payloadIsHostile(payload: string): boolean {

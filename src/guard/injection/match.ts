@@ -60,8 +60,8 @@ interface Link {
 export function matchPhrases(text: string, boundary?: readonly boolean[]): PhraseMatch[] {
   const rules = PHRASE_RULES;
   const state = new Map<number, Link[][]>();
-  const lastEnd = new Map<number, number>();
-  const found: PhraseMatch[] = [];
+  const lastFound = new Map<number, { rule: PhraseRule; start: number; end: number }>();
+  const found: { rule: PhraseRule; start: number; end: number }[] = [];
   const onHit = (hit: Hit): void => {
     for (const ref of compiled.refs[hit.id] ?? []) {
       if (ref.needsBoundary && boundary !== undefined && boundary[hit.end - 1] !== true) continue;
@@ -84,10 +84,16 @@ export function matchPhrases(text: string, boundary?: readonly boolean[]): Phras
       }
       if (link === undefined) continue;
       if (ref.group === rule.groups.length - 1) {
-        if ((lastEnd.get(ref.rule) ?? -1) > link.chainStart) continue;
+        const prior = lastFound.get(ref.rule);
+        if (prior !== undefined && prior.end > link.chainStart) {
+          // "instruction" completes the rule before "instructions" does: keep the longer span.
+          prior.end = Math.max(prior.end, link.end);
+          continue;
+        }
         if (rule.negatable === true && negated(text, link.chainStart)) continue;
-        lastEnd.set(ref.rule, link.end);
-        found.push({ rule, start: link.chainStart, end: link.end });
+        const match = { rule, start: link.chainStart, end: link.end };
+        lastFound.set(ref.rule, match);
+        found.push(match);
         continue;
       }
       const slot = links[ref.group];

@@ -209,7 +209,7 @@ const EN: readonly PhraseRule[] = [
     gap: 10,
     groups: [
       'you are now|from now on you are|from now on you will|act as|pretend to be|pretend you are|roleplay as|you will now act as|you will act as|behave as|you are going to act as|simulate',
-      'dan#|do anything now|an unrestricted ai|an unfiltered ai|jailbroken|evil confidant|without any restrictions|without restrictions|no restrictions|no filters#|unfiltered|uncensored|stan#|dude#|an ai with no|freed from|not bound by|developer mode|god mode',
+      'dan#|do anything now|an unrestricted ai|an unrestricted model|an unrestricted assistant|an unfiltered model|an unfiltered ai|jailbroken|evil confidant|without any restrictions|without restrictions|no restrictions|no filters#|unfiltered|uncensored|stan#|dude#|an ai with no|freed from|not bound by|developer mode|god mode',
     ],
   },
   {

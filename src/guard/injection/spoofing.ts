@@ -32,17 +32,17 @@ const PATTERNS: readonly Pattern[] = [
   },
   {
     kind: 'system-block',
-    weight: 0.45,
+    weight: 0.35,
     re: /\[\[?[ \t]{0,3}(?:system|sys|admin|developer|operator|root)(?:[ \t_-]{1,3}(?:message|prompt|override|note|instruction|instructions|command))?[ \t]{0,3}\]\]?|\((?:system|developer|admin)[ \t]{1,3}(?:message|prompt|override)\)/gi,
   },
   {
     kind: 'role-header',
-    weight: 0.45,
+    weight: 0.35,
     re: /^[ \t]{0,8}(?:#{1,6}|={2,6}|\*{2})[ \t]{0,4}(?:system|assistant|developer|admin)(?:[ \t]{1,4}(?:prompt|message|instructions?|override|note))?[ \t]{0,4}:?[ \t]{0,4}(?:\*{2}|={2,6})?[ \t]{0,4}:?$/gim,
   },
   {
     kind: 'role-turn',
-    weight: 0.4,
+    weight: 0.3,
     re: /^[ \t]{0,8}(?:system|assistant|developer|ai|chatgpt|gpt|claude|bot)[ \t]{0,4}(?:message|prompt)?[ \t]{0,4}:[ \t]{0,8}\S/gim,
   },
   {
