@@ -26,7 +26,15 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxCandidate: 4096, budget:
 
 const BASE64 = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
 const HEX = /(?:\\x[0-9a-fA-F]{2}){8,}|\b(?:[0-9a-fA-F]{2}){10,}\b/g;
+// One alternation whose branches start with different characters: no backtracking.
 const URL_RUN = /(?:%[0-9a-fA-F]{2}|[A-Za-z0-9._~+\-!*()'])+/g;
+const MIN_URL_ESCAPES = 4;
+
+function countPercent(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('%'); i >= 0 && n < MIN_URL_ESCAPES; i = s.indexOf('%', i + 1)) n++;
+  return n;
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function looksLikeText(s: string): boolean {
@@ -95,7 +103,7 @@ export function findEncoded(
   };
   scan(BASE64, 'base64', fromBase64, (s) => /[A-Z]/.test(s) && /[a-z0-9]/.test(s));
   scan(HEX, 'hex', fromHex, () => true);
-  scan(URL_RUN, 'url', fromUrl, (s) => s.split('%').length > 4);
+  if (text.includes('%')) scan(URL_RUN, 'url', fromUrl, (s) => countPercent(s) >= MIN_URL_ESCAPES);
   return out;
 }
 

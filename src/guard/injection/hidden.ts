@@ -39,120 +39,102 @@ const isLatin = (cp: number): boolean =>
   (cp >= 0x61 && cp <= 0x7a) ||
   (cp >= 0xc0 && cp <= 0x24f && cp !== 0xd7 && cp !== 0xf7);
 const isAsciiAlnum = (cp: number): boolean =>
-  cp < 0x80 && /[A-Za-z0-9]/.test(String.fromCharCode(cp));
-const isRtl = (cp: number): boolean =>
-  (cp >= 0x0590 && cp <= 0x08ff) ||
-  (cp >= 0xfb1d && cp <= 0xfdff) ||
-  (cp >= 0xfe70 && cp <= 0xfefc);
+  (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
+const RTL = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]/;
 
-interface CodePoint {
-  readonly cp: number;
-  readonly at: number;
-  readonly width: number;
-}
-
-function codePoints(text: string): CodePoint[] {
-  const out: CodePoint[] = [];
-  for (let i = 0; i < text.length;) {
-    const cp = text.codePointAt(i) ?? 0;
-    const width = cp > 0xffff ? 2 : 1;
-    out.push({ cp, at: i, width });
-    i += width;
-  }
-  return out;
-}
+const width = (cp: number): number => (cp > 0xffff ? 2 : 1);
 
 /** Every hidden-text signal in `text`, in one pass over its code points. */
 export function findHidden(text: string): HiddenSignal[] {
   if (!SUSPECT.test(text)) return [];
-  const cps = codePoints(text);
   const out: HiddenSignal[] = [];
-  const hasRtl = cps.some((c) => isRtl(c.cp));
+  let hasRtl: boolean | undefined;
   const open: { at: number; cp: number; ascii: boolean }[] = [];
   const closeBidi = (until: number): void => {
     const o = open.pop();
     if (!o?.ascii) return;
     const override = o.cp === 0x202d || o.cp === 0x202e;
+    hasRtl ??= RTL.test(text);
     if (override || !hasRtl)
       out.push({ kind: 'bidi-override', start: o.at, end: until, weight: override ? 0.6 : 0.35 });
   };
-  for (let k = 0; k < cps.length;) {
-    const c = cps[k];
-    if (c === undefined) break;
-    const { cp } = c;
+  let prev: number | undefined;
+  for (let i = 0; i < text.length;) {
+    const cp = text.codePointAt(i) ?? 0;
     if (isTag(cp) || isVs(cp) || ZERO_WIDTH.has(cp)) {
-      k = invisibleRun(cps, k, text, out);
+      i = invisibleRun(text, i, prev, out);
+      prev = 0; // never Latin: a run is not a letter
       continue;
     }
     if ((cp >= 0x202a && cp <= 0x202e && cp !== 0x202c) || (cp >= 0x2066 && cp <= 0x2068)) {
-      if (open.length < MAX_OPEN_BIDI) open.push({ at: c.at, cp, ascii: false });
-    } else if (cp === 0x202c || cp === 0x2069) closeBidi(c.at + 1);
-    else if (cp === 0x0a || cp === 0x0d || cp === 0x2029) while (open.length > 0) closeBidi(c.at);
-    else if (isAsciiAlnum(cp)) for (const o of open) o.ascii = true;
-    k++;
+      if (open.length < MAX_OPEN_BIDI) open.push({ at: i, cp, ascii: false });
+    } else if (cp === 0x202c || cp === 0x2069) closeBidi(i + 1);
+    else if (cp === 0x0a || cp === 0x0d || cp === 0x2029) while (open.length > 0) closeBidi(i);
+    else if (open.length > 0 && isAsciiAlnum(cp)) for (const o of open) o.ascii = true;
+    prev = cp;
+    i += width(cp);
   }
   while (open.length > 0) closeBidi(text.length);
   return out;
 }
 
-/** Classifies the run of invisible code points starting at `k`; returns the index after it. */
+/** Classifies the run of invisible code points starting at `i`; returns the offset after it. */
 function invisibleRun(
-  cps: readonly CodePoint[],
-  k: number,
   text: string,
+  i: number,
+  before: number | undefined,
   out: HiddenSignal[],
 ): number {
-  let j = k;
+  let j = i;
   let tags = '';
   let tagCount = 0;
   const vsBytes: number[] = [];
   let zw = 0;
-  for (; j < cps.length; j++) {
-    const cp = cps[j]?.cp ?? 0;
+  let softHyphens = 0;
+  let last = 0;
+  while (j < text.length) {
+    const cp = text.codePointAt(j) ?? 0;
     if (isTag(cp)) {
       tagCount++;
       if (cp >= 0xe0020 && cp <= 0xe007e) tags += String.fromCharCode(cp - 0xe0000);
     } else if (isVs(cp)) vsBytes.push(cp <= 0xfe0f ? cp - 0xfe00 : cp - 0xe0100 + 16);
-    else if (ZERO_WIDTH.has(cp)) zw++;
-    else break;
+    else if (ZERO_WIDTH.has(cp)) {
+      zw++;
+      if (cp === 0x00ad) softHyphens++;
+    } else break;
+    last = cp;
+    j += width(cp);
   }
-  const first = cps[k];
-  const lastCp = cps[j - 1];
-  const start = first?.at ?? 0;
-  const end = lastCp === undefined ? start : lastCp.at + lastCp.width;
-  const before = k > 0 ? cps[k - 1]?.cp : undefined;
-  const after = cps[j]?.cp;
+  const after = text.codePointAt(j);
   if (tagCount > 0) {
     const flag =
-      before === BLACK_FLAG && lastCp?.cp === 0xe007f && tagCount <= 8 && /^[a-z0-9]*$/.test(tags);
-    if (!flag) out.push({ kind: 'tag-smuggling', start, end, weight: 0.8, payload: tags });
+      before === BLACK_FLAG && last === 0xe007f && tagCount <= 8 && /^[a-z0-9]*$/.test(tags);
+    if (!flag) out.push({ kind: 'tag-smuggling', start: i, end: j, weight: 0.8, payload: tags });
     return j;
   }
   if (vsBytes.length >= 2) {
     const payload = utf8.decode(Uint8Array.from(vsBytes));
     out.push({
       kind: 'variation-smuggling',
-      start,
-      end,
+      start: i,
+      end: j,
       weight: vsBytes.length >= 4 ? 0.7 : 0.3,
       payload,
     });
     return j;
   }
   if (zw + vsBytes.length >= 3) {
-    out.push({ kind: 'invisible-run', start, end, weight: 0.6 });
+    out.push({ kind: 'invisible-run', start: i, end: j, weight: 0.6 });
     return j;
   }
-  const softHyphenOnly = text.slice(start, end).replaceAll('\u00ad', '') === '';
   if (
-    zw > 0 &&
-    !softHyphenOnly &&
+    zw > softHyphens &&
     before !== undefined &&
     after !== undefined &&
     isLatin(before) &&
     isLatin(after)
   ) {
-    out.push({ kind: 'zero-width-in-word', start, end, weight: 0.25 });
+    out.push({ kind: 'zero-width-in-word', start: i, end: j, weight: 0.25 });
   }
   return j;
 }

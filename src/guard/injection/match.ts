@@ -21,6 +21,8 @@ interface Ref {
 
 const NEGATIONS = ['dont', 'donot', 'didnt', 'doesnt', 'never', 'not', 'notto'].map(foldString);
 const KEEP_PER_GROUP = 4;
+/** Matches reported per rule: enough to show every attack, bounded on adversarial floods. */
+export const MAX_MATCHES_PER_RULE = 64;
 
 function compile(rules: readonly PhraseRule[]) {
   const index = new Map<string, number>();
@@ -57,14 +59,15 @@ interface Link {
  * Every rule match in `text` (a skeleton string). `boundary`, when given, says where words end
  * (for keywords marked '#'); without it every position counts as a boundary.
  */
-export function matchPhrases(text: string, boundary?: readonly boolean[]): PhraseMatch[] {
+export function matchPhrases(text: string, boundary?: ArrayLike<number>): PhraseMatch[] {
   const rules = PHRASE_RULES;
   const state = new Map<number, Link[][]>();
   const lastFound = new Map<number, { rule: PhraseRule; start: number; end: number }>();
   const found: { rule: PhraseRule; start: number; end: number }[] = [];
+  const count = new Map<number, number>();
   const onHit = (hit: Hit): void => {
     for (const ref of compiled.refs[hit.id] ?? []) {
-      if (ref.needsBoundary && boundary !== undefined && boundary[hit.end - 1] !== true) continue;
+      if (ref.needsBoundary && boundary !== undefined && boundary[hit.end - 1] !== 1) continue;
       const rule = rules[ref.rule];
       if (rule === undefined) continue;
       let links = state.get(ref.rule);
@@ -90,7 +93,9 @@ export function matchPhrases(text: string, boundary?: readonly boolean[]): Phras
           prior.end = Math.max(prior.end, link.end);
           continue;
         }
+        if ((count.get(ref.rule) ?? 0) >= MAX_MATCHES_PER_RULE) continue;
         if (rule.negatable === true && negated(text, link.chainStart)) continue;
+        count.set(ref.rule, (count.get(ref.rule) ?? 0) + 1);
         const match = { rule, start: link.chainStart, end: link.end };
         lastFound.set(ref.rule, match);
         found.push(match);

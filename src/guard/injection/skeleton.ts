@@ -8,10 +8,10 @@
 /** A folded view of a text: `text[i]` came from `source.slice(start[i], end[i])`. */
 export interface Skeleton {
   readonly text: string;
-  readonly start: readonly number[];
-  readonly end: readonly number[];
-  /** `boundary[i]` is true when a separator (or the end) follows skeleton position `i`. */
-  readonly boundary: readonly boolean[];
+  readonly start: ArrayLike<number>;
+  readonly end: ArrayLike<number>;
+  /** `boundary[i]` is 1 when a separator (or the end) follows skeleton position `i`. */
+  readonly boundary: ArrayLike<number>;
 }
 
 // Lookalikes that NFKD does not fold; keys are lower-case code points.
@@ -105,31 +105,59 @@ export function foldString(s: string): string {
   return out;
 }
 
-/** Builds the skeleton of `source` in one pass. */
+/** Builds the skeleton of `source` in one pass (typed arrays: this is the hot loop). */
 export function buildSkeleton(source: string): Skeleton {
-  const parts: string[] = [];
-  const start: number[] = [];
-  const end: number[] = [];
-  const boundary: boolean[] = [];
+  let cap = source.length + 16;
+  let codes = new Uint16Array(cap);
+  let start = new Int32Array(cap);
+  let end = new Int32Array(cap);
+  let boundary = new Uint8Array(cap);
+  let n = 0;
   for (let i = 0; i < source.length;) {
     const cp = source.codePointAt(i) ?? 0;
     const width = cp > 0xffff ? 2 : 1;
-    const folded = foldCodePoint(cp);
+    const folded = cp < 128 ? (ascii[cp] ?? '') : foldCodePoint(cp);
     if (folded === '') {
-      if (boundary.length > 0 && !isInvisible(cp)) boundary[boundary.length - 1] = true;
+      if (n > 0 && !isInvisible(cp)) boundary[n - 1] = 1;
     } else {
+      if (n + folded.length > cap) {
+        cap = cap * 2 + folded.length;
+        codes = grow(codes, new Uint16Array(cap));
+        start = grow(start, new Int32Array(cap));
+        end = grow(end, new Int32Array(cap));
+        boundary = grow(boundary, new Uint8Array(cap));
+      }
       // Code units, not code points: the automaton indexes the skeleton by code unit.
-      for (const ch of folded.split('')) {
-        parts.push(ch);
-        start.push(i);
-        end.push(i + width);
-        boundary.push(false);
+      for (let k = 0; k < folded.length; k++) {
+        codes[n] = folded.charCodeAt(k);
+        start[n] = i;
+        end[n] = i + width;
+        n++;
       }
     }
     i += width;
   }
-  if (boundary.length > 0) boundary[boundary.length - 1] = true;
-  return { text: parts.join(''), start, end, boundary };
+  if (n > 0) boundary[n - 1] = 1;
+  return {
+    text: decodeCodes(codes.subarray(0, n)),
+    start: start.subarray(0, n),
+    end: end.subarray(0, n),
+    boundary: boundary.subarray(0, n),
+  };
+}
+
+function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+const CHUNK = 8192;
+function decodeCodes(codes: Uint16Array): string {
+  let out = '';
+  for (let i = 0; i < codes.length; i += CHUNK) {
+    out += String.fromCharCode(...codes.subarray(i, i + CHUNK));
+  }
+  return out;
 }
 
 /** Format characters that hide inside words rather than separate them. */
