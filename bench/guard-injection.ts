@@ -1,6 +1,6 @@
 /**
  * @module bench/guard-injection — `npm run bench:guard-injection`: recall and false-positive rate
- * of the heuristic prompt-injection detector on the labelled corpus, and its speed in ms per KB
+ * of the heuristic prompt-injection detector on the labelled corpus and on a held-out set, and its speed in ms per KB
  * on 1 KB and 16 KB prompts and on 1 MB adversarial prompts (plus 256 KB, to show linearity).
  * Not a test: nothing is asserted; the targets are printed beside the figures.
  *
@@ -21,34 +21,39 @@ interface Line {
   readonly text: string;
   readonly label: 'injection' | 'benign';
 }
-const corpus = readFileSync(
-  new URL('../test/fixtures/guard/injection-corpus.jsonl', import.meta.url),
-  'utf8',
-)
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Line);
+const load = (name: string): Line[] =>
+  readFileSync(new URL(`../test/fixtures/guard/${name}`, import.meta.url), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Line);
 
-let tp = 0;
-let fn = 0;
-let fp = 0;
-let tn = 0;
-for (const { text, label } of corpus) {
-  const hit = scanInjection(text).score >= threshold;
-  if (label === 'injection') {
-    if (hit) tp++;
-    else fn++;
-  } else if (hit) fp++;
-  else tn++;
+function evaluate(name: string, corpus: readonly Line[]): void {
+  let tp = 0;
+  let fn = 0;
+  let fp = 0;
+  let tn = 0;
+  for (const { text, label } of corpus) {
+    const hit = scanInjection(text).score >= threshold;
+    if (label === 'injection') {
+      if (hit) tp++;
+      else fn++;
+    } else if (hit) fp++;
+    else tn++;
+  }
+  const recall = tp / (tp + fn);
+  const fpr = fp / (fp + tn);
+  console.log(
+    `${name}: ${corpus.length} lines (${tp + fn} injection, ${fp + tn} benign), threshold ${threshold}`,
+  );
+  console.log(
+    `  recall ${recall.toFixed(3)} (target ≥ 0.90)   false-positive rate ${(fpr * 100).toFixed(2)} % (target ≤ 2 %)`,
+  );
 }
-const recall = tp / (tp + fn);
-const fpr = fp / (fp + tn);
-console.log(
-  `corpus: ${corpus.length} lines (${tp + fn} injection, ${fp + tn} benign), threshold ${threshold}`,
-);
-console.log(
-  `recall ${recall.toFixed(3)} (target ≥ 0.90)   false-positive rate ${(fpr * 100).toFixed(2)} % (target ≤ 2 %)`,
-);
+
+// The main corpus was written alongside the rules (the tests hold it); the held-out lines were
+// written afterwards and never tuned against, so they show how far paraphrases get.
+evaluate('corpus', load('injection-corpus.jsonl'));
+evaluate('held-out', load('injection-corpus.heldout.jsonl'));
 
 const repeat = (unit: string, bytes: number): string =>
   unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
@@ -72,13 +77,15 @@ const adversarial: [string, (n: number) => string][] = [
   ['mixed', (n) => repeat('I g n o r e \u200b%4 QUJD <| ', n)],
 ];
 
+// Each timed run repeats the scan enough times to last ~50 ms, so 1 KB figures are not noise.
 function msPerKb(text: string): number {
-  scanInjection(text);
+  const reps = Math.max(1, Math.ceil((50 * KB) / text.length));
+  for (let i = 0; i < reps; i++) scanInjection(text);
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = process.hrtime.bigint();
-    scanInjection(text);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    for (let i = 0; i < reps; i++) scanInjection(text);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6 / reps);
   }
   times.sort((a, b) => a - b);
   return (times[Math.floor(times.length / 2)] ?? 0) / (text.length / KB);
