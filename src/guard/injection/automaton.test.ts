@@ -1,0 +1,54 @@
+/** @module guard/injection/automaton.test — Aho–Corasick hits and skeleton folding. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildAutomaton, type Hit } from './automaton.js';
+import { buildSkeleton, foldString } from './skeleton.js';
+
+const hits = (words: string[], text: string): Hit[] => {
+  const out: Hit[] = [];
+  buildAutomaton(words).scan(text, (h) => out.push(h));
+  return out;
+};
+
+describe('buildAutomaton', () => {
+  it('reports overlapping and nested keywords', () => {
+    expect(hits(['he', 'she', 'hers', 'his'], 'ushers')).toEqual([
+      { id: 1, start: 1, end: 4 },
+      { id: 0, start: 2, end: 4 },
+      { id: 2, start: 2, end: 6 },
+    ]);
+  });
+
+  it('agrees with indexOf on random texts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[ab]{1,4}$/), { minLength: 1, maxLength: 5 }),
+        fc.stringMatching(/^[ab]{0,40}$/),
+        (words, text) => {
+          const got = new Set(hits(words, text).map((h) => `${words[h.id]}@${h.start}`));
+          const want = new Set<string>();
+          for (const w of words)
+            for (let i = text.indexOf(w); i >= 0; i = text.indexOf(w, i + 1)) want.add(`${w}@${i}`);
+          expect(got).toEqual(want);
+        },
+      ),
+    );
+  });
+});
+
+describe('buildSkeleton', () => {
+  it('folds case, diacritics, full-width, homoglyphs and leetspeak, and maps offsets back', () => {
+    const text = 'Ｉ g-n 0 r é  Ρrеv';
+    const sk = buildSkeleton(text);
+    expect(sk.text).toBe('ignoreprev');
+    expect(text.slice(sk.start[4], sk.end[4])).toBe('r');
+    expect(text.slice(sk.start[5], sk.end[5])).toBe('é');
+    expect(foldString('Straße')).toBe('strasse');
+  });
+
+  it('keeps offsets within the text for astral characters', () => {
+    const sk = buildSkeleton('a𝐀b');
+    expect(sk.text).toBe('aab');
+    expect([sk.start[1], sk.end[1]]).toEqual([1, 3]);
+  });
+});

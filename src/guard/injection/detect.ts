@@ -1,0 +1,197 @@
+/**
+ * @module guard/injection/detect — the heuristic prompt-injection detector: phrase rules on the
+ * folded skeleton (and its ROT13), role/delimiter spoofing, hidden text and encoded payloads
+ * (decoded and re-scanned), combined into one score in [0, 1] with the spans that contributed.
+ * Text that talks *about* prompt injection, and code, weigh less: quoting an attack is not one.
+ */
+import { DEFAULT_DECODE_LIMITS, findEncoded, rot13, type DecodeLimits } from './encoded.js';
+import { findHidden } from './hidden.js';
+import { matchPhrases } from './match.js';
+import { buildSkeleton } from './skeleton.js';
+import { findSpoofing } from './spoofing.js';
+
+/** Where a signal came from. */
+export type InjectionSource = 'phrase' | 'spoofing' | 'hidden' | 'encoded';
+
+/** One piece of evidence on `[start, end)` (UTF-16 offsets into the scanned text). */
+export interface InjectionSignal {
+  readonly source: InjectionSource;
+  readonly kind: string;
+  readonly start: number;
+  readonly end: number;
+  /** Contribution in (0, 1] after context adjustments. */
+  readonly weight: number;
+}
+
+/** A finding in the shape of the guard contract. */
+export interface InjectionFinding {
+  readonly type: 'PROMPT_INJECTION';
+  readonly start: number;
+  readonly end: number;
+  readonly guard: string;
+  readonly score: number;
+}
+
+/** The detector's answer for one text. */
+export interface InjectionReport {
+  /** Combined heuristic score in [0, 1]; deterministic for a given text. */
+  readonly score: number;
+  readonly signals: readonly InjectionSignal[];
+  /** The contributing spans as guard findings (overlapping signals merged, strongest score kept). */
+  readonly findings: readonly InjectionFinding[];
+}
+
+/** Options of `scanInjection`. */
+export interface InjectionOptions {
+  readonly decode?: DecodeLimits;
+  /** `guard` name written into findings. */
+  readonly guard?: string;
+}
+
+/** The score at or above which a text counts as an injection when no role overrides it. */
+export const DEFAULT_INJECTION_THRESHOLD = 0.5;
+/** Guard name used in findings by default. */
+export const INJECTION_GUARD = 'injection-heuristics';
+
+const META =
+  /prompt[\s-]?injection|jailbreak(?:s|ing)?\b|injection attacks?|\battackers?\b|adversarial|red[\s-]?team|\bOWASP\b|LLM security|security (?:research|article|blog|team)|\bdetect(?:s|ed|ion|or|ing)?\b|classifier|Prompt-Injektion|injection de prompt|inyección de (?:prompt|instrucciones)|iniezione di prompt|injeção de prompt|инъекци|提示注入|提示词注入|プロンプトインジェクション|프롬프트 인젝션/i;
+const CODE =
+  /```|^[ \t]*(?:import|from|def|const|let|var|function|class|public|private|return|#include)\b|=>|console\.log|\bprint\(|messages\s*=|\.(?:create|append|push)\(/m;
+const QUOTES = new Set(['"', "'", '`', '“', '”', '‘', '’', '«', '»', '„', '「', '」', '『', '』']);
+const QUOTE_SLACK = 4;
+const CODE_DAMPED = new Set([
+  'template-token',
+  'json-role',
+  'role-turn',
+  'role-header',
+  'system-block',
+]);
+
+function quoted(text: string, start: number, end: number): boolean {
+  // A few characters of slack: Japanese puts a verb ending (して) between the match and 」.
+  for (let i = Math.max(0, start - QUOTE_SLACK); i < start; i++)
+    if (QUOTES.has(text[i] ?? '')) return true;
+  for (let j = end; j < Math.min(text.length, end + QUOTE_SLACK); j++)
+    if (QUOTES.has(text[j] ?? '')) return true;
+  return false;
+}
+
+/** Phrase and spoofing signals of a (decoded) text, without context adjustment. */
+function scanPlain(
+  text: string,
+  rotate: boolean,
+): { kind: string; start: number; end: number; weight: number; source: InjectionSource }[] {
+  const sk = buildSkeleton(text);
+  const out: {
+    kind: string;
+    start: number;
+    end: number;
+    weight: number;
+    source: InjectionSource;
+  }[] = [];
+  const addPhrases = (skText: string, encoded: boolean): void => {
+    for (const m of matchPhrases(skText, sk.boundary)) {
+      // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
+      if (encoded && !/[a-z]/.test(skText.slice(m.start, m.end))) continue;
+      out.push({
+        source: encoded ? 'encoded' : 'phrase',
+        kind: encoded ? 'rot13' : m.rule.kind,
+        start: sk.start[m.start] ?? 0,
+        end: sk.end[m.end - 1] ?? text.length,
+        weight: m.rule.weight,
+      });
+    }
+  };
+  addPhrases(sk.text, false);
+  if (rotate) addPhrases(rot13(sk.text), true);
+  for (const s of findSpoofing(text)) out.push({ source: 'spoofing', ...s });
+  return out;
+}
+
+/** Scans `text` for prompt-injection evidence and scores it. Never throws on any string. */
+export function scanInjection(text: string, options: InjectionOptions = {}): InjectionReport {
+  const guard = options.guard ?? INJECTION_GUARD;
+  const meta = META.test(text);
+  const code = CODE.test(text);
+  const signals: InjectionSignal[] = [];
+  for (const s of scanPlain(text, true)) {
+    let weight = s.weight;
+    if (s.source === 'phrase' && meta) weight *= quoted(text, s.start, s.end) ? 0.3 : 0.5;
+    if (s.source === 'spoofing' && (meta || code) && CODE_DAMPED.has(s.kind)) weight *= 0.5;
+    signals.push({ ...s, weight });
+  }
+  for (const h of findHidden(text)) {
+    signals.push({ source: 'hidden', kind: h.kind, start: h.start, end: h.end, weight: h.weight });
+    if (h.payload !== undefined && h.payload.length > 0 && payloadIsHostile(h.payload)) {
+      signals.push({
+        source: 'hidden',
+        kind: `${h.kind}-payload`,
+        start: h.start,
+        end: h.end,
+        weight: 0.95,
+      });
+    }
+  }
+  for (const e of findEncoded(text, options.decode ?? DEFAULT_DECODE_LIMITS)) {
+    if (payloadIsHostile(e.payload)) {
+      signals.push({
+        source: 'encoded',
+        kind: e.encoding,
+        start: e.start,
+        end: e.end,
+        weight: 0.9,
+      });
+    }
+  }
+  const score = combine(signals);
+  return { score, signals, findings: toFindings(signals, guard) };
+}
+
+/** One finding per run of overlapping signals (two rules often match one phrase). */
+function toFindings(signals: readonly InjectionSignal[], guard: string): InjectionFinding[] {
+  const sorted = [...signals].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: { start: number; end: number; score: number }[] = [];
+  for (const s of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && s.start < last.end) {
+      last.end = Math.max(last.end, s.end);
+      last.score = Math.max(last.score, s.weight);
+    } else out.push({ start: s.start, end: s.end, score: s.weight });
+  }
+  return out.map((f) => ({
+    type: 'PROMPT_INJECTION',
+    start: f.start,
+    end: f.end,
+    guard,
+    score: round(f.score),
+  }));
+}
+
+function payloadIsHostile(payload: string): boolean {
+  return scanPlain(payload, false).some((s) => s.weight >= DEFAULT_INJECTION_THRESHOLD);
+}
+
+/**
+ * Noisy-OR over signal kinds: each kind counts once (its strongest signal), so a pasted chat
+ * transcript with many "assistant:" lines is not an attack; in-word zero-width characters add
+ * up to three occurrences, since splitting words is the point of that trick.
+ */
+function combine(signals: readonly InjectionSignal[]): number {
+  const byKind = new Map<string, number[]>();
+  for (const s of signals) {
+    const list = byKind.get(s.kind) ?? [];
+    list.push(s.weight);
+    byKind.set(s.kind, list);
+  }
+  let keep = 1;
+  for (const [kind, weights] of byKind) {
+    weights.sort((a, b) => b - a);
+    const n = kind === 'zero-width-in-word' ? 3 : 1;
+    for (const w of weights.slice(0, n)) keep *= 1 - Math.min(1, Math.max(0, w));
+  }
+  return round(1 - keep);
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

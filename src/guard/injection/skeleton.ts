@@ -1,0 +1,174 @@
+/**
+ * @module guard/injection/skeleton — folds text into a letters-only "skeleton" (case, diacritics,
+ * full-width forms, common homoglyphs and leetspeak folded; spaces, punctuation and invisible
+ * characters dropped) with a map back to UTF-16 offsets of the original, so "I g n 0 r е" (with a
+ * Cyrillic е) and "ignore" meet in one linear pass.
+ */
+
+/** A folded view of a text: `text[i]` came from `source.slice(start[i], end[i])`. */
+export interface Skeleton {
+  readonly text: string;
+  readonly start: ArrayLike<number>;
+  readonly end: ArrayLike<number>;
+  /** `boundary[i]` is 1 when a separator (or the end) follows skeleton position `i`. */
+  readonly boundary: ArrayLike<number>;
+}
+
+// Lookalikes that NFKD does not fold; keys are lower-case code points.
+const CONFUSABLES = new Map<string, string>([
+  ['а', 'a'],
+  ['е', 'e'],
+  ['о', 'o'],
+  ['р', 'p'],
+  ['с', 'c'],
+  ['у', 'y'],
+  ['х', 'x'],
+  ['і', 'i'],
+  ['ј', 'j'],
+  ['ѕ', 's'],
+  ['ԁ', 'd'],
+  ['ɡ', 'g'],
+  ['ӏ', 'l'],
+  ['к', 'k'],
+  ['м', 'm'],
+  ['т', 't'],
+  ['н', 'h'],
+  ['в', 'b'],
+  ['α', 'a'],
+  ['ο', 'o'],
+  ['ι', 'i'],
+  ['ε', 'e'],
+  ['ν', 'v'],
+  ['ρ', 'p'],
+  ['τ', 't'],
+  ['κ', 'k'],
+  ['υ', 'u'],
+  ['χ', 'x'],
+  ['ł', 'l'],
+  ['ø', 'o'],
+  ['đ', 'd'],
+  ['ß', 'ss'],
+  ['ı', 'i'],
+  ['æ', 'ae'],
+  ['œ', 'oe'],
+  ['ɪ', 'i'],
+  ['ᴀ', 'a'],
+  ['ᴇ', 'e'],
+  ['ᴏ', 'o'],
+]);
+const LEET = new Map<string, string>([
+  ['0', 'o'],
+  ['1', 'i'],
+  ['3', 'e'],
+  ['4', 'a'],
+  ['5', 's'],
+  ['7', 't'],
+  ['@', 'a'],
+  ['$', 's'],
+]);
+const KEEP = /[\p{L}\p{N}]/u;
+const MARK = /\p{M}/u;
+
+const ascii: string[] = [];
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  const low = ch.toLowerCase();
+  ascii.push(LEET.get(ch) ?? (KEEP.test(low) ? low : ''));
+}
+const cache = new Map<number, string>();
+const CACHE_MAX = 65536;
+
+/** Folds one code point to zero or more skeleton characters. */
+export function foldCodePoint(cp: number): string {
+  if (cp < 128) return ascii[cp] ?? '';
+  const hit = cache.get(cp);
+  if (hit !== undefined) return hit;
+  let out = '';
+  const decomposed = String.fromCodePoint(cp).normalize('NFKD').toLowerCase().normalize('NFKD');
+  for (const ch of decomposed) {
+    if (MARK.test(ch)) continue;
+    const c = ch.codePointAt(0) ?? 0;
+    if (c < 128) out += ascii[c] ?? '';
+    else {
+      const mapped = CONFUSABLES.get(ch) ?? ch;
+      if (KEEP.test(mapped)) out += mapped;
+    }
+  }
+  if (cache.size < CACHE_MAX) cache.set(cp, out);
+  return out;
+}
+
+/** Folds a plain string (a phrase of the dictionary) exactly as `buildSkeleton` folds text. */
+export function foldString(s: string): string {
+  let out = '';
+  for (const ch of s) out += foldCodePoint(ch.codePointAt(0) ?? 0);
+  return out;
+}
+
+/** Builds the skeleton of `source` in one pass (typed arrays: this is the hot loop). */
+export function buildSkeleton(source: string): Skeleton {
+  let cap = source.length + 16;
+  let codes = new Uint16Array(cap);
+  let start = new Int32Array(cap);
+  let end = new Int32Array(cap);
+  let boundary = new Uint8Array(cap);
+  let n = 0;
+  for (let i = 0; i < source.length;) {
+    const cp = source.codePointAt(i) ?? 0;
+    const width = cp > 0xffff ? 2 : 1;
+    const folded = cp < 128 ? (ascii[cp] ?? '') : foldCodePoint(cp);
+    if (folded === '') {
+      if (n > 0 && !isInvisible(cp)) boundary[n - 1] = 1;
+    } else {
+      if (n + folded.length > cap) {
+        cap = cap * 2 + folded.length;
+        codes = grow(codes, new Uint16Array(cap));
+        start = grow(start, new Int32Array(cap));
+        end = grow(end, new Int32Array(cap));
+        boundary = grow(boundary, new Uint8Array(cap));
+      }
+      // Code units, not code points: the automaton indexes the skeleton by code unit.
+      for (let k = 0; k < folded.length; k++) {
+        codes[n] = folded.charCodeAt(k);
+        start[n] = i;
+        end[n] = i + width;
+        n++;
+      }
+    }
+    i += width;
+  }
+  if (n > 0) boundary[n - 1] = 1;
+  return {
+    text: decodeCodes(codes.subarray(0, n)),
+    start: start.subarray(0, n),
+    end: end.subarray(0, n),
+    boundary: boundary.subarray(0, n),
+  };
+}
+
+function grow<T extends Uint16Array | Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+const CHUNK = 8192;
+function decodeCodes(codes: Uint16Array): string {
+  let out = '';
+  for (let i = 0; i < codes.length; i += CHUNK) {
+    out += String.fromCharCode(...codes.subarray(i, i + CHUNK));
+  }
+  return out;
+}
+
+/** Format characters that hide inside words rather than separate them. */
+function isInvisible(cp: number): boolean {
+  return (
+    (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x2060 && cp <= 0x2064) ||
+    cp === 0xfeff ||
+    cp === 0x00ad ||
+    cp === 0x034f ||
+    (cp >= 0xfe00 && cp <= 0xfe0f) ||
+    (cp >= 0xe0000 && cp <= 0xe01ef)
+  );
+}
