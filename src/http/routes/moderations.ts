@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { InferenceService } from '../../inference/index.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { checkInputs } from '../../guard/limits.js';
+import { checkInputs } from '../../guard/index.js';
 import type { Policy } from '../../policy/index.js';
 import { callContext, controlsOf, modelResource, objectId, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';

@@ -1,0 +1,31 @@
+/**
+ * @module guard — the data controls' public surface: what a caller may send (system messages,
+ * request limits), the PII and secret detectors with redaction, and the prompt-injection
+ * heuristics. Each guard is a pure function of plain values; `http/` calls them in order.
+ */
+export type * from './types.js';
+export { BUILTIN_FINDING_TYPES, isBuiltinFindingType } from './types.js';
+export {
+  guardSystemMessages,
+  SystemMessageRefusedError,
+  type GuardedMessage,
+  type SystemMessageRule,
+  type SystemMessageVerdict,
+} from './system-messages.js';
+export { capMaxTokens, checkInputs, checkMessages, LimitExceededError } from './limits.js';
+export {
+  createScanner,
+  GuardUnavailableError,
+  scan,
+  type ScanOptions,
+  type Scanner,
+} from './scan.js';
+export { Redactor, redactText } from './redact.js';
+export {
+  builtinDetectors,
+  compileCustomPatterns,
+  unsafeReason,
+  UnsafePatternError,
+  type CustomPattern,
+} from './detectors/index.js';
+export * from './injection/index.js';
