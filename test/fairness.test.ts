@@ -205,6 +205,11 @@ describe('a model that does not do the job asked', () => {
       /The model 'chat' serves text generation, not embeddings; models for embeddings: embed, embed-100ms/,
     ],
     [
+      '/v1/chat/completions',
+      { model: 'moderation', messages: [{ role: 'user', content: 'x' }] },
+      /The model 'moderation' serves moderation, not chat completions/,
+    ],
+    [
       '/v1/embeddings',
       { model: 'moderation', input: 'x' },
       /The model 'moderation' serves moderation, not embeddings/,

@@ -199,9 +199,16 @@ function capped(request: FastifyRequest, controls: DataControls, requested: numb
   return maxTokens;
 }
 
-/** The operator's system prompt of generation model `id`, if it has one (404 if unknown). */
-function operatorPrompt(inference: InferenceService, id: string): string | undefined {
-  const c = inference.lookup(id).config;
+/**
+ * The operator's system prompt of generation model `id`, if it has one. A model that is not a
+ * generator answers here as `generate` would: 404 unknown, 400 naming what it does.
+ */
+function operatorPrompt(
+  inference: InferenceService,
+  id: string,
+  asked: 'chat completions' | 'text completions',
+): string | undefined {
+  const c = inference.model(id, 'generation', asked).config;
   return 'systemPrompt' in c ? c.systemPrompt : undefined;
 }
 
@@ -223,7 +230,7 @@ function guardedMessages(
     const { messages, verdict } = guardSystemMessages(
       asSent,
       rule,
-      operatorPrompt(inference, b.model),
+      operatorPrompt(inference, b.model, 'chat completions'),
       (content) => ({ role: 'system', content }),
     );
     facts.guard = { ...facts.guard, systemMessages: verdict };
@@ -277,7 +284,7 @@ export function completionRoutes(
     (request, reply) => {
       const b = request.body;
       const controls = controlsOf(request, policy);
-      if (operatorPrompt(inference, b.model) !== undefined) {
+      if (operatorPrompt(inference, b.model, 'text completions') !== undefined) {
         throw new BadRequestError(
           `The model '${b.model}' has an operator system prompt, which a raw prompt cannot carry: use /v1/chat/completions`,
         );
