@@ -12,6 +12,7 @@ import {
   createReceiptSigner,
   jwsSigner,
   purgeExpired,
+  systemEvent,
   type AuditEventInput,
   type AuditLog,
 } from './audit/index.js';
@@ -124,28 +125,19 @@ export function openAudit(
     watchPolicy(policy) {
       unwatch = policy.onReload((e) => {
         log
-          .record({
-            time: clock(),
-            requestId: null,
-            issuer,
-            subject: null,
-            clientId: null,
-            roles: [],
-            action: 'policy.reload',
-            resource: e.sha256 === null ? null : `policy:${e.sha256}`,
-            decision: e.ok ? 'allow' : 'deny',
-            reason: e.ok
-              ? `policy reloaded from ${e.source}`
-              : `policy reload refused; last good policy kept (${e.error ?? 'unreadable'})`,
-            status: null,
-            latencyMs: null,
-            source: null,
-            usage: null,
-            promptSha256: null,
-            outputSha256: null,
-            guard: null,
-            details: { sha256: e.sha256, previousSha256: e.previousSha256, ok: e.ok },
-          })
+          .record(
+            systemEvent({
+              time: clock(),
+              issuer,
+              action: 'policy.reload',
+              resource: e.sha256 === null ? null : `policy:${e.sha256}`,
+              decision: e.ok ? 'allow' : 'deny',
+              reason: e.ok
+                ? `policy reloaded from ${e.source}`
+                : `policy reload refused; last good policy kept (${e.error ?? 'unreadable'})`,
+              details: { sha256: e.sha256, previousSha256: e.previousSha256, ok: e.ok },
+            }),
+          )
           .catch((err: unknown) => {
             logger.error({ err }, 'policy reload not audited: audit log unavailable');
           });
@@ -164,24 +156,13 @@ export function openAudit(
 
 /** The event that ends an outage of the log: from when requests were refused, until now. */
 function resumed(issuer: string, now: number, since: number): AuditEventInput {
-  return {
+  return systemEvent({
     time: now,
-    requestId: null,
     issuer,
-    subject: null,
-    clientId: null,
-    roles: [],
     action: 'audit.resume',
     resource: null,
     decision: 'allow',
     reason: 'audit log writable again; audited requests were refused (503) while it was not',
-    status: null,
-    latencyMs: null,
-    source: null,
-    usage: null,
-    promptSha256: null,
-    outputSha256: null,
-    guard: null,
     details: { unavailableSince: since, unavailableMs: now - since },
-  };
+  });
 }

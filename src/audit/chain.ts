@@ -71,10 +71,10 @@ export function eventBody(event: AuditEventInput, chain: string, seq: number): C
 // Each writes exactly what `canonicalize` writes for its value (and defers to it for anything
 // unexpected), so the fixed-shape encoder below is RFC 8785 by construction.
 const j = JSON.stringify;
-const any = (v: unknown): string => canonicalize((v ?? null) as Canonical);
-const str = (v: string | null | undefined): string => (typeof v === 'string' ? j(v) : any(v));
+const general = (v: unknown): string => canonicalize((v ?? null) as Canonical);
+const str = (v: string | null | undefined): string => (typeof v === 'string' ? j(v) : general(v));
 const num = (v: number | null | undefined): string =>
-  typeof v === 'number' && Number.isFinite(v) ? j(v) : any(v);
+  typeof v === 'number' && Number.isFinite(v) ? j(v) : general(v);
 
 function strings(list: readonly string[]): string {
   const items: unknown = list;
@@ -91,7 +91,7 @@ function strings(list: readonly string[]): string {
 const USAGE_KEYS = new Set(['completionTokens', 'promptTokens']);
 
 function usage(u: AuditEventInput['usage'] | undefined): string {
-  if (u == null || typeof u !== 'object') return any(u);
+  if (u == null || typeof u !== 'object') return general(u);
   const keys = Object.keys(u);
   if (
     keys.length === 2 &&
@@ -101,7 +101,7 @@ function usage(u: AuditEventInput['usage'] | undefined): string {
   ) {
     return `{"completionTokens":${num(u.completionTokens)},"promptTokens":${num(u.promptTokens)}}`;
   }
-  return any(u);
+  return general(u);
 }
 
 /**
@@ -124,7 +124,7 @@ export function eventText(event: AuditEventInput, chain: string, seq: number): s
   }
   return (
     `{"action":${str(e.action)},"chain":${str(chain)},"clientId":${str(e.clientId)},` +
-    `"decision":${str(e.decision)},"details":${any(e.details)},"guard":${any(e.guard)},` +
+    `"decision":${str(e.decision)},"details":${general(e.details)},"guard":${general(e.guard)},` +
     `"issuer":${str(e.issuer)},"latencyMs":${num(e.latencyMs)},` +
     `"outputSha256":${str(e.outputSha256)},"promptSha256":${str(e.promptSha256)},` +
     `"reason":${str(e.reason)},"requestId":${str(e.requestId)},"resource":${str(e.resource)},` +

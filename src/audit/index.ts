@@ -67,3 +67,4 @@ export {
 } from './receipts-signer.js';
 export { verifyReceipt, ReceiptError } from './receipts-verify.js';
 export type { ReceiptClaims, ReceiptSubject } from './receipts.js';
+export { systemEvent, type SystemEventFacts } from './system-event.js';

@@ -6,6 +6,7 @@
  * event (`audit.purge`), recorded first: when the log cannot record it, nothing is purged.
  * Deletion runs in rounds of bounded size and resumes after a crash.
  */
+import { systemEvent } from './system-event.js';
 import type { Clock } from '../lib/clock.js';
 import type { AuditStore } from '../store/index.js';
 import { PURGE_TYP, type PayloadSigner } from './checkpoint.js';
@@ -44,26 +45,17 @@ export async function purgeExpired(o: PurgeOptions): Promise<PurgeResult[]> {
     const last = (await o.store.purges(chain)).at(-1);
     let through = last?.seq ?? 0;
     if (point !== undefined && point.seq > through) {
-      await o.log.record({
-        time: now,
-        requestId: null,
-        issuer: o.issuer,
-        subject: null,
-        clientId: null,
-        roles: [],
-        action: 'audit.purge',
-        resource: `chain:${chain}`,
-        decision: 'allow',
-        reason: `retention: events older than ${String(o.retentionDays)} days`,
-        status: null,
-        latencyMs: null,
-        source: null,
-        usage: null,
-        promptSha256: null,
-        outputSha256: null,
-        guard: null,
-        details: { throughSeq: point.seq, before: new Date(before).toISOString() },
-      });
+      await o.log.record(
+        systemEvent({
+          time: now,
+          issuer: o.issuer,
+          action: 'audit.purge',
+          resource: `chain:${chain}`,
+          decision: 'allow',
+          reason: `retention: events older than ${String(o.retentionDays)} days`,
+          details: { throughSeq: point.seq, before: new Date(before).toISOString() },
+        }),
+      );
       const claims = {
         iss: o.issuer,
         chain,
