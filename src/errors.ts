@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'POLICY_INVALID'
   | 'RECEIPT_INVALID'
   | 'GUARD_UNAVAILABLE'
+  | 'CONTENT_BLOCKED'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

@@ -311,6 +311,19 @@ export const configSchema = z.strictObject({
       anonymousMaxKeys: z.number().int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
+  /** The data controls' content guards (README "Data controls"); what they do is the policy's. */
+  guard: z
+    .strictObject({
+      /**
+       * Run the content guards (PII and secret detectors, operator patterns, term lists,
+       * prompt injection) on prompts and outputs (default). false turns them off — for
+       * benchmarks that measure what they cost; system-message rules and limits still hold.
+       */
+      enabled: z.boolean().default(true),
+      /** A text whose guards run longer than this many ms is refused with 503 (fail closed). */
+      budgetMs: z.number().positive().max(60_000).default(500),
+    })
+    .prefault({}),
 });
 
 /** Configuration as written (before defaults). */

@@ -13,6 +13,8 @@ import { builtinDetectors } from './detectors/index.js';
 
 /** A guard failed or ran past its time budget: the request is refused (fail closed, 503). */
 export class GuardUnavailableError extends GatewayError {
+  /** The message names the guard and why, nothing of the text: safe to show. */
+  override readonly expose = true;
   readonly guard: string;
   constructor(guard: string, reason: 'budget' | 'error', options?: ErrorOptions) {
     super(

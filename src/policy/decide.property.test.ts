@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { globMatch } from './pattern.js';
 import { SCOPES } from './roles.js';
-import type { PolicyDocument } from './schema.js';
+import { policySchema, type PolicyDocument } from './schema.js';
 import { Snapshot } from './snapshot.js';
 
 const ROLE_NAMES = ['developer', 'ml-engineer', 'auditor', 'admin', 'ops'];
@@ -22,15 +22,17 @@ const role = fc.record({
 });
 const policyDoc = fc
   .dictionary(fc.constantFrom(...ROLE_NAMES), role, { minKeys: 1 })
-  .map((roles): PolicyDocument => ({
-    version: 1,
-    roles: Object.fromEntries(
-      Object.entries(roles).map(([n, r]) => [
-        n,
-        { ...r, limits: {}, dataControls: { systemMessages: 'refuse' as const } },
-      ]),
-    ),
-  }));
+  .map((roles): PolicyDocument =>
+    policySchema.parse({
+      version: 1,
+      roles: Object.fromEntries(
+        Object.entries(roles).map(([n, r]) => [
+          n,
+          { ...r, dataControls: { systemMessages: 'refuse' as const } },
+        ]),
+      ),
+    }),
+  );
 const token = fc.record({
   roles: fc.array(fc.constantFrom(...ROLE_NAMES, 'unknown', 'a,b'), { maxLength: 3 }),
   scopes: fc.uniqueArray(fc.constantFrom(...SCOPES, 'not-a-scope'), { maxLength: 8 }),

@@ -9,6 +9,8 @@ export {
 export type {
   AccessRequest,
   DataControls,
+  InjectionControls,
+  PhaseActions,
   Decision,
   Policy,
   PolicySnapshot,

@@ -24,6 +24,7 @@ describe('policy file parsing', () => {
     );
     expect(doc).toEqual({
       version: 1,
+      guard: { patterns: [], models: {} },
       roles: {
         developer: {
           description: 'people',
@@ -32,7 +33,15 @@ describe('policy file parsing', () => {
           datasets: [],
           limits: {},
           // Deny by default: a role the file does not let send system messages has them refused.
-          dataControls: { systemMessages: 'refuse' },
+          dataControls: {
+            systemMessages: 'refuse',
+            // Found PII and secrets are redacted, injections blocked, unless the file says so.
+            prompts: {},
+            outputs: {},
+            injection: { action: 'block', threshold: 0.5, classifier: 'uncertain' },
+            terms: { deny: [], allow: [] },
+            dryRun: [],
+          },
         },
       },
     });

@@ -82,7 +82,9 @@ function issuesOf(error: z.ZodError, root: unknown, lines: LineCounter): PolicyI
     const node = issue.code === 'invalid_key' || !at.complete ? (at.key ?? at.node) : at.node;
     const message =
       issue.code === 'invalid_key'
-        ? 'role names are lower-case letters, digits, . _ - (max 64), starting with a letter'
+        ? path.length === 1 && path[0] === 'roles'
+          ? 'role names are lower-case letters, digits, . _ - (max 64), starting with a letter'
+          : (issue.issues[0]?.message ?? issue.message)
         : issue.code === 'invalid_type' && !at.complete
           ? `required${issue.expected === 'array' ? ' (a list)' : ''}`
           : issue.message;

@@ -17,6 +17,7 @@ export const SCOPES = [
   'keys:admin',
   'policy:admin',
   'models:approve',
+  'guard:inspect',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -41,6 +42,7 @@ export const BUILTIN_ROLES: ReadonlyMap<string, readonly Scope[]> = new Map<
       'keys:admin',
       'policy:admin',
       'models:approve',
+      'guard:inspect',
     ],
   ],
 ]);

@@ -5,6 +5,8 @@
  * an unknown key anywhere is an error, so a typo never silently grants or drops a right.
  */
 import { z } from 'zod';
+import { compileCustomPatterns } from '../guard/detectors/custom.js';
+import { isBuiltinFindingType } from '../guard/types.js';
 import { patternProblem } from './pattern.js';
 import { SCOPES } from './roles.js';
 
@@ -30,6 +32,33 @@ const pattern = z.string().check((ctx) => {
 });
 
 const unique = (list: readonly string[]): boolean => new Set(list).size === list.length;
+
+/** What the data controls do with a finding (README "Data controls"). */
+const guardAction = z.enum(['allow', 'redact', 'block']);
+
+/** A finding type as a policy names it: a built-in type, an operator pattern or DENIED_TERM. */
+const TYPE_NAME = /^[A-Z][A-Z0-9_]{0,47}$/;
+
+/**
+ * Action per finding type in one phase: `default` for every type not named. Type names are
+ * checked against the built-in types and the file's own patterns once the whole file is read.
+ */
+const actionMap = z
+  .record(
+    z
+      .string()
+      .regex(
+        /^(?:default|[A-Z][A-Z0-9_]{0,47})$/,
+        'finding types are upper-case letters, digits and _ (or default)',
+      ),
+    guardAction,
+  )
+  .default({});
+
+const termList = z.array(z.string().min(1).max(256)).max(10_000).default([]);
+
+/** The guards a role may run in dry-run (verdicts recorded, not applied). */
+export const GUARD_NAMES = ['pii', 'injection', 'terms'] as const;
 
 const role = z.strictObject({
   /** Free text for people reading the file. */
@@ -60,20 +89,103 @@ const role = z.strictObject({
       maxInputs: z.number().int().min(1).max(100_000).optional(),
       /** Most characters (UTF-16 code units) of all inputs of one such request (413 beyond). */
       maxInputChars: z.number().int().min(1).max(100_000_000).optional(),
+      /**
+       * What happens to PII, secrets, operator patterns and denied terms found in prompts:
+       * `{ default: redact, EMAIL: allow, API_KEY: block }`. Unnamed types take `default`
+       * (itself `redact` when absent).
+       */
+      prompts: actionMap,
+      /** The same for generated text (also while streaming). */
+      outputs: actionMap,
+      /** Prompt injection: the combined score's threshold and what reaching it does. */
+      injection: z
+        .strictObject({
+          action: z.enum(['block', 'flag', 'allow']).default('block'),
+          threshold: z.number().min(0).max(1).default(0.5),
+          /** When the `prompt-injection` classifier is consulted (if it is configured). */
+          classifier: z.enum(['always', 'uncertain', 'never']).default('uncertain'),
+        })
+        .prefault({}),
+      /** Terms this role may not send or receive (`deny`) and values never treated as sensitive. */
+      terms: z.strictObject({ deny: termList, allow: termList }).prefault({}),
+      /** Guards whose verdicts are recorded but not applied (rolling out new rules). */
+      dryRun: z.array(z.enum(GUARD_NAMES)).max(3).default([]),
     })
     .prefault({}),
 });
 
-/** The whole file. */
-export const policySchema = z.strictObject({
-  version: z.literal(1).default(1),
-  roles: z
-    .record(
-      z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, . _ - (max 64)'),
-      role,
-    )
-    .refine((r) => Object.keys(r).length > 0, 'at least one role is required'),
+/** An operator-defined detector: a named, backtracking-safe regular expression. */
+const customPattern = z.strictObject({
+  name: z.string().regex(TYPE_NAME, 'pattern names are upper-case letters, digits and _'),
+  pattern: z.string().min(1).max(4096),
+  flags: z.string().max(4).optional(),
+  maxSpan: z.number().int().min(1).max(65_536).optional(),
 });
+
+/** Data-control settings that are not per role: operator patterns, term lists per model. */
+const guardSection = z
+  .strictObject({
+    patterns: z.array(customPattern).max(256).default([]),
+    /** Term lists per model id (`*`: every model), added to the caller's own. */
+    models: z
+      .record(
+        z.string().min(1).max(128),
+        z.strictObject({ deny: termList, allow: termList }).prefault({}),
+      )
+      .default({}),
+  })
+  .prefault({});
+
+/** The whole file. */
+export const policySchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    guard: guardSection,
+    roles: z
+      .record(
+        z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, . _ - (max 64)'),
+        role,
+      )
+      .refine((r) => Object.keys(r).length > 0, 'at least one role is required'),
+  })
+  .check((ctx) => {
+    const { guard, roles } = ctx.value;
+    guard.patterns.forEach((p, i) => {
+      try {
+        compileCustomPatterns([p]);
+      } catch (err) {
+        ctx.issues.push({
+          code: 'custom',
+          input: p,
+          path: ['guard', 'patterns', i, 'pattern'],
+          message: err instanceof Error ? err.message : String(err),
+        });
+      }
+    });
+    const names = new Set(guard.patterns.map((p) => p.name));
+    if (names.size !== guard.patterns.length) {
+      ctx.issues.push({
+        code: 'custom',
+        input: guard.patterns,
+        path: ['guard', 'patterns'],
+        message: 'a pattern name is defined twice',
+      });
+    }
+    for (const [name, spec] of Object.entries(roles)) {
+      for (const phase of ['prompts', 'outputs'] as const) {
+        for (const type of Object.keys(spec.dataControls[phase])) {
+          if (type === 'default' || type === 'DENIED_TERM' || isBuiltinFindingType(type)) continue;
+          if (type === 'PROMPT_INJECTION' || names.has(type)) continue;
+          ctx.issues.push({
+            code: 'custom',
+            input: type,
+            path: ['roles', name, 'dataControls', phase, type],
+            message: `unknown finding type ${type} (built-in types, DENIED_TERM, or a name from guard.patterns)`,
+          });
+        }
+      }
+    }
+  });
 
 /** A policy file as written. */
 export type PolicyInput = z.input<typeof policySchema>;
@@ -81,5 +193,7 @@ export type PolicyInput = z.input<typeof policySchema>;
 export type PolicyDocument = z.output<typeof policySchema>;
 /** One role of a document. */
 export type RoleSpec = PolicyDocument['roles'][string];
-/** The data controls of a role (or the merge over a token's roles). */
-export type DataControls = RoleSpec['dataControls'];
+/** The data controls of a role as written (defaults filled in). */
+export type RoleDataControls = RoleSpec['dataControls'];
+/** The file's `guard` section. */
+export type GuardSection = PolicyDocument['guard'];

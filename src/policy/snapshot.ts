@@ -6,9 +6,18 @@
  * bounded Maps (nested, so a hit builds no key string: ~40 ns); a reload builds a new snapshot,
  * so a policy change applies to the next request.
  */
+import { compileCustomPatterns } from '../guard/detectors/custom.js';
+import type { Detector } from '../guard/types.js';
 import type { PolicyDocument } from './schema.js';
 import { PatternSet } from './pattern.js';
-import type { AccessRequest, DataControls, PolicySnapshot, RequestDecision } from './types.js';
+import type {
+  AccessRequest,
+  DataControls,
+  InjectionControls,
+  PhaseActions,
+  PolicySnapshot,
+  RequestDecision,
+} from './types.js';
 
 interface CompiledRole {
   readonly scopes: ReadonlySet<string>;
@@ -20,6 +29,7 @@ interface CompiledRole {
 export const DECISION_CACHE_SIZE = 10_000;
 
 const EMPTY: ReadonlySet<string> = new Set();
+const NO_TERMS = Object.freeze({ deny: [], allow: [] });
 
 const LIMIT_KEYS = [
   'maxMessages',
@@ -32,6 +42,62 @@ type LimitKey = (typeof LIMIT_KEYS)[number];
 
 /** How much each system-message setting lets through (the most permissive role wins). */
 const PERMISSIVENESS = { refuse: 0, strip: 1, allow: 2 } as const;
+/** …each finding action, each injection action, each classifier setting. */
+const ACTION_RANK = { block: 0, redact: 1, allow: 2 } as const;
+const INJECTION_RANK = { block: 0, flag: 1, allow: 2 } as const;
+const CLASSIFIER_RANK = { always: 0, uncertain: 1, never: 2 } as const;
+
+type RoleControls = PolicyDocument['roles'][string]['dataControls'];
+
+/** The strictest controls: a caller with no role the policy defines. */
+const STRICTEST_PHASE: PhaseActions = Object.freeze({ default: 'redact', types: new Map() });
+const STRICTEST_INJECTION: InjectionControls = Object.freeze({
+  action: 'block',
+  threshold: 0.5,
+  classifier: 'uncertain',
+});
+
+function most<K extends string>(rank: Readonly<Record<K, number>>, a: K, b: K): K {
+  return rank[b] > rank[a] ? b : a;
+}
+
+/** Per type, the most permissive action among `roles` (each role's own, else its default). */
+function mergePhase(roles: readonly RoleControls[], phase: 'prompts' | 'outputs'): PhaseActions {
+  if (roles.length === 0) return STRICTEST_PHASE;
+  const own = roles.map((r) => ({ def: r[phase].default ?? 'redact', map: r[phase] }));
+  let def: PhaseActions['default'] = 'block';
+  for (const o of own) def = most(ACTION_RANK, def, o.def);
+  const types = new Map<string, PhaseActions['default']>();
+  const named = new Set(own.flatMap((o) => Object.keys(o.map).filter((k) => k !== 'default')));
+  for (const type of named) {
+    let a: PhaseActions['default'] = 'block';
+    for (const o of own) a = most(ACTION_RANK, a, o.map[type] ?? o.def);
+    if (a !== def) types.set(type, a);
+  }
+  return Object.freeze({ default: def, types });
+}
+
+function mergeInjection(roles: readonly RoleControls[]): InjectionControls {
+  if (roles.length === 0) return STRICTEST_INJECTION;
+  let action: InjectionControls['action'] = 'block';
+  let classifier: InjectionControls['classifier'] = 'always';
+  let threshold = 0;
+  for (const { injection } of roles) {
+    action = most(INJECTION_RANK, action, injection.action);
+    classifier = most(CLASSIFIER_RANK, classifier, injection.classifier);
+    threshold = Math.max(threshold, injection.threshold);
+  }
+  return Object.freeze({ action, threshold, classifier });
+}
+
+/** A term is denied only if every role denies it; a value allowed by any role is allowed. */
+function mergeTerms(roles: readonly RoleControls[]): DataControls['terms'] {
+  if (roles.length === 0) return Object.freeze({ deny: [], allow: [] });
+  const [first, ...rest] = roles.map((r) => new Set(r.terms.deny.map((t) => t.toLowerCase())));
+  const deny = [...(first ?? [])].filter((t) => rest.every((s) => s.has(t)));
+  const allow = [...new Set(roles.flatMap((r) => r.terms.allow))];
+  return Object.freeze({ deny, allow });
+}
 
 /** `kind:id` split, for the two kinds of resource a policy names. */
 function splitResource(resource: string): { kind: 'model' | 'dataset' | undefined; id: string } {
@@ -54,6 +120,8 @@ export class Snapshot implements PolicySnapshot {
   readonly source: string;
   readonly document: PolicyDocument;
   readonly #roles: ReadonlyMap<string, CompiledRole>;
+  readonly patterns: readonly Detector[];
+  readonly #modelTerms: ReadonlyMap<string, { deny: string[]; allow: string[] }>;
   /** roles key → action → resource → decision: lookups that build no key string. */
   readonly #decisions = new Map<string, Map<string, Map<string, RequestDecision>>>();
   #decisionCount = 0;
@@ -71,6 +139,9 @@ export class Snapshot implements PolicySnapshot {
     this.sha256 = sha256;
     this.source = source;
     this.#cacheSize = cacheSize;
+    // Checked when the file was parsed: this cannot throw for a parsed document.
+    this.patterns = compileCustomPatterns(document.guard.patterns);
+    this.#modelTerms = new Map(Object.entries(document.guard.models));
     // A Map, never the parsed object: role names come from tokens, i.e. from outside.
     this.#roles = new Map(
       Object.entries(document.roles).map(([name, r]) => [
@@ -152,7 +223,32 @@ export class Snapshot implements PolicySnapshot {
           ? undefined
           : Math.max(...(values as number[]));
     }
-    return this.#remember(this.#controls, key, Object.freeze({ systemMessages, ...limits }));
+    const own = names.flatMap((n) => {
+      const c = this.document.roles[n]?.dataControls;
+      return c === undefined ? [] : [c];
+    });
+    return this.#remember(
+      this.#controls,
+      key,
+      Object.freeze({
+        systemMessages,
+        ...limits,
+        prompts: mergePhase(own, 'prompts'),
+        outputs: mergePhase(own, 'outputs'),
+        injection: mergeInjection(own),
+        terms: mergeTerms(own),
+        // Dry-run is the permissive side of a guard: any role's dry-run holds.
+        dryRun: new Set(own.flatMap((c) => c.dryRun)),
+      }),
+    );
+  }
+
+  modelTerms(id: string): DataControls['terms'] {
+    const own = this.#modelTerms.get(id);
+    const all = this.#modelTerms.get('*');
+    if (all === undefined) return own ?? NO_TERMS;
+    if (own === undefined) return all;
+    return { deny: [...all.deny, ...own.deny], allow: [...all.allow, ...own.allow] };
   }
 
   decide(request: AccessRequest): RequestDecision {

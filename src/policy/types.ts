@@ -3,6 +3,8 @@
  * resources (model and dataset patterns) each role may act on. Deny by default.
  */
 
+import type { Detector } from '../guard/types.js';
+
 /** A decision and why (the reason is for logs and the audit trail, never for the caller). */
 export interface Decision {
   allowed: boolean;
@@ -51,6 +53,10 @@ export interface PolicySnapshot {
    * strictest when none is defined.
    */
   dataControls(roles: readonly string[]): DataControls;
+  /** The operator's detectors from `guard.patterns`, compiled once per snapshot. */
+  readonly patterns: readonly Detector[];
+  /** The term lists for model `id` from `guard.models` (its own entry plus `*`). */
+  modelTerms(id: string): { readonly deny: readonly string[]; readonly allow: readonly string[] };
 }
 
 /** A caller's data controls (see the policy file's `dataControls`). */
@@ -63,6 +69,31 @@ export interface DataControls {
   readonly maxTokens?: number | undefined;
   readonly maxInputs?: number | undefined;
   readonly maxInputChars?: number | undefined;
+  /** What happens to each finding type in prompts (`dataControls.prompts`). */
+  readonly prompts: PhaseActions;
+  /** …and in generated text (`dataControls.outputs`). */
+  readonly outputs: PhaseActions;
+  readonly injection: InjectionControls;
+  /** Terms refused (`deny`) and values never treated as sensitive (`allow`). */
+  readonly terms: { readonly deny: readonly string[]; readonly allow: readonly string[] };
+  /** Guards whose verdicts are recorded, not applied. */
+  readonly dryRun: ReadonlySet<'pii' | 'injection' | 'terms'>;
+}
+
+/** The action per finding type of one phase. */
+export interface PhaseActions {
+  /** For every type not in `types`. */
+  readonly default: 'allow' | 'redact' | 'block';
+  readonly types: ReadonlyMap<string, 'allow' | 'redact' | 'block'>;
+}
+
+/** What the prompt-injection guard does for a caller. */
+export interface InjectionControls {
+  /** At or above `threshold`: refuse (`block`), record only (`flag`), or ignore (`allow`). */
+  readonly action: 'block' | 'flag' | 'allow';
+  readonly threshold: number;
+  /** When the `prompt-injection` classifier is consulted, if it is configured. */
+  readonly classifier: 'always' | 'uncertain' | 'never';
 }
 
 /** What a (re)load did, told to {@link Policy.onReload} listeners (the audit log records it). */

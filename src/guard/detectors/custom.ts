@@ -13,9 +13,9 @@ export interface CustomPattern {
   readonly name: string;
   readonly pattern: string;
   /** Any of `i`, `m`, `s`, `u`; `g` is always added. */
-  readonly flags?: string;
+  readonly flags?: string | undefined;
   /** Longest match to hold back while streaming (default 256). */
-  readonly maxSpan?: number;
+  readonly maxSpan?: number | undefined;
 }
 
 /** An operator-defined pattern was refused; the message names it and the reason. */
