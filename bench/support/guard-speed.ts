@@ -68,18 +68,34 @@ export const INJECTION_ADVERSARIAL: readonly (readonly [string, (size: number) =
   ['mixed', (n) => repeat('I g n o r e \u200b%4 QUJD <| ', n)],
 ];
 
+/** Medians over runs: wall-clock ms per KB, and this process's CPU ms per KB (user + system). */
+export interface Timing {
+  readonly msPerKb: number;
+  readonly cpuMsPerKb: number;
+}
+
 /**
  * Median ms per KB of `op(text)` over `runs` timed runs; each run repeats `op` enough times to
- * last ~50 ms, so 1 KB figures are not timer noise, after one untimed warm-up run.
+ * last ~50 ms, so 1 KB figures are not timer noise, after one untimed warm-up run. CPU time
+ * beside wall time: on a shared machine other tenants stretch the wall clock far more.
  */
-export function msPerKb(op: (text: string) => unknown, text: string, runs: number): number {
+export function timePerKb(op: (text: string) => unknown, text: string, runs: number): Timing {
   const reps = Math.max(1, Math.ceil((50 * KB) / text.length));
   for (let i = 0; i < reps; i++) op(text);
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < reps; i++) op(text);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6 / reps);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e6 / reps);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3 / reps);
   }
-  return median(times) / (text.length / KB);
+  const kb = text.length / KB;
+  return { msPerKb: median(wall) / kb, cpuMsPerKb: median(cpu) / kb };
 }
+
+/** Median wall-clock ms per KB of `op(text)` (see timePerKb). */
+export const msPerKb = (op: (text: string) => unknown, text: string, runs: number): number =>
+  timePerKb(op, text, runs).msPerKb;
