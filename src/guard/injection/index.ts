@@ -12,5 +12,6 @@ export {
   type InjectionSignal,
   type InjectionSource,
 } from './detect.js';
+export { combineInjectionScore, INJECTION_CLASSIFIER_FLOOR } from './combine.js';
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './encoded.js';
 export type { PhraseKind } from './phrases.js';
