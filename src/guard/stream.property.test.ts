@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from './redact.js';
 import { applies, type GuardAction } from './rules.js';
+import { builtinDetectors } from './detectors/index.js';
 import { createScanner } from './scan.js';
+import { deniedTermsDetector } from './terms.js';
 import { oneShot, rulesOf, SECRETS, splitAt, streamed, twinRedactors } from './stream.case.js';
 import { LOOKAHEAD, OutputStream } from './stream.js';
 
@@ -18,6 +20,9 @@ const VALUES = [
   'AKIAIOSFODNN7EXAMPLE',
   `aws_secret_access_key = ${'.'.repeat(90)} wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`,
   'tokensk_live_4eC39HqLyjWDarjtT1zdp7dc',
+  'Project Falcon',
+  'fal\u200bcon',
+  '机密',
 ];
 // Filler that can glue onto a value and change what is found (digits, '@', '.', '-', letters):
 // the stream must agree with the one-shot scan on those edge cases too. Nothing here can grow
@@ -39,6 +44,7 @@ const TYPES = [
   'PRIVATE_KEY',
   'JWT',
   'API_KEY',
+  'DENIED_TERM',
 ];
 const actions = fc.dictionary(
   fc.constantFrom(...TYPES),
@@ -46,7 +52,11 @@ const actions = fc.dictionary(
 );
 const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
 const batch = fc.constantFrom(0, 1, 7, 100);
-const scanner = createScanner();
+// built-ins plus a denied-term list: the stream must agree for operator detectors too
+const scanner = createScanner([
+  ...builtinDetectors(),
+  deniedTermsDetector(['falcon', '机密', 'project falcon']),
+]);
 const PROMPT = 'from ana.lima+ops@mail.example.org, card 5555555555554444';
 
 function chunks(text: string, at: readonly number[], lo = 0, hi = text.length): string[] {
