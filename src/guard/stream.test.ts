@@ -203,6 +203,25 @@ describe('OutputStream — block, dry-run, allow, failure', () => {
   });
 });
 
+describe('OutputStream — rules that break their contract', () => {
+  it('an unsorted answer with nested findings redacts as the sound one does', () => {
+    const base = rulesOf(scanner, { maxSpan: 64 });
+    const rules: PhaseRules = {
+      ...base,
+      inspect: (t) => {
+        const fs = base.inspect(t);
+        const nested = fs.map((f) => ({ ...f, start: f.start + 1, end: f.end - 1 }));
+        return [...fs, ...nested].reverse();
+      },
+    };
+    const text = textAround('ana@example.com, 4111 1111 1111 1111, +44 20 7946 0958', 300);
+    for (const k of [0, 50, 300, 320, 340, 360]) {
+      const got = streamed(rules, splitAt(text, [k, k + 7]), new Redactor()).text;
+      expect(got).toBe(oneShot(base, text, new Redactor()).text);
+    }
+  });
+});
+
 describe('OutputStream — detectors that break the locality assumption', () => {
   // Reports every run of "#" as one finding, however long: its declared span (4) is false.
   const hashes: Detector = {

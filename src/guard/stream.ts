@@ -96,7 +96,8 @@ export class OutputStream {
   #drain(final: boolean): string {
     const window = this.#context + this.#pending;
     const off = this.#context.length;
-    const found = this.#rules.inspect(window);
+    // sorted defensively: an unsorted answer must not let a finding slip past the `break`
+    const found = [...this.#rules.inspect(window)].sort((x, y) => x.start - y.start);
     // A finding that starts before `limit` ends before `window.length - LOOKAHEAD`: it is
     // complete and has its right context, so it can be settled now.
     const limit = final ? window.length : window.length - this.#hold;
@@ -120,6 +121,7 @@ export class OutputStream {
         this.#pending = '';
         return out;
       }
+      if (f.end <= at) continue; // nested in one already replaced (rules broke their contract)
       out += this.#redactor.placeholder(f.type, window.slice(f.start, f.end));
       at = f.end;
     }
