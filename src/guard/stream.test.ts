@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinDetectors } from './detectors/index.js';
 import { Redactor } from './redact.js';
@@ -59,6 +60,36 @@ describe('OutputStream — a secret split at every chunk boundary', () => {
         const got = streamed(rules, splitAt(text, [k]), new Redactor());
         expect(got.text).toBe(want.text);
       }
+    }
+  });
+});
+
+describe('OutputStream — the labelled PII corpus as one long output', () => {
+  const corpus = readFileSync(
+    new URL('../../test/fixtures/guard/pii-corpus.jsonl', import.meta.url),
+    'utf8',
+  )
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text)
+    .join('\n');
+
+  it('streamed in token-sized and large chunks with the built-in rules, equals the one-shot result', () => {
+    const rules = rulesOf(scanner);
+    expect(corpus.length).toBeGreaterThan(rules.maxSpan + LOOKAHEAD); // it really streams
+    const want = oneShot(rules, corpus, new Redactor());
+    expect(want.findings.length).toBeGreaterThan(400);
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (const [batch, most] of [
+      [256, 8],
+      [0, 400],
+    ] as const) {
+      const cuts: number[] = [];
+      for (let i = 0; i < corpus.length; i += 1 + Math.floor(rnd() * most)) cuts.push(i);
+      const got = streamed(rules, splitAt(corpus, cuts), new Redactor(), { batch });
+      expect(got.text === want.text).toBe(true);
+      expect(got.findings).toEqual(want.findings);
     }
   });
 });
