@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createScanner } from './scan.js';
-import { allowedTerms, DENIED_TERM, deniedTermsDetector } from './terms.js';
+import { allowedTerms, DENIED_TERM, deniedTermsDetector, foldTerm } from './terms.js';
 
 function found(terms: readonly string[], text: string): string[] {
   return deniedTermsDetector(terms)
@@ -147,6 +147,15 @@ describe('deniedTermsDetector', () => {
     const s = createScanner([deniedTermsDetector(['falcon'])]);
     expect(s.maxSpan).toBe(24);
     expect(s.scan('Falcon ships').map((f) => f.type)).toEqual([DENIED_TERM]);
+  });
+});
+
+describe('foldTerm', () => {
+  it('gives equal forms to terms the detector treats alike', () => {
+    const forms = ['Straße', ' STRASSE ', 'stra\u200bsse', 'ＳＴＲＡＳＳＥ'].map(foldTerm);
+    expect(new Set(forms)).toEqual(new Set(['strasse']));
+    expect(foldTerm('İzmir')).toBe(foldTerm('izmir'));
+    expect(foldTerm('falcon')).not.toBe(foldTerm('falcons'));
   });
 });
 

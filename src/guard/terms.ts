@@ -137,7 +137,7 @@ interface Term {
  * `maxSpan` bounds a match with one invisible character (or a surrogate pair) per character.
  */
 export function deniedTermsDetector(terms: readonly string[]): Detector {
-  const folded = [...new Set(terms.map((t) => fold(t.trim()).text))].filter((t) => t.length > 0);
+  const folded = [...new Set(terms.map(foldTerm))].filter((t) => t.length > 0);
   const meta: Term[] = folded.map((t) => ({
     left: spacedWordChar(t.codePointAt(0) ?? -1),
     right: spacedWordChar(codePointBefore(t, t.length)),
@@ -175,11 +175,16 @@ export function deniedTermsDetector(terms: readonly string[]): Detector {
   };
 }
 
+/** The form terms are compared in (folded as above, trimmed): e.g. to merge lists of roles. */
+export function foldTerm(term: string): string {
+  return fold(term).text.trim();
+}
+
 /**
  * Whether the text of a finding is an allowed term (allow list: values never treated as
  * sensitive, e.g. the company's own support address), compared trimmed and folded as above.
  */
 export function allowedTerms(terms: readonly string[]): (value: string) => boolean {
-  const allowed = new Set(terms.map((t) => fold(t).text.trim()).filter((t) => t.length > 0));
-  return (value) => allowed.size > 0 && allowed.has(fold(value).text.trim());
+  const allowed = new Set(terms.map(foldTerm).filter((t) => t.length > 0));
+  return (value) => allowed.size > 0 && allowed.has(foldTerm(value));
 }
