@@ -29,3 +29,5 @@ export {
   type CustomPattern,
 } from './detectors/index.js';
 export * from './injection/index.js';
+export { DENIED_TERM, allowedTerms, deniedTermsDetector, foldTerm } from './terms.js';
+export { OutputStream, type OutputStreamOptions } from './stream.js';
