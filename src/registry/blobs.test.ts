@@ -313,9 +313,10 @@ describe('BlobStore.put when the upload fails mid-way', () => {
     expect(await store.stat(ABC)).toBeUndefined();
     await rm(join(dir, 'ba', ABC), { recursive: true });
 
-    const outside = join(root, 'planted');
-    await writeFile(outside, 'abc');
-    await symlink(outside, join(dir, 'ba', ABC));
+    // A symlink planted by hand, to a file with the right content; its own size (the length of
+    // its target, 3) even equals the blob's, so only its type gives it away.
+    await writeFile(join(dir, 'ba', 'xyz'), 'abc');
+    await symlink('xyz', join(dir, 'ba', ABC));
     await expect(store.put(ABC, chunks('abc'), { maxBytes: 10 })).rejects.toBeInstanceOf(
       StoreError,
     );
@@ -333,8 +334,10 @@ describe('BlobStore.put of an existing blob', () => {
     const before = await stat(first.path);
     const tb = await tree();
 
-    const again = await store.put(ABC, chunks('a', 'bc'), { maxBytes: 10 });
+    const body = Readable.from([Buffer.from('a'), Buffer.from('bc')]);
+    const again = await store.put(ABC, body, { maxBytes: 10 });
     expect(again).toEqual({ ...first, created: false });
+    expect(body.readableEnded).toBe(true); // read to its end, not cut short
     const after = await stat(first.path);
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(past.getTime());
@@ -369,6 +372,31 @@ describe('BlobStore.put of an existing blob', () => {
     expect(await tree()).toEqual(['blobs/', 'blobs/ba/', `blobs/ba/${ABC}`]);
     expect(await readFile(join(dir, 'ba', ABC), 'utf8')).toBe('abc');
     expect((await stat(join(dir, 'ba', ABC))).nlink).toBe(1);
+  });
+
+  it('lets uploads into a new directory succeed while others into it fail at the same time', async () => {
+    const n = 8;
+    let arrived = 0;
+    let release!: () => void;
+    const allMidway = new Promise<void>((r) => (release = r));
+    async function* body(last: string): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('ab');
+      if (++arrived === n) release();
+      await allMidway;
+      yield Buffer.from(last);
+    }
+    const settled = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) =>
+        store.put(ABC, body(i % 2 === 0 ? 'c' : 'd'), { maxBytes: 3 }),
+      ),
+    );
+    const ok = settled.filter((r) => r.status === 'fulfilled');
+    const refused = settled.filter((r) => r.status === 'rejected');
+    expect(ok).toHaveLength(n / 2);
+    expect(refused.map((r) => (r.reason as RegistryInputError).reason)).toEqual(
+      Array<string>(n / 2).fill('digest-mismatch'),
+    );
+    expect(await tree()).toEqual(['blobs/', 'blobs/ba/', `blobs/ba/${ABC}`]);
   });
 });
 

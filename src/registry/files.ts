@@ -1,12 +1,13 @@
 /**
  * @module registry/files — opening and digesting the files the registry serves or registers.
- * Files are opened before they are checked, and checked through the open handle, so what is
- * checked is what is read: O_NOFOLLOW refuses a final symlink and O_NONBLOCK keeps a FIFO from
- * blocking the open (a regular file ignores it).
+ * A file is looked at, opened, then checked again through the open handle, so what is checked
+ * is what is read: O_NOFOLLOW refuses a final symlink swapped in, O_NONBLOCK keeps a FIFO swapped
+ * in from blocking the open (a regular file ignores it).
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { StoreError } from '../errors.js';
 
 /** A regular file open for reading, with its size at opening. */
 export interface OpenedFile {
@@ -26,10 +27,22 @@ export function errnoOf(err: unknown): string | undefined {
 }
 
 /**
- * Opens `path` when it is a regular file; otherwise says why not. Other failures (permissions,
- * I/O) are thrown as they came.
+ * Opens `path` when it is a regular file; otherwise says why not. What is there is looked at
+ * before it is opened (opening a device can have effects), then checked again through the
+ * handle: a file swapped in between counts as not regular. Other failures (permissions, I/O)
+ * are thrown as they came.
  */
 export async function openRegular(path: string): Promise<OpenedFile | NotOpened> {
+  let before: Stats;
+  try {
+    before = await lstat(path);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'absent';
+    throw err;
+  }
+  if (before.isSymbolicLink()) return 'symlink';
+  if (!before.isFile()) return 'not-regular';
   let handle: FileHandle;
   try {
     handle = await open(path, READ_FLAGS);
@@ -37,13 +50,13 @@ export async function openRegular(path: string): Promise<OpenedFile | NotOpened>
     const code = errnoOf(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'absent';
     if (code === 'ELOOP') return 'symlink';
-    // Opening a socket fails rather than succeeding as a non-regular file.
-    if (code === 'ENXIO' || code === 'EOPNOTSUPP') return 'not-regular';
     throw err;
   }
   try {
     const st = await handle.stat();
-    if (st.isFile()) return { handle, size: st.size };
+    if (st.isFile() && st.ino === before.ino && st.dev === before.dev) {
+      return { handle, size: st.size };
+    }
   } catch (err) {
     await handle.close();
     throw err;
@@ -63,4 +76,13 @@ export async function digestHandle(handle: FileHandle): Promise<{ sha256: string
     size += bytes.byteLength;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/** Runs a filesystem step; its failure becomes a StoreError (500, details only in `cause`). */
+export async function onDisk<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw new StoreError(`blob store: cannot ${what}`, { cause: err });
+  }
 }
