@@ -1,0 +1,16 @@
+/** @module registry — storage of model artifacts and dataset files: blobs, registered paths, names. */
+export {
+  BlobStore,
+  assertDigest,
+  type BlobBody,
+  type BlobInfo,
+  type PutOptions,
+  type PutResult,
+} from './blobs.js';
+export {
+  BlobTooLargeError,
+  BlobUploadAbortedError,
+  RegistryInputError,
+  type RegistryRefusal,
+} from './errors.js';
+export { allowedFile, hashFile, validName } from './paths.js';
