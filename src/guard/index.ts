@@ -31,3 +31,28 @@ export {
 export * from './injection/index.js';
 export { DENIED_TERM, allowedTerms, deniedTermsDetector, foldTerm } from './terms.js';
 export { OutputStream, type OutputStreamOptions } from './stream.js';
+export {
+  applies,
+  type GuardAction,
+  type GuardPhase,
+  type PhaseRules,
+  type RuledFinding,
+} from './rules.js';
+export {
+  ContentBlockedError,
+  countTypes,
+  Guards,
+  injectionRecord,
+  INJECTION_CLASSIFIER,
+  overallAction,
+  phaseRecord,
+  redactApplied,
+  UNCERTAIN_FROM,
+  type CompiledGuards,
+  type GuardOptions,
+  type InjectionClassifier,
+  type InjectionRule,
+  type InjectionVerdict,
+  type OutputVerdict,
+  type PromptVerdict,
+} from './pipeline.js';

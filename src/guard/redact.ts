@@ -10,12 +10,14 @@ import type { Finding, FindingType } from './types.js';
 
 /** Per-request placeholder allocator. */
 export class Redactor {
-  readonly #key = randomBytes(32);
+  /** Drawn on first use: most requests have nothing to redact and pay no CSPRNG call. */
+  #key: Buffer | undefined;
   readonly #byDigest = new Map<string, string>();
   readonly #counts = new Map<FindingType, number>();
 
   /** The placeholder for `value` of `type`, allocating `[TYPE_n]` the first time it is seen. */
   placeholder(type: FindingType, value: string): string {
+    this.#key ??= randomBytes(32);
     const digest = createHmac('sha256', this.#key)
       .update(type)
       .update('\0')

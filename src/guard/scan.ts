@@ -16,6 +16,7 @@ export class GuardUnavailableError extends GatewayError {
   /** The message names the guard and why, nothing of the text: safe to show. */
   override readonly expose = true;
   readonly guard: string;
+  readonly reason: 'budget' | 'error';
   constructor(guard: string, reason: 'budget' | 'error', options?: ErrorOptions) {
     super(
       'GUARD_UNAVAILABLE',
@@ -24,6 +25,7 @@ export class GuardUnavailableError extends GatewayError {
       options,
     );
     this.guard = guard;
+    this.reason = reason;
   }
 }
 

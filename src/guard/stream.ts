@@ -100,7 +100,13 @@ export class OutputStream {
     const found = [...this.#rules.inspect(window)].sort((x, y) => x.start - y.start);
     // A finding that starts before `limit` ends before `window.length - LOOKAHEAD`: it is
     // complete and has its right context, so it can be settled now.
-    const limit = final ? window.length : window.length - this.#hold;
+    // Never into the left context: what is there was emitted already.
+    const limit = final
+      ? window.length
+      : Math.max(
+          off,
+          Math.min(window.length - this.#hold, this.#rules.openFrom?.(window) ?? window.length),
+        );
     const shift = this.#offset - off;
     let out = '';
     let at = off; // window text before `at` is emitted (or replaced)

@@ -39,6 +39,18 @@ export interface Detector {
   readonly types: readonly FindingType[];
   /** The most UTF-16 code units one match can span (streaming hold-back). */
   readonly maxSpan: number;
+  /**
+   * True when no match ever contains white space (e-mail addresses, tokens, keys): a stream then
+   * holds back for this detector only from the start of its trailing white-space-free run, not
+   * `maxSpan` characters — so a 40 KB JWT bound costs no latency on ordinary text.
+   */
+  readonly whitespaceFree?: boolean;
+  /**
+   * For a long match that may contain white space (a PEM block): the index where a match that
+   * `text` has begun but not finished starts, or undefined when none is open. A stream holds
+   * back from there instead of `maxSpan` characters.
+   */
+  openFrom?(text: string): number | undefined;
   detect(text: string): Finding[];
 }
 

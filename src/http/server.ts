@@ -22,6 +22,10 @@ import { handleError } from './errors.js';
 import { lazyChildLogger } from './request-logger.js';
 import { unsignedBound } from '../audit/index.js';
 import { auditRoutes } from './routes/audit.js';
+import { Guards, type InjectionClassifier } from '../guard/index.js';
+import { guardRoutes } from './routes/guard.js';
+import { Metrics } from '../metrics/index.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { policyRoutes } from './routes/policy.js';
@@ -41,6 +45,22 @@ export interface HttpDeps {
   ready: () => Readiness;
   /** Records every response of an audited route before it is sent (undefined: audit off). */
   auditStage: AuditStage | undefined;
+}
+
+/**
+ * The content guards under `config.guard`, with the `prompt-injection` classifier when one is
+ * configured (a classifier still loading fails the requests that consult it: 503).
+ */
+function contentGuards(config: Config, inference: InferenceService): Guards {
+  const classify: InjectionClassifier | undefined =
+    config.inference.promptInjection === null
+      ? undefined
+      : async (texts, ctx) => {
+          if (ctx === undefined) throw new Error('the classifier needs a call context');
+          const results = await inference.moderate('prompt-injection', texts, ctx);
+          return results.map((r) => r.categoryScores.injection ?? 0);
+        };
+  return new Guards(config.guard, classify);
 }
 
 /** Creates the HTTP server (not listening). */
@@ -93,9 +113,13 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     route.preHandler = [refuseBodyToken, authorize, ...list(route.preHandler)];
   });
   app.decorate('auditStage', deps.auditStage);
+  const metrics = new Metrics();
+  app.decorate('metrics', metrics);
+  app.decorate('guards', contentGuards(config, deps.inference));
   deps.auditStage?.attach(app);
 
   healthRoutes(app, deps.ready);
+  metricsRoutes(app, metrics);
   wellKnownRoutes(app, config, auth);
   await app.register((oauth, _opts, done) => {
     // RFC 6749 bodies are form-encoded: the parser exists for these routes only.
@@ -109,6 +133,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     api.removeContentTypeParser('text/plain');
     v1Routes(api, deps.inference);
     policyRoutes(api, deps.policy);
+    guardRoutes(api, deps.policy);
     embeddingRoutes(api, deps.inference, deps.policy);
     moderationRoutes(api, deps.inference, deps.policy);
     completionRoutes(api, deps.inference, deps.policy, config.inference.defaultMaxTokens);

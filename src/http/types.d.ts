@@ -4,6 +4,8 @@ import type { RequestDecision } from '../policy/index.js';
 import type { AccessLogger } from './access-log.js';
 import type { AuditFacts } from './audit-facts.js';
 import type { AuditStage } from './audit-stage.js';
+import type { Guards } from '../guard/index.js';
+import type { Metrics } from '../metrics/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,6 +28,10 @@ declare module 'fastify' {
     accessLog?: AccessLogger;
     /** The audit stage (streamed responses record through it themselves). */
     auditStage: AuditStage | undefined;
+    /** The content guards (undefined in apps built without them). */
+    guards: Guards | undefined;
+    /** The server's Prometheus metrics. */
+    metrics: Metrics | undefined;
   }
   interface FastifyContextConfig {
     /**

@@ -18,6 +18,7 @@ export const SCOPES = [
   'policy:admin',
   'models:approve',
   'guard:inspect',
+  'metrics:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -43,6 +44,7 @@ export const BUILTIN_ROLES: ReadonlyMap<string, readonly Scope[]> = new Map<
       'policy:admin',
       'models:approve',
       'guard:inspect',
+      'metrics:read',
     ],
   ],
 ]);

@@ -55,7 +55,15 @@ const actionMap = z
   )
   .default({});
 
-const termList = z.array(z.string().min(1).max(256)).max(10_000).default([]);
+/** A term list: bounded, since each compiles into an automaton held in memory. */
+const termList = z
+  .array(z.string().min(1).max(256))
+  .max(1000)
+  .refine(
+    (l) => l.reduce((n, t) => n + t.length, 0) <= 50_000,
+    'a term list may hold at most 50,000 characters in all',
+  )
+  .default([]);
 
 /** The guards a role may run in dry-run (verdicts recorded, not applied). */
 export const GUARD_NAMES = ['pii', 'injection', 'terms'] as const;

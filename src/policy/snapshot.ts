@@ -7,6 +7,7 @@
  * so a policy change applies to the next request.
  */
 import { compileCustomPatterns } from '../guard/detectors/custom.js';
+import { foldTerm } from '../guard/terms.js';
 import type { Detector } from '../guard/types.js';
 import type { PolicyDocument } from './schema.js';
 import { PatternSet } from './pattern.js';
@@ -93,7 +94,8 @@ function mergeInjection(roles: readonly RoleControls[]): InjectionControls {
 /** A term is denied only if every role denies it; a value allowed by any role is allowed. */
 function mergeTerms(roles: readonly RoleControls[]): DataControls['terms'] {
   if (roles.length === 0) return Object.freeze({ deny: [], allow: [] });
-  const [first, ...rest] = roles.map((r) => new Set(r.terms.deny.map((t) => t.toLowerCase())));
+  // Compared as the term detector compares them (case and compatibility folded).
+  const [first, ...rest] = roles.map((r) => new Set(r.terms.deny.map(foldTerm)));
   const deny = [...(first ?? [])].filter((t) => rest.every((s) => s.has(t)));
   const allow = [...new Set(roles.flatMap((r) => r.terms.allow))];
   return Object.freeze({ deny, allow });

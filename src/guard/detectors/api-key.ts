@@ -75,6 +75,7 @@ export function apiKeyDetector(): Detector {
     name: 'api-key',
     types: ['API_KEY'],
     maxSpan: 1100,
+    whitespaceFree: true,
     detect(text: string): Finding[] {
       const out: Finding[] = [];
       for (const rule of RULES) {

@@ -23,6 +23,7 @@ export function emailDetector(): Detector {
     name: 'email',
     types: ['EMAIL'],
     maxSpan: MAX_LOCAL + 1 + MAX_DOMAIN,
+    whitespaceFree: true,
     detect(text: string): Finding[] {
       const out: Finding[] = [];
       let at = text.indexOf('@');

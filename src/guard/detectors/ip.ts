@@ -75,6 +75,7 @@ export function ipDetector(): Detector {
     name: 'ip-address',
     types: ['IP_ADDRESS'],
     maxSpan: 45,
+    whitespaceFree: true,
     detect(text: string): Finding[] {
       const out: Finding[] = [];
       const n = text.length;

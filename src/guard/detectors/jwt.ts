@@ -29,6 +29,7 @@ export function jwtDetector(): Detector {
     name: 'jwt',
     types: ['JWT'],
     maxSpan: MAX_SPAN,
+    whitespaceFree: true,
     detect(text: string): Finding[] {
       const out: Finding[] = [];
       for (let s = text.indexOf('eyJ'); s !== -1; s = text.indexOf('eyJ', s + 1)) {

@@ -37,6 +37,14 @@ export function privateKeyDetector(): Detector {
     name: 'private-key',
     types: ['PRIVATE_KEY'],
     maxSpan: MAX_SPAN,
+    openFrom(text: string): number | undefined {
+      // The last header with no complete footer after it begins a block that may still grow.
+      const begin = text.lastIndexOf(BEGIN);
+      if (begin === -1 || text.length - begin > MAX_SPAN) return undefined;
+      const end = text.indexOf(END, begin);
+      if (end !== -1 && text.includes(DASHES, end + END.length)) return undefined;
+      return begin;
+    },
     detect(text: string): Finding[] {
       const out: Finding[] = [];
       // every footer position, found once, so each header's footer lookup is O(1) amortised

@@ -9,9 +9,18 @@ import type { ChatMessage, GenerateResult, InferenceService } from '../../infere
 import type { Canonical } from '../../audit/index.js';
 import { BadRequestError } from '../../errors.js';
 import { capMaxTokens, checkMessages, guardSystemMessages } from '../../guard/index.js';
+import type { CallContext } from '../../inference/index.js';
 import type { DataControls, Policy } from '../../policy/index.js';
+import {
+  endOutputStream,
+  guardOutput,
+  guardPrompt,
+  outputStream,
+  requestGuards,
+  type RequestGuards,
+} from '../content-guards.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, controlsOf, modelResource, objectId } from '../openai.js';
+import { callContext, modelResource, objectId } from '../openai.js';
 import { clientGone, EventStream } from '../sse.js';
 import {
   chatSchema,
@@ -36,12 +45,17 @@ interface Job {
   includeUsage: boolean;
   /** What the client sent as input, for the prompt digest (messages or prompt, as sent). */
   input: Canonical;
-  /** The caller's data controls (its prompt-token limit goes to the inference service). */
-  controls: DataControls;
+  /** The request's call context (the caller's prompt-token limit rides along). */
+  ctx: CallContext;
+  /** The content guards, when on: the output is checked with the same Redactor as the prompt. */
+  guards: RequestGuards | undefined;
 }
 
 const finish = (r: GenerateResult): 'stop' | 'length' =>
   r.finishReason === 'length' ? 'length' : 'stop';
+
+/** OpenAI's finish reason when the data controls cut the output. */
+const FILTERED = 'content_filter';
 
 const tokens = (r: GenerateResult) => ({
   promptTokens: r.promptTokens,
@@ -98,7 +112,7 @@ async function run(
   const id = objectId(job.kind === 'chat' ? 'chatcmpl' : 'cmpl');
   const created = Math.floor(Date.now() / 1000);
   const object = job.kind === 'chat' ? 'chat.completion' : 'text_completion';
-  const ctx = callContext(request, clientGone(request, reply), job.controls);
+  const { ctx, guards } = job;
   const req = {
     messages: job.messages,
     prompt: job.prompt,
@@ -110,16 +124,19 @@ async function run(
   };
   if (!job.stream) {
     const r = await inference.generate(job.model, req, ctx);
-    inferenceFacts(request, inference, job.model, job.input, { text: r.text }, tokens(r));
+    const v = guards === undefined ? undefined : guardOutput(request, guards, r.text);
+    const text = v === undefined ? r.text : v.text;
+    const reason = v?.blocked === undefined ? finish(r) : FILTERED;
+    inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r));
     const choice =
       job.kind === 'chat'
         ? {
             index: 0,
-            message: { role: 'assistant', content: r.text, refusal: null },
+            message: { role: 'assistant', content: text, refusal: null },
             logprobs: null,
-            finish_reason: finish(r),
+            finish_reason: reason,
           }
-        : { index: 0, text: r.text, logprobs: null, finish_reason: finish(r) };
+        : { index: 0, text, logprobs: null, finish_reason: reason };
     return { id, object, created, model: job.model, choices: [choice], usage: usage(r) };
   }
   const stream = new EventStream(reply);
@@ -135,6 +152,16 @@ async function run(
     );
   };
   let text = '';
+  const out = guards === undefined ? undefined : outputStream(guards);
+  // The policy cut the stream: stop generating, nothing more is sent.
+  const stopIfCut = (): void => {
+    if (out?.blocked !== undefined) ctx.cancel?.();
+  };
+  const send = (t: string): void => {
+    if (t.length === 0) return;
+    text += t;
+    delta(t);
+  };
   try {
     const r = await inference.generate(job.model, req, ctx, {
       onStart: () => {
@@ -149,15 +176,26 @@ async function run(
         }
       },
       onText: (t) => {
-        text += t;
-        delta(t);
+        if (out === undefined) {
+          send(t);
+          return;
+        }
+        if (out.blocked !== undefined) return;
+        send(out.push(t));
+        stopIfCut();
       },
     });
-    if (r.finishReason !== 'cancelled') {
+    if (out !== undefined) {
+      if (out.blocked === undefined) send(out.end());
+      endOutputStream(request, out);
+    }
+    const cut = out?.blocked !== undefined;
+    if (r.finishReason !== 'cancelled' || cut) {
+      const reason = cut ? FILTERED : finish(r);
       chunk(
         job.kind === 'chat'
-          ? { index: 0, delta: {}, logprobs: null, finish_reason: finish(r) }
-          : { index: 0, text: '', logprobs: null, finish_reason: finish(r) },
+          ? { index: 0, delta: {}, logprobs: null, finish_reason: reason }
+          : { index: 0, text: '', logprobs: null, finish_reason: reason },
       );
       if (job.includeUsage) {
         stream.send({
@@ -171,7 +209,7 @@ async function run(
       }
     }
     inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r));
-    await end(stream, request, reply, r.finishReason === 'cancelled' ? 499 : 200);
+    await end(stream, request, reply, r.finishReason === 'cancelled' && !cut ? 499 : 200);
   } catch (err) {
     if (!stream.isOpen) throw err;
     // Headers are gone: report in-band, as OpenAI does, then close the stream.
@@ -221,7 +259,7 @@ function guardedMessages(
   inference: InferenceService,
   b: ChatBody,
   controls: DataControls,
-): ChatMessage[] {
+): { messages: ChatMessage[]; callerFrom: number } {
   checkMessages(b.messages.length, controls);
   const rule = controls.systemMessages;
   const asSent = b.messages.map((m) => ({ role: m.role, content: textOf(m.content) }));
@@ -234,7 +272,7 @@ function guardedMessages(
       (content) => ({ role: 'system', content }),
     );
     facts.guard = { ...facts.guard, systemMessages: verdict };
-    return messages;
+    return { messages, callerFrom: verdict.operatorPrompt ? 1 : 0 };
   } catch (err) {
     const sent = asSent.filter((m) => m.role === 'system' || m.role === 'developer').length;
     facts.guard = {
@@ -243,6 +281,30 @@ function guardedMessages(
     };
     throw err;
   }
+}
+
+/** The caller's messages (after the operator's prompt) through the prompt guards. */
+async function guardChat(
+  request: FastifyRequest,
+  guards: RequestGuards,
+  messages: ChatMessage[],
+  callerFrom: number,
+  ctx: CallContext,
+): Promise<ChatMessage[]> {
+  const caller = messages.slice(callerFrom);
+  const sent = caller.map((m) => m.content);
+  // System and developer messages come from callers the policy lets instruct the model: they
+  // are checked for data like the rest, not for instructions.
+  const untrusted = caller.map((m) => m.role !== 'system' && m.role !== 'developer');
+  const texts = await guardPrompt(request, guards, sent, {
+    injection: untrusted,
+    what: 'prompt',
+    ctx,
+  });
+  if (texts === sent) return messages;
+  return messages.map((m, i) =>
+    i < callerFrom ? m : { ...m, content: texts[i - callerFrom] ?? '' },
+  );
 }
 
 export function completionRoutes(
@@ -256,17 +318,25 @@ export function completionRoutes(
   app.post<{ Body: ChatBody }>(
     '/v1/chat/completions',
     { schema: chatSchema, config },
-    (request, reply) => {
+    async (request, reply) => {
       const b = request.body;
-      const controls = controlsOf(request, policy);
+      const snapshot = policy.current();
+      const controls = snapshot.dataControls(request.identity?.roles ?? []);
+      const ctx = callContext(request, clientGone(request, reply), controls);
+      const guards = requestGuards(request, snapshot, controls, b.model);
+      const { messages, callerFrom } = guardedMessages(request, inference, b, controls);
       return run(
         inference,
         {
           kind: 'chat',
           model: b.model,
-          messages: guardedMessages(request, inference, b, controls),
+          messages:
+            guards === undefined
+              ? messages
+              : await guardChat(request, guards, messages, callerFrom, ctx),
           input: b.messages,
-          controls,
+          ctx,
+          guards,
           ...sampling(
             b,
             capped(request, controls, b.max_completion_tokens ?? b.max_tokens ?? defaultMaxTokens),
@@ -281,15 +351,24 @@ export function completionRoutes(
   app.post<{ Body: CompletionBody }>(
     '/v1/completions',
     { schema: completionSchema, config },
-    (request, reply) => {
+    async (request, reply) => {
       const b = request.body;
-      const controls = controlsOf(request, policy);
+      const snapshot = policy.current();
+      const controls = snapshot.dataControls(request.identity?.roles ?? []);
       if (operatorPrompt(inference, b.model, 'text completions') !== undefined) {
         throw new BadRequestError(
           `The model '${b.model}' has an operator system prompt, which a raw prompt cannot carry: use /v1/chat/completions`,
         );
       }
-      const prompt = typeof b.prompt === 'string' ? b.prompt : (b.prompt[0] ?? '');
+      const sent = typeof b.prompt === 'string' ? b.prompt : (b.prompt[0] ?? '');
+      const ctx = callContext(request, clientGone(request, reply), controls);
+      const guards = requestGuards(request, snapshot, controls, b.model);
+      const prompt =
+        guards === undefined
+          ? sent
+          : ((
+              await guardPrompt(request, guards, [sent], { injection: true, what: 'prompt', ctx })
+            )[0] ?? '');
       return run(
         inference,
         {
@@ -297,7 +376,8 @@ export function completionRoutes(
           model: b.model,
           prompt,
           input: b.prompt,
-          controls,
+          ctx,
+          guards,
           ...sampling(b, capped(request, controls, b.max_tokens ?? defaultMaxTokens)),
         },
         request,

@@ -9,7 +9,8 @@ import type { InferenceService } from '../../inference/index.js';
 import { inferenceFacts } from '../inference-facts.js';
 import { checkInputs } from '../../guard/index.js';
 import type { Policy } from '../../policy/index.js';
-import { callContext, controlsOf, modelResource, textInputSchema } from '../openai.js';
+import { guardPrompt, requestGuards } from '../content-guards.js';
+import { callContext, modelResource, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -53,18 +54,22 @@ export function embeddingRoutes(
     async (request, reply) => {
       const { input, model, encoding_format: format = 'float', dimensions } = request.body;
       const texts = typeof input === 'string' ? [input] : input;
-      const controls = controlsOf(request, policy);
+      const snapshot = policy.current();
+      const controls = snapshot.dataControls(request.identity?.roles ?? []);
       checkInputs(texts, controls);
       const served = inference.model(model, 'embedding');
       const width = served.handle.task === 'embedding' ? served.handle.dimensions : 0;
       if (dimensions !== undefined && dimensions > width) {
         throw new BadRequestError(`dimensions must be at most ${width} for the model '${model}'`);
       }
-      const { vectors, promptTokens } = await inference.embed(
-        model,
-        texts,
-        callContext(request, clientGone(request, reply), controls),
-      );
+      const ctx = callContext(request, clientGone(request, reply), controls);
+      const guards = requestGuards(request, snapshot, controls, model);
+      // Inputs are data, not instructions: the injection guard does not apply to them.
+      const guarded =
+        guards === undefined
+          ? texts
+          : await guardPrompt(request, guards, texts, { injection: false, what: 'input', ctx });
+      const { vectors, promptTokens } = await inference.embed(model, [...guarded], ctx);
       const shrunk = vectors.map((v) => shrink(v, dimensions));
       inferenceFacts(
         request,
