@@ -22,7 +22,7 @@ describe('scan', () => {
       ['CREDIT_CARD', '4111111111111111'],
     ]);
   });
-  it('resolves overlaps: longest wins, then detector order', () => {
+  it('resolves overlaps: longest wins, then detector order; what it leaves uncovered stays', () => {
     const s = createScanner([
       fixed('a', 'A', [
         [0, 5],
@@ -35,9 +35,45 @@ describe('scan', () => {
       ]),
     ]);
     expect(s.scan('x'.repeat(30)).map((f) => [f.type, f.start, f.end])).toEqual([
+      ['A', 0, 3], // the part of A[0,5) that B[3,9) does not cover
       ['B', 3, 9],
       ['A', 10, 12],
       ['B', 20, 22],
+    ]);
+    // A finding a longer one overlaps on both sides keeps each uncovered piece.
+    const t = createScanner([
+      fixed('long', 'L', [
+        [5, 15],
+        [20, 30],
+      ]),
+      fixed('wide', 'W', [[0, 18]]),
+    ]);
+    expect(t.scan('x'.repeat(40)).map((f) => [f.type, f.start, f.end])).toEqual([
+      ['W', 0, 18],
+      ['L', 20, 30],
+    ]);
+    const u = createScanner([
+      fixed('one', 'O', [[4, 8]]),
+      fixed('two', 'T', [[12, 16]]),
+      fixed('span', 'S', [[0, 20]]),
+    ]);
+    expect(u.scan('x'.repeat(40)).map((f) => [f.type, f.start, f.end])).toEqual([['S', 0, 20]]);
+    const v = createScanner([
+      fixed('a', 'A', [[2, 12]]),
+      fixed('b', 'B', [[8, 20]]),
+      fixed('c', 'C', [
+        [0, 4],
+        [10, 11],
+        [18, 30],
+      ]),
+    ]);
+    // Longest first, ties by detector order: B[8,20) stays whole, C[18,30) keeps [20,30),
+    // A[2,12) keeps [2,8), C[0,4) keeps [0,2), C[10,11) lies inside B and goes.
+    expect(v.scan('x'.repeat(40)).map((f) => [f.type, f.start, f.end])).toEqual([
+      ['C', 0, 2],
+      ['A', 2, 8],
+      ['B', 8, 20],
+      ['C', 20, 30],
     ]);
   });
   it('lets a key block swallow the e-mail inside it', () => {

@@ -2,8 +2,9 @@
  * @module guard/scan — runs detectors over a text and returns non-overlapping findings sorted by
  * start.
  *
- * Overlap rule: when findings overlap, the longest wins; on equal length the detector listed
- * first wins (built-in order: PRIVATE_KEY, JWT, API_KEY, CREDIT_CARD, IBAN, US_SSN, EMAIL,
+ * Overlap rule: when findings overlap, the longest wins and keeps its span; what it leaves of a
+ * shorter one uncovered stays a finding of that type (so no part of a detected value goes
+ * unredacted); on equal length the detector listed first wins (built-in order: PRIVATE_KEY, JWT, API_KEY, CREDIT_CARD, IBAN, US_SSN, EMAIL,
  * IP_ADDRESS, PHONE, then operator patterns). So a key block swallows the e-mail in its comment,
  * and an e-mail swallows the digits of its local part.
  */
@@ -91,13 +92,38 @@ function resolveOverlaps(all: { f: Finding; rank: number }[]): Finding[] {
       if ((kept[mid]?.start ?? 0) < f.start) lo = mid + 1;
       else hi = mid;
     }
+    // What a longer finding does not cover is kept as its own finding: dropping the whole of
+    // an overlapping one would leave that part unredacted (a JWT whose last part runs into the
+    // dashes of a PEM header that follows it).
+    let at = f.start;
+    let i = lo;
     const prev = kept[lo - 1];
-    const next = kept[lo];
-    if (prev !== undefined && prev.end > f.start) continue;
-    if (next !== undefined && next.start < f.end) continue;
-    kept.splice(lo, 0, f);
+    if (prev !== undefined && prev.end > at) at = prev.end;
+    const pieces: Finding[] = [];
+    while (at < f.end) {
+      const next = kept[i];
+      const stop = next === undefined ? f.end : Math.min(f.end, next.start);
+      if (stop > at)
+        pieces.push(at === f.start && stop === f.end ? f : { ...f, start: at, end: stop });
+      if (next === undefined || next.start >= f.end) break;
+      at = Math.max(at, next.end);
+      i++;
+    }
+    for (const piece of pieces) kept.splice(insertionPoint(kept, piece.start), 0, piece);
   }
   return kept;
+}
+
+/** The index in `kept` (sorted by start) before which a finding starting at `start` goes. */
+function insertionPoint(kept: readonly Finding[], start: number): number {
+  let lo = 0;
+  let hi = kept.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((kept[mid]?.start ?? 0) < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 let defaultScanner: Scanner | undefined;
