@@ -5,6 +5,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar, luhn } from './chars.js';
+import { withGate } from './profile.js';
 
 const MAX_DIGITS = 19;
 
@@ -30,7 +31,7 @@ export function validIin(d: string): boolean {
 
 /** Builds the payment card detector. */
 export function cardDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'credit-card',
     types: ['CREDIT_CARD'],
     maxSpan: MAX_DIGITS * 2,
@@ -86,6 +87,8 @@ export function cardDetector(): Detector {
       return out;
     },
   };
+  // A reported number has at least 13 digits.
+  return withGate(detector, (p) => p.digits >= 13);
 }
 
 function dottedBefore(text: string, i: number): boolean {
