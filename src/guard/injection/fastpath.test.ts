@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findEncoded } from './encoded.js';
+import { findHidden } from './hidden.js';
 import { scanInjection } from './index.js';
 import { buildSkeleton, foldInto, skeletonBuffer } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
@@ -101,6 +102,21 @@ describe('spoofing pre-check', () => {
       expect(findSpoofing(t)).toEqual([]);
     },
   );
+});
+
+describe('hidden text below U+00AD (read without the invisible-character checks)', () => {
+  it.each([
+    // a line end closes an open override; only ASCII letters or digits inside make it a signal
+    ['\u202eabc\ndef', [['bidi-override', 0, 4]]],
+    ['\u202e!!\n', []],
+    ['\u202aab\rc', [['bidi-override', 0, 3]]],
+    ['x\u2066abc\u2029y', [['bidi-override', 1, 5]]],
+    // U+00AD itself is the first invisible code point
+    ['a\u00ad\u200bb', [['zero-width-in-word', 1, 3]]],
+    ['\u00e9\u200b\u00e9', [['zero-width-in-word', 1, 2]]],
+  ])('%j', (t, want) => {
+    expect(findHidden(t).map((h) => [h.kind, h.start, h.end])).toEqual(want);
+  });
 });
 
 describe('context of a signal', () => {
