@@ -187,6 +187,7 @@ export function scanInjection(text: string, options: InjectionOptions = {}): Inj
       });
     }
   }
+  if (signals.length === 0) return { score: 0, signals, findings: [] }; // what combine gives
   const score = combine(signals);
   return { score, signals, findings: toFindings(signals, guard) };
 }
