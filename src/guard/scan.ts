@@ -10,7 +10,7 @@
 import { GatewayError } from '../errors.js';
 import type { Detector, Finding, FindingType } from './types.js';
 import { builtinDetectors } from './detectors/index.js';
-import { gateOf, profileText } from './detectors/profile.js';
+import { gateOf, profileText, type TextProfile } from './detectors/profile.js';
 
 /** A guard failed or ran past its time budget: the request is refused (fail closed, 503). */
 export class GuardUnavailableError extends GatewayError {
@@ -60,6 +60,8 @@ export function createScanner(detectors: readonly Detector[] = builtinDetectors(
   // Built-in detectors come with a gate: one profile pass lets most of them skip the text.
   const gates = list.map(gateOf);
   const profiled = gates.some((g) => g !== undefined);
+  // Once every gate is open (long texts with some of everything) the rest need not be counted.
+  const allOpen = (p: TextProfile): boolean => gates.every((g) => g === undefined || g(p));
   return {
     detectors: list,
     maxSpan,
@@ -67,7 +69,7 @@ export function createScanner(detectors: readonly Detector[] = builtinDetectors(
       const { types, budgetMs } = options;
       const now = options.now ?? clock;
       const t0 = budgetMs === undefined ? 0 : now();
-      const profile = profiled ? profileText(text) : undefined;
+      const profile = profiled ? profileText(text, allOpen) : undefined;
       let all: Ranked[] | undefined;
       for (let rank = 0; rank < list.length; rank++) {
         const d = list[rank];

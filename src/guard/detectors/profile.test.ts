@@ -90,6 +90,14 @@ describe('profileText', () => {
       digitDots: 0,
     });
   });
+
+  it('may stop at a block boundary once `enough` holds, counting a prefix', () => {
+    const text = 'a'.repeat(256) + '1'.repeat(1000);
+    expect(profileText(text, () => true).digits).toBe(0);
+    expect(profileText(text, (p) => p.digits >= 300).digits).toBe(512);
+    expect(profileText(text, () => false).digits).toBe(1000);
+    expect(profileText(text).digits).toBe(1000);
+  });
 });
 
 describe('detector gates', () => {
@@ -144,6 +152,18 @@ describe('detector gates', () => {
         expect(gated.scan(t)).toEqual(ungated.scan(t));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('leave the scan unchanged on long texts too (profiling stops once every gate is open)', () => {
+    const gated = createScanner();
+    const ungated = createScanner(builtinDetectors().map((d) => ({ ...d })));
+    const long = fc.array(piece, { minLength: 40, maxLength: 300 }).map((p) => p.join('\n'));
+    fc.assert(
+      fc.property(long, (t) => {
+        expect(gated.scan(t)).toEqual(ungated.scan(t));
+      }),
+      { numRuns: 300 },
     );
   });
 });

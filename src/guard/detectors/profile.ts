@@ -31,7 +31,10 @@ export interface TextProfile {
   readonly tokenRun: number;
 }
 
-/** A detector's necessary condition: false only when `detect` cannot find anything. */
+/**
+ * A detector's necessary condition: false only when `detect` cannot find anything. Gates are
+ * monotone (more of any count never shuts one), so a scan may stop profiling once all are open.
+ */
 export type Gate = (profile: TextProfile) => boolean;
 
 const DIGIT = 1;
@@ -47,46 +50,59 @@ for (let c = 0; c < 128; c++) {
   else if (/[a-z_~.+/=-]/.test(ch)) CLASS[c] = TOKEN;
 }
 
-/** Profiles `text` in one pass over its code units. */
-export function profileText(text: string): TextProfile {
-  let digits = 0;
-  let upper = 0;
-  let colons = 0;
-  let digitDots = 0;
-  let at = false;
-  let dashes = false;
-  let eyJ = false;
-  let tokenRun = 0;
+/** Code units between two `enough` checks. */
+const BLOCK = 256;
+
+/**
+ * Profiles `text` in one pass over its code units. With `enough`, counting may stop early, at a
+ * block boundary where `enough` holds: the counts are then those of a prefix, each at most the
+ * whole text's (for a monotone question such as "is every gate open?", the answer is the same).
+ */
+export function profileText(text: string, enough?: (p: TextProfile) => boolean): TextProfile {
+  const p = {
+    digits: 0,
+    upper: 0,
+    colons: 0,
+    digitDots: 0,
+    at: false,
+    dashes: false,
+    eyJ: false,
+    tokenRun: 0,
+  };
   let run = 0;
   let dashRun = 0;
   let prev = -1; // the code unit before `c`
   let prev2 = -1;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const cls = c < 128 ? (CLASS[c] ?? 0) : 0;
-    if ((cls & TOKEN) !== 0) {
-      run++;
-      if (run > tokenRun) tokenRun = run;
-    } else run = 0;
-    if ((cls & DIGIT) !== 0) digits++;
-    else if ((cls & UPPER) !== 0) {
-      upper++;
-      if (c === 74 && prev === 121 && prev2 === 101) eyJ = true; // "eyJ"
-    } else if (c === 45) {
-      dashRun++;
-      if (dashRun >= 5) dashes = true;
-    } else if (c === 58) colons++;
-    else if (c === 64) at = true;
-    else if (c === 46 && prev >= 48 && prev <= 57) {
-      const next = i + 1 < n ? text.charCodeAt(i + 1) : -1;
-      if (next >= 48 && next <= 57) digitDots++;
+  for (let from = 0; from < n; from += BLOCK) {
+    if (from > 0 && enough?.(p) === true) break;
+    const to = Math.min(n, from + BLOCK);
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      const cls = c < 128 ? (CLASS[c] ?? 0) : 0;
+      if ((cls & TOKEN) !== 0) {
+        run++;
+        if (run > p.tokenRun) p.tokenRun = run;
+      } else run = 0;
+      if ((cls & DIGIT) !== 0) p.digits++;
+      else if ((cls & UPPER) !== 0) {
+        p.upper++;
+        if (c === 74 && prev === 121 && prev2 === 101) p.eyJ = true; // "eyJ"
+      } else if (c === 45) {
+        dashRun++;
+        if (dashRun >= 5) p.dashes = true;
+      } else if (c === 58) p.colons++;
+      else if (c === 64) p.at = true;
+      else if (c === 46 && prev >= 48 && prev <= 57) {
+        const next = i + 1 < n ? text.charCodeAt(i + 1) : -1;
+        if (next >= 48 && next <= 57) p.digitDots++;
+      }
+      if (c !== 45) dashRun = 0;
+      prev2 = prev;
+      prev = c;
     }
-    if (c !== 45) dashRun = 0;
-    prev2 = prev;
-    prev = c;
   }
-  return { digits, upper, colons, digitDots, at, dashes, eyJ, tokenRun };
+  return p;
 }
 
 const gates = new WeakMap<Detector, Gate>();

@@ -157,7 +157,8 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
       i++;
       continue;
     }
-    const cp = source.codePointAt(i) ?? 0;
+    // only a high surrogate can start a pair
+    const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
     const width = cp > 0xffff ? 2 : 1;
     const folded = foldCodePoint(cp);
     if (folded === '') {
