@@ -50,25 +50,33 @@ export function cardDetector(): Detector {
         }
         // maximal run of digits with single separators of one kind
         let j = i;
-        let digits = '';
+        let count = 0;
         let sep = -1;
         const cuts: { end: number; len: number }[] = [];
-        while (j < n && digits.length <= MAX_DIGITS) {
+        while (j < n && count <= MAX_DIGITS) {
           const c = text.charCodeAt(j);
           if (isDigit(c)) {
-            digits += text.charAt(j);
+            count++;
             j++;
             continue;
           }
           if ((c === 32 || c === 45) && (sep === -1 || sep === c) && isDigit(codeAt(text, j + 1))) {
-            cuts.push({ end: j, len: digits.length });
+            cuts.push({ end: j, len: count });
             sep = c;
             j++;
             continue;
           }
           break;
         }
-        cuts.push({ end: j, len: digits.length });
+        if (count < 13) {
+          // every candidate below is a prefix of the run's digits: none is long enough
+          i = Math.max(j, i + 1);
+          continue;
+        }
+        cuts.push({ end: j, len: count });
+        // the run is digits and separators of the one kind `sep`
+        const run = text.slice(i, j);
+        const digits = sep === -1 ? run : run.replaceAll(String.fromCharCode(sep), '');
         const trailing = codeAt(text, j);
         const cleanEnd =
           !isWordChar(trailing) && !(trailing === 46 && isDigit(codeAt(text, j + 1)));
