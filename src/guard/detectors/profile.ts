@@ -4,7 +4,7 @@
  * runs), so that a scan skips every detector that cannot possibly match. Most prompts are prose:
  * no digit, no `@`, no 15-character token, and every detector but one or two is skipped.
  *
- * Each built-in detector registers its gate (`mayMatch`) here, next to the reason it is
+ * Each built-in detector registers its gate here (`withGate`), with a comment on why it is
  * conservative: a gate may only answer false when `detect` would return nothing. Gates belong to
  * the exact detector object they were registered with, so a copy or a wrapper of a detector has
  * none and always runs.
@@ -25,7 +25,7 @@ export interface TextProfile {
   readonly at: boolean;
   /** Whether the text holds five dashes in a row. */
   readonly dashes: boolean;
-  /** Whether the text holds `eyJ` (base64url of `{"`, how every JWT starts). */
+  /** Whether the text holds `eyJ` (base64 of `{"` and a letter: where every JWT starts). */
   readonly eyJ: boolean;
   /** Longest run of token characters `[A-Za-z0-9_~.+/=-]`: every API key is such a run. */
   readonly tokenRun: number;
