@@ -59,50 +59,52 @@ const BLOCK = 256;
  * whole text's (for a monotone question such as "is every gate open?", the answer is the same).
  */
 export function profileText(text: string, enough?: (p: TextProfile) => boolean): TextProfile {
-  const p = {
-    digits: 0,
-    upper: 0,
-    colons: 0,
-    digitDots: 0,
-    at: false,
-    dashes: false,
-    eyJ: false,
-    tokenRun: 0,
-  };
+  // locals, not fields, in the hot loop; a profile object is made at each check and at the end
+  let digits = 0;
+  let upper = 0;
+  let colons = 0;
+  let digitDots = 0;
+  let at = false;
+  let dashes = false;
+  let eyJ = false;
+  let tokenRun = 0;
   let run = 0;
   let dashRun = 0;
   let prev = -1; // the code unit before `c`
   let prev2 = -1;
   const n = text.length;
   for (let from = 0; from < n; from += BLOCK) {
-    if (from > 0 && enough?.(p) === true) break;
+    if (from > 0 && enough !== undefined) {
+      const p = { digits, upper, colons, digitDots, at, dashes, eyJ, tokenRun };
+      if (enough(p)) return p;
+    }
     const to = Math.min(n, from + BLOCK);
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
       const cls = c < 128 ? (CLASS[c] ?? 0) : 0;
       if ((cls & TOKEN) !== 0) {
         run++;
-        if (run > p.tokenRun) p.tokenRun = run;
+        if (run > tokenRun) tokenRun = run;
       } else run = 0;
-      if ((cls & DIGIT) !== 0) p.digits++;
+      if ((cls & DIGIT) !== 0) digits++;
       else if ((cls & UPPER) !== 0) {
-        p.upper++;
-        if (c === 74 && prev === 121 && prev2 === 101) p.eyJ = true; // "eyJ"
+        upper++;
+        if (c === 74 && prev === 121 && prev2 === 101) eyJ = true; // "eyJ"
       } else if (c === 45) {
         dashRun++;
-        if (dashRun >= 5) p.dashes = true;
-      } else if (c === 58) p.colons++;
-      else if (c === 64) p.at = true;
+        if (dashRun >= 5) dashes = true;
+      } else if (c === 58) colons++;
+      else if (c === 64) at = true;
       else if (c === 46 && prev >= 48 && prev <= 57) {
         const next = i + 1 < n ? text.charCodeAt(i + 1) : -1;
-        if (next >= 48 && next <= 57) p.digitDots++;
+        if (next >= 48 && next <= 57) digitDots++;
       }
       if (c !== 45) dashRun = 0;
       prev2 = prev;
       prev = c;
     }
   }
-  return p;
+  return { digits, upper, colons, digitDots, at, dashes, eyJ, tokenRun };
 }
 
 const gates = new WeakMap<Detector, Gate>();
