@@ -4,7 +4,8 @@
  *
  * Transitions on the ASCII characters that occur in some keyword are precomputed into one flat
  * table (goto and failure links folded together, one array read per character); other code
- * units follow the goto maps and failure links as usual. Both reach the same state.
+ * units, and every one for a keyword set too large for the table, follow the goto maps and
+ * failure links as usual. Both reach the same state.
  */
 
 /** One keyword occurrence: `[start, end)` in the scanned string, `id` its index in the list. */
@@ -61,14 +62,14 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
     }
   }
   const lengths = keywords.map((k) => k.length);
-  const { column, width, delta } = asciiTable(next, fail, [0, ...queue]);
+  const table = asciiTable(next, fail, [0, ...queue]);
 
   /** The state after `node` reads code unit `c`. */
   const step = (node: number, c: number): number => {
-    if (c < 128) {
-      const col = column[c] ?? 0;
+    if (c < 128 && table !== undefined) {
+      const col = table.column[c] ?? 0;
       // an ASCII character in no keyword leads back to the root from every state
-      return col === 0 ? 0 : (delta[node * width + col - 1] ?? 0);
+      return col === 0 ? 0 : (table.delta[node * table.width + col - 1] ?? 0);
     }
     let state = node;
     let to = next[state]?.get(c);
@@ -105,21 +106,27 @@ interface AsciiTable {
   readonly column: Uint8Array;
   readonly width: number;
   /** `delta[node * width + column]`: the state after reading that character in `node`. */
-  readonly delta: Int32Array;
+  readonly delta: Uint16Array | Int32Array;
 }
+
+/** Entries beyond which the table is not built (8 MB at most); the maps alone still work. */
+const MAX_TABLE = 1 << 21;
 
 /** Folds goto and failure links into a table for the ASCII characters of the keywords. */
 function asciiTable(
   next: readonly Map<number, number>[],
   fail: readonly number[],
   bfs: readonly number[],
-): AsciiTable {
+): AsciiTable | undefined {
   const column = new Uint8Array(128);
   let width = 0;
   for (const edges of next) {
     for (const c of edges.keys()) if (c < 128 && column[c] === 0) column[c] = ++width;
   }
-  const delta = new Int32Array(next.length * width);
+  const size = next.length * width;
+  if (size > MAX_TABLE) return undefined;
+  // the injection phrases: 3,747 states × 26 letters, 190 KB as 16-bit state numbers
+  const delta = next.length <= 0x10000 ? new Uint16Array(size) : new Int32Array(size);
   // Breadth-first: a state's failure target is shallower, so its row is already complete.
   for (const node of bfs) {
     const edges = next[node];
