@@ -11,6 +11,7 @@
 import { GatewayError } from '../errors.js';
 import type { Detector, Finding, FindingType } from './types.js';
 import { builtinDetectors } from './detectors/index.js';
+import { gateOf, profileText, type TextProfile } from './detectors/profile.js';
 
 /** A guard failed or ran past its time budget: the request is refused (fail closed, 503). */
 export class GuardUnavailableError extends GatewayError {
@@ -48,37 +49,63 @@ export interface Scanner {
   scan(text: string, options?: ScanOptions): Finding[];
 }
 
+/** A finding with the priority of its detector (its index in the scanner's list). */
+interface Ranked {
+  readonly f: Finding;
+  readonly rank: number;
+}
+
+const NO_OPTIONS: ScanOptions = {};
+const clock = (): number => performance.now();
+
 /** Builds a scanner over `detectors` (default: the built-in ones), in priority order. */
 export function createScanner(detectors: readonly Detector[] = builtinDetectors()): Scanner {
   const list = [...detectors];
   const maxSpan = list.reduce((m, d) => Math.max(m, d.maxSpan), 0);
+  // Built-in detectors come with a gate: one profile pass lets most of them skip the text.
+  const gates = list.map(gateOf);
+  const profiled = gates.some((g) => g !== undefined);
+  // Once every gate is open (long texts with some of everything) the rest need not be counted.
+  const allOpen = (p: TextProfile): boolean => gates.every((g) => g === undefined || g(p));
   return {
     detectors: list,
     maxSpan,
-    scan(text: string, options: ScanOptions = {}): Finding[] {
-      const now = options.now ?? (() => performance.now());
-      const t0 = options.budgetMs === undefined ? 0 : now();
-      const all: { f: Finding; rank: number }[] = [];
-      list.forEach((d, rank) => {
-        if (options.types !== undefined && !d.types.some((t) => options.types?.has(t))) return;
-        let found: Finding[];
-        try {
-          found = d.detect(text);
-        } catch (err) {
-          throw new GuardUnavailableError(d.name, 'error', { cause: err });
+    scan(text: string, options: ScanOptions = NO_OPTIONS): Finding[] {
+      const { types, budgetMs } = options;
+      const now = options.now ?? clock;
+      const t0 = budgetMs === undefined ? 0 : now();
+      const profile = profiled ? profileText(text, allOpen) : undefined;
+      let all: Ranked[] | undefined;
+      for (let rank = 0; rank < list.length; rank++) {
+        const d = list[rank];
+        if (d === undefined || (types !== undefined && !reportsAny(d, types))) continue;
+        const gate = gates[rank];
+        if (gate === undefined || profile === undefined || gate(profile)) {
+          let found: Finding[];
+          try {
+            found = d.detect(text);
+          } catch (err) {
+            throw new GuardUnavailableError(d.name, 'error', { cause: err });
+          }
+          for (const f of found) {
+            if (types === undefined || types.has(f.type)) (all ??= []).push({ f, rank });
+          }
         }
-        for (const f of found) {
-          if (options.types === undefined || options.types.has(f.type)) all.push({ f, rank });
-        }
-        if (options.budgetMs !== undefined && now() - t0 > options.budgetMs)
+        // also after a gated-out detector: the budget is checked once per detector, as documented
+        if (budgetMs !== undefined && now() - t0 > budgetMs)
           throw new GuardUnavailableError(d.name, 'budget');
-      });
-      return resolveOverlaps(all);
+      }
+      return all === undefined ? [] : resolveOverlaps(all);
     },
   };
 }
 
-function resolveOverlaps(all: { f: Finding; rank: number }[]): Finding[] {
+function reportsAny(d: Detector, types: ReadonlySet<FindingType>): boolean {
+  for (const t of d.types) if (types.has(t)) return true;
+  return false;
+}
+
+function resolveOverlaps(all: Ranked[]): Finding[] {
   all.sort(
     (a, b) =>
       b.f.end - b.f.start - (a.f.end - a.f.start) || a.rank - b.rank || a.f.start - b.f.start,

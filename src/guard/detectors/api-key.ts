@@ -8,6 +8,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { Detector, Finding } from '../types.js';
+import { withGate } from './profile.js';
 
 interface Rule {
   readonly re: RegExp;
@@ -65,21 +66,31 @@ const RULES: readonly Rule[] = [
 const AWS_CONTEXT = /AKIA|ASIA|secret|SecretAccessKey|aws_secret/gi;
 const AWS_SECRET = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/g;
 
+/**
+ * Every match of every rule above (and every AWS secret) consists of `[A-Za-z0-9_~.+/=-]` only
+ * (lookarounds are not part of a match) and is at least 15 long, the shortest being `xoxb-` and
+ * ten characters: a text without such a run holds no key.
+ */
+const MIN_KEY_RUN = 15;
+
 function mixed(s: string): boolean {
   return /[a-z]/.test(s) && /[A-Z]/.test(s) && /\d/.test(s);
 }
 
 /** Builds the API key detector. */
 export function apiKeyDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'api-key',
     types: ['API_KEY'],
     maxSpan: 1100,
     whitespaceFree: true,
     detect(text: string): Finding[] {
       const out: Finding[] = [];
+      // exec on the shared regexes (reset first) rather than matchAll, which clones each per call
       for (const rule of RULES) {
-        for (const m of text.matchAll(rule.re)) {
+        const re = rule.re;
+        re.lastIndex = 0;
+        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
           if (rule.check !== undefined && !rule.check(m[0])) continue;
           out.push({
             type: 'API_KEY',
@@ -90,10 +101,13 @@ export function apiKeyDetector(): Detector {
         }
       }
       const ctx: number[] = [];
-      for (const m of text.matchAll(AWS_CONTEXT)) ctx.push(m.index + m[0].length);
+      AWS_CONTEXT.lastIndex = 0;
+      for (let m = AWS_CONTEXT.exec(text); m !== null; m = AWS_CONTEXT.exec(text))
+        ctx.push(m.index + m[0].length);
       if (ctx.length > 0) {
         let k = 0;
-        for (const m of text.matchAll(AWS_SECRET)) {
+        AWS_SECRET.lastIndex = 0;
+        for (let m = AWS_SECRET.exec(text); m !== null; m = AWS_SECRET.exec(text)) {
           while (k + 1 < ctx.length && (ctx[k + 1] ?? Infinity) <= m.index) k++;
           const near = ctx[k];
           if (near === undefined || near > m.index || m.index - near > 160 || !mixed(m[0]))
@@ -106,4 +120,5 @@ export function apiKeyDetector(): Detector {
       return out.filter((f, i) => i === 0 || (out[i - 1]?.start ?? -1) !== f.start);
     },
   };
+  return withGate(detector, (p) => p.tokenRun >= MIN_KEY_RUN);
 }

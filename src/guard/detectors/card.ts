@@ -5,6 +5,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar, luhn } from './chars.js';
+import { withGate } from './profile.js';
 
 const MAX_DIGITS = 19;
 
@@ -30,7 +31,7 @@ export function validIin(d: string): boolean {
 
 /** Builds the payment card detector. */
 export function cardDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'credit-card',
     types: ['CREDIT_CARD'],
     maxSpan: MAX_DIGITS * 2,
@@ -49,25 +50,33 @@ export function cardDetector(): Detector {
         }
         // maximal run of digits with single separators of one kind
         let j = i;
-        let digits = '';
+        let count = 0;
         let sep = -1;
         const cuts: { end: number; len: number }[] = [];
-        while (j < n && digits.length <= MAX_DIGITS) {
+        while (j < n && count <= MAX_DIGITS) {
           const c = text.charCodeAt(j);
           if (isDigit(c)) {
-            digits += text.charAt(j);
+            count++;
             j++;
             continue;
           }
           if ((c === 32 || c === 45) && (sep === -1 || sep === c) && isDigit(codeAt(text, j + 1))) {
-            cuts.push({ end: j, len: digits.length });
+            cuts.push({ end: j, len: count });
             sep = c;
             j++;
             continue;
           }
           break;
         }
-        cuts.push({ end: j, len: digits.length });
+        if (count < 13) {
+          // every candidate below is a prefix of the run's digits: none is long enough
+          i = Math.max(j, i + 1);
+          continue;
+        }
+        cuts.push({ end: j, len: count });
+        // the run is digits and separators of the one kind `sep`
+        const run = text.slice(i, j);
+        const digits = sep === -1 ? run : run.replaceAll(String.fromCharCode(sep), '');
         const trailing = codeAt(text, j);
         const cleanEnd =
           !isWordChar(trailing) && !(trailing === 46 && isDigit(codeAt(text, j + 1)));
@@ -86,6 +95,8 @@ export function cardDetector(): Detector {
       return out;
     },
   };
+  // A reported number has at least 13 digits.
+  return withGate(detector, (p) => p.digits >= 13);
 }
 
 function dottedBefore(text: string, i: number): boolean {

@@ -4,6 +4,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { isAlnum, isAlpha, codeAt } from './chars.js';
+import { withGate } from './profile.js';
 
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 253;
@@ -19,7 +20,7 @@ function isDomainChar(c: number): boolean {
 
 /** Builds the e-mail detector. */
 export function emailDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'email',
     types: ['EMAIL'],
     maxSpan: MAX_LOCAL + 1 + MAX_DOMAIN,
@@ -55,6 +56,8 @@ export function emailDetector(): Detector {
       return out;
     },
   };
+  // Every address holds its `@`; detect looks at nothing else.
+  return withGate(detector, (p) => p.at);
 }
 
 function validLocal(local: string): boolean {

@@ -4,6 +4,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isAlnum, isDigit, isWordChar } from './chars.js';
+import { withGate } from './profile.js';
 
 /** Registered IBAN lengths per country (SWIFT IBAN registry). */
 const LENGTHS = new Map<string, number>(
@@ -118,7 +119,7 @@ export function ibanMod97(iban: string): boolean {
 
 /** Builds the IBAN detector. */
 export function ibanDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'iban',
     types: ['IBAN'],
     maxSpan: 34 + 8,
@@ -160,4 +161,6 @@ export function ibanDetector(): Detector {
       return out;
     },
   };
+  // An IBAN starts with two capitals (the country) and two digits (the check).
+  return withGate(detector, (p) => p.upper >= 2 && p.digits >= 2);
 }

@@ -10,6 +10,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isAlpha, isDigit, isHex, isWordChar } from './chars.js';
+import { withGate } from './profile.js';
 
 const VERSION_WORDS = new Set(['version', 'ver', 'v', 'build', 'release', 'rev', 'firmware']);
 
@@ -71,7 +72,7 @@ function precededByVersionWord(text: string, i: number): boolean {
 
 /** Builds the IP address detector. */
 export function ipDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'ip-address',
     types: ['IP_ADDRESS'],
     maxSpan: 45,
@@ -135,4 +136,7 @@ export function ipDetector(): Detector {
       return out;
     },
   };
+  // IPv4 (also with a port) is four digit groups joined by three dots; IPv6 has a digit (checked
+  // above) and either `::` or seven colons (six before an embedded IPv4).
+  return withGate(detector, (p) => p.digitDots >= 3 || (p.colons >= 2 && p.digits >= 1));
 }

@@ -5,6 +5,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isBase64Url } from './chars.js';
+import { withGate } from './profile.js';
 
 const MAX_PART = 8 * 1024;
 const MAX_SPAN = 5 * MAX_PART + 4;
@@ -25,7 +26,7 @@ function headerOk(part: string): boolean {
 
 /** Builds the JWT detector. */
 export function jwtDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'jwt',
     types: ['JWT'],
     maxSpan: MAX_SPAN,
@@ -74,4 +75,6 @@ export function jwtDetector(): Detector {
       return out;
     },
   };
+  // Every token starts at an `eyJ`; detect looks at nothing else.
+  return withGate(detector, (p) => p.eyJ);
 }

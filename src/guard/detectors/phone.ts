@@ -8,6 +8,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar } from './chars.js';
+import { withGate } from './profile.js';
 
 const MAX_SPAN = 32;
 
@@ -129,7 +130,7 @@ function nationalOk(run: Run): boolean {
 
 /** Builds the phone number detector. */
 export function phoneDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'phone',
     types: ['PHONE'],
     maxSpan: MAX_SPAN,
@@ -169,6 +170,8 @@ export function phoneDetector(): Detector {
       return out;
     },
   };
+  // International numbers have 8 digits or more, national ones 9 or more (every nationalOk shape).
+  return withGate(detector, (p) => p.digits >= 8);
 }
 
 function skipDigits(text: string, i: number): number {

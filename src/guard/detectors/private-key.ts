@@ -5,6 +5,7 @@
  * missing (truncated paste, stream still open) is reported up to the end of its base64 body.
  */
 import type { Detector, Finding } from '../types.js';
+import { withGate } from './profile.js';
 
 const BEGIN = '-----BEGIN ';
 const END = '-----END ';
@@ -33,7 +34,7 @@ function isBodyChar(c: number): boolean {
 
 /** Builds the private key detector. */
 export function privateKeyDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'private-key',
     types: ['PRIVATE_KEY'],
     maxSpan: MAX_SPAN,
@@ -77,4 +78,6 @@ export function privateKeyDetector(): Detector {
       return out;
     },
   };
+  // Every block starts with `-----BEGIN `: five dashes in a row.
+  return withGate(detector, (p) => p.dashes);
 }

@@ -5,18 +5,21 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar } from './chars.js';
+import { withGate } from './profile.js';
 
 const RE = /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)/g;
 
 /** Builds the US SSN detector. */
 export function ssnDetector(): Detector {
-  return {
+  const detector: Detector = {
     name: 'us-ssn',
     types: ['US_SSN'],
     maxSpan: 11,
     detect(text: string): Finding[] {
       const out: Finding[] = [];
-      for (const m of text.matchAll(RE)) {
+      // exec on the shared regex (reset first) rather than matchAll, which clones it per call
+      RE.lastIndex = 0;
+      for (let m = RE.exec(text); m !== null; m = RE.exec(text)) {
         const area = Number(m[1]);
         const group = Number(m[3]);
         const serial = Number(m[4]);
@@ -33,4 +36,6 @@ export function ssnDetector(): Detector {
       return out;
     },
   };
+  // `AAA-GG-SSSS` holds nine digits.
+  return withGate(detector, (p) => p.digits >= 9);
 }

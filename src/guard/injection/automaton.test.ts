@@ -36,6 +36,64 @@ describe('buildAutomaton', () => {
   });
 });
 
+describe('buildAutomaton transitions', () => {
+  // ASCII keyword characters go through the flat table, others through the goto maps: mix both.
+  const unit = fc.constantFrom('a', 'b', 'é', 'б', '東', 'z');
+  const word = fc.array(unit, { minLength: 1, maxLength: 4 }).map((u) => u.join(''));
+  const str = fc.array(fc.oneof(unit, fc.constantFrom('x', ' ', '😀')), { maxLength: 40 });
+
+  it('agree with indexOf on texts mixing ASCII and other code units', () => {
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), str, (words, units) => {
+        const text = units.join('');
+        const got = new Set(hits(words, text).map((h) => `${String(h.id)}@${String(h.start)}`));
+        const want = new Set<string>();
+        words.forEach((w, id) => {
+          for (let i = text.indexOf(w); i >= 0; i = text.indexOf(w, i + 1))
+            want.add(`${String(id)}@${String(i)}`);
+        });
+        expect(got).toEqual(want);
+      }),
+    );
+  });
+
+  it('report the same hits, in the same order, from code units as from a string', () => {
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), str, (words, units) => {
+        const text = units.join('');
+        const automaton = buildAutomaton(words);
+        const codes = Uint16Array.from({ length: text.length + 3 }, (_v, i) => text.charCodeAt(i));
+        const fromCodes: Hit[] = [];
+        // only [0, length) counts: the code units after it (here NaN → 0) are never read
+        automaton.scanCodes(codes, text.length, {
+          hit: (id, start, end) => fromCodes.push({ id, start, end }),
+        });
+        expect(fromCodes).toEqual(hits(words, text));
+      }),
+    );
+  });
+});
+
+describe('buildAutomaton without a transition table', () => {
+  it('finds every keyword when the set is too large for the table (maps only)', () => {
+    // 8,000 random 8-character alphanumeric keywords: ~56,000 states × 62 columns, over the cap
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    const alnum = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    const pick = (): string => alnum.charAt(Math.floor(rnd() * alnum.length));
+    const words = Array.from({ length: 8000 }, () => Array.from({ length: 8 }, pick).join(''));
+    const text = [words[5], 'é', words[7999], 'x', words[5]?.slice(0, 6), words[42]].join(' ');
+    const want = new Set<string>();
+    words.forEach((w, id) => {
+      for (let i = text.indexOf(w); i >= 0; i = text.indexOf(w, i + 1))
+        want.add(`${String(id)}@${String(i)}`);
+    });
+    const got = new Set(hits(words, text).map((h) => `${String(h.id)}@${String(h.start)}`));
+    expect(want.size).toBeGreaterThanOrEqual(3);
+    expect(got).toEqual(want);
+  });
+});
+
 describe('buildSkeleton', () => {
   it('folds case, diacritics, full-width, homoglyphs and leetspeak, and maps offsets back', () => {
     const text = 'Ｉ g-n 0 r é  Ρrеv';

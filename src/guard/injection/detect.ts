@@ -4,10 +4,10 @@
  * (decoded and re-scanned), combined into one score in [0, 1] with the spans that contributed.
  * Text that talks *about* prompt injection, and code, weigh less: quoting an attack is not one.
  */
-import { DEFAULT_DECODE_LIMITS, findEncoded, rot13, type DecodeLimits } from './encoded.js';
+import { DEFAULT_DECODE_LIMITS, findEncoded, type DecodeLimits } from './encoded.js';
 import { findHidden } from './hidden.js';
-import { matchPhrases } from './match.js';
-import { buildSkeleton } from './skeleton.js';
+import { matchCodes } from './match.js';
+import { foldInto, skeletonBuffer, type SkeletonBuffer } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
 /** Where a signal came from. */
@@ -76,48 +76,92 @@ function quoted(text: string, start: number, end: number): boolean {
   return false;
 }
 
+/** A signal before context adjustment. */
+interface RawSignal {
+  readonly source: InjectionSource;
+  readonly kind: string;
+  readonly start: number;
+  readonly end: number;
+  readonly weight: number;
+}
+
+// Reused skeleton buffers: scanPlain never runs inside itself, and no view of them outlives it.
+// Texts longer than this get their own buffers, so a huge prompt is not kept alive in them.
+const SCRATCH_MAX = 64 * 1024;
+const scratch = skeletonBuffer(1024);
+const rotated = { codes: new Uint16Array(1024) };
+
 /** Phrase and spoofing signals of a (decoded) text, without context adjustment. */
-function scanPlain(
-  text: string,
-  rotate: boolean,
-): { kind: string; start: number; end: number; weight: number; source: InjectionSource }[] {
-  const sk = buildSkeleton(text);
-  const out: {
-    kind: string;
-    start: number;
-    end: number;
-    weight: number;
-    source: InjectionSource;
-  }[] = [];
-  const addPhrases = (skText: string, encoded: boolean): void => {
-    for (const m of matchPhrases(skText, sk.boundary)) {
-      // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
-      if (encoded && !/[a-z]/.test(skText.slice(m.start, m.end))) continue;
-      out.push({
-        source: encoded ? 'encoded' : 'phrase',
-        kind: encoded ? 'rot13' : m.rule.kind,
-        start: sk.start[m.start] ?? 0,
-        end: sk.end[m.end - 1] ?? text.length,
-        weight: m.rule.weight,
-      });
-    }
-  };
-  addPhrases(sk.text, false);
-  if (rotate) addPhrases(rot13(sk.text), true);
+function scanPlain(text: string, rotate: boolean): RawSignal[] {
+  const sk = foldInto(text, text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length));
+  const out: RawSignal[] = [];
+  addPhrases(out, sk, sk.codes, false, text.length);
+  if (rotate) addPhrases(out, sk, rot13Codes(sk, text.length), true, text.length);
   for (const s of findSpoofing(text)) out.push({ source: 'spoofing', ...s });
   return out;
+}
+
+/** Phrase matches on `codes` (the skeleton, or its ROT13) as signals on the source text. */
+function addPhrases(
+  out: RawSignal[],
+  sk: SkeletonBuffer,
+  codes: Uint16Array,
+  encoded: boolean,
+  sourceLength: number,
+): void {
+  for (const m of matchCodes(codes, sk.length, sk.boundary)) {
+    // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
+    if (encoded && !hasLatin(codes, m.start, m.end)) continue;
+    out.push({
+      source: encoded ? 'encoded' : 'phrase',
+      kind: encoded ? 'rot13' : m.rule.kind,
+      start: sk.start[m.start] ?? 0,
+      end: sk.end[m.end - 1] ?? sourceLength,
+      weight: m.rule.weight,
+    });
+  }
+}
+
+/** ROT13 of the skeleton's code units, as `rot13(skeleton text)` would give them. */
+function rot13Codes(sk: SkeletonBuffer, sourceLength: number): Uint16Array {
+  let codes = rotated.codes;
+  if (codes.length < sk.length) {
+    codes = new Uint16Array(sk.length);
+    if (sourceLength <= SCRATCH_MAX) rotated.codes = codes;
+  }
+  for (let i = 0; i < sk.length; i++) {
+    const c = sk.codes[i] ?? 0;
+    codes[i] = c >= 0x61 && c <= 0x7a ? ((c - 0x61 + 13) % 26) + 0x61 : c;
+  }
+  return codes;
+}
+
+/** Whether `codes[start, end)` holds a letter a–z (as `/[a-z]/` on that slice). */
+function hasLatin(codes: Uint16Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = codes[i] ?? 0;
+    if (c >= 0x61 && c <= 0x7a) return true;
+  }
+  return false;
 }
 
 /** Scans `text` for prompt-injection evidence and scores it. Never throws on any string. */
 export function scanInjection(text: string, options: InjectionOptions = {}): InjectionReport {
   const guard = options.guard ?? INJECTION_GUARD;
-  const meta = META.test(text);
-  const code = CODE.test(text);
+  // Both only adjust phrase and spoofing weights: tested once, and only when one is found.
+  let meta: boolean | undefined;
+  let code: boolean | undefined;
   const signals: InjectionSignal[] = [];
   for (const s of scanPlain(text, true)) {
     let weight = s.weight;
-    if (s.source === 'phrase' && meta) weight *= quoted(text, s.start, s.end) ? 0.3 : 0.5;
-    if (s.source === 'spoofing' && (meta || code) && CODE_DAMPED.has(s.kind)) weight *= 0.5;
+    if (s.source === 'phrase' && (meta ??= META.test(text)))
+      weight *= quoted(text, s.start, s.end) ? 0.3 : 0.5;
+    if (
+      s.source === 'spoofing' &&
+      CODE_DAMPED.has(s.kind) &&
+      ((meta ??= META.test(text)) || (code ??= CODE.test(text)))
+    )
+      weight *= 0.5;
     signals.push({ ...s, weight });
   }
   for (const h of findHidden(text)) {
@@ -143,6 +187,7 @@ export function scanInjection(text: string, options: InjectionOptions = {}): Inj
       });
     }
   }
+  if (signals.length === 0) return { score: 0, signals, findings: [] }; // what combine gives
   const score = combine(signals);
   return { score, signals, findings: toFindings(signals, guard) };
 }

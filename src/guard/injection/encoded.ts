@@ -76,6 +76,29 @@ function fromUrl(s: string): string | undefined {
   }
 }
 
+const B64_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) if (/[A-Za-z0-9+/_-]/.test(String.fromCharCode(c))) B64_CHAR[c] = 1;
+
+/**
+ * Whether `text` can hold a BASE64 or HEX match: the first needs a run of 16 characters of the
+ * base64 alphabet, the second either `\x` or a run of 20 hex digits (base64 characters too).
+ */
+function mayHoldBase64OrHex(text: string): boolean {
+  if (text.includes('\\x')) return true;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && B64_CHAR[c] === 1) {
+      if (++run >= 16) return true;
+    } else run = 0;
+  }
+  return false;
+}
+
+const base64Accept = (s: string): boolean => /[A-Z]/.test(s) && /[a-z0-9]/.test(s);
+const hexAccept = (): boolean => true;
+const urlAccept = (s: string): boolean => countPercent(s) >= MIN_URL_ESCAPES;
+
 /** Every text-like decoded payload in `text`, within `limits`. */
 export function findEncoded(
   text: string,
@@ -83,37 +106,37 @@ export function findEncoded(
 ): DecodedPayload[] {
   const out: DecodedPayload[] = [];
   let budget = limits.budget;
-  const scan = (
-    re: RegExp,
-    encoding: DecodedPayload['encoding'],
-    decode: (s: string) => string | undefined,
-    accept: (s: string) => boolean,
-  ): void => {
-    re.lastIndex = 0;
-    for (const m of text.matchAll(re)) {
-      if (budget <= 0) return;
-      if (!accept(m[0])) continue;
-      const candidate = m[0].slice(0, limits.maxCandidate);
-      budget -= candidate.length;
-      const payload = decode(candidate);
-      if (payload !== undefined && looksLikeText(payload)) {
-        out.push({ encoding, start: m.index, end: m.index + m[0].length, payload });
-      }
-    }
-  };
-  scan(BASE64, 'base64', fromBase64, (s) => /[A-Z]/.test(s) && /[a-z0-9]/.test(s));
-  scan(HEX, 'hex', fromHex, () => true);
-  if (text.includes('%')) scan(URL_RUN, 'url', fromUrl, (s) => countPercent(s) >= MIN_URL_ESCAPES);
+  if (mayHoldBase64OrHex(text)) {
+    budget = collect(text, BASE64, 'base64', fromBase64, base64Accept, limits, budget, out);
+    budget = collect(text, HEX, 'hex', fromHex, hexAccept, limits, budget, out);
+  }
+  if (text.includes('%')) collect(text, URL_RUN, 'url', fromUrl, urlAccept, limits, budget, out);
   return out;
 }
 
-/** ROT13 of the Latin letters of `s` (a skeleton: lower-case already). */
-export function rot13(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out +=
-      c >= 0x61 && c <= 0x7a ? String.fromCharCode(((c - 0x61 + 13) % 26) + 0x61) : (s[i] ?? '');
+/** Decodes the accepted matches of `re` into `out` within `budget`; returns what is left. */
+function collect(
+  text: string,
+  re: RegExp,
+  encoding: DecodedPayload['encoding'],
+  decode: (s: string) => string | undefined,
+  accept: (s: string) => boolean,
+  limits: DecodeLimits,
+  budget: number,
+  out: DecodedPayload[],
+): number {
+  let left = budget;
+  // exec on the shared regex (reset first) rather than matchAll, which clones it per call
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (left <= 0) break;
+    if (!accept(m[0])) continue;
+    const candidate = m[0].slice(0, limits.maxCandidate);
+    left -= candidate.length;
+    const payload = decode(candidate);
+    if (payload !== undefined && looksLikeText(payload)) {
+      out.push({ encoding, start: m.index, end: m.index + m[0].length, payload });
+    }
   }
-  return out;
+  return left;
 }

@@ -48,19 +48,19 @@ const width = (cp: number): number => (cp > 0xffff ? 2 : 1);
 export function findHidden(text: string): HiddenSignal[] {
   if (!SUSPECT.test(text)) return [];
   const out: HiddenSignal[] = [];
-  let hasRtl: boolean | undefined;
-  const open: { at: number; cp: number; ascii: boolean }[] = [];
-  const closeBidi = (until: number): void => {
-    const o = open.pop();
-    if (!o?.ascii) return;
-    const override = o.cp === 0x202d || o.cp === 0x202e;
-    hasRtl ??= RTL.test(text);
-    if (override || !hasRtl)
-      out.push({ kind: 'bidi-override', start: o.at, end: until, weight: override ? 0.6 : 0.35 });
-  };
+  const bidi: Bidi = { text, out, open: [], hasRtl: undefined };
+  const open = bidi.open;
   let prev: number | undefined;
   for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i) ?? 0;
+    if (cp < 0xad) {
+      // below every invisible and bidi code point: only line ends and ASCII letters matter
+      if (cp === 0x0a || cp === 0x0d) while (open.length > 0) closeBidi(bidi, i);
+      else if (open.length > 0 && isAsciiAlnum(cp)) for (const o of open) o.ascii = true;
+      prev = cp;
+      i++;
+      continue;
+    }
     if (isTag(cp) || isVs(cp) || ZERO_WIDTH.has(cp)) {
       i = invisibleRun(text, i, prev, out);
       prev = 0; // never Latin: a run is not a letter
@@ -68,14 +68,37 @@ export function findHidden(text: string): HiddenSignal[] {
     }
     if ((cp >= 0x202a && cp <= 0x202e && cp !== 0x202c) || (cp >= 0x2066 && cp <= 0x2068)) {
       if (open.length < MAX_OPEN_BIDI) open.push({ at: i, cp, ascii: false });
-    } else if (cp === 0x202c || cp === 0x2069) closeBidi(i + 1);
-    else if (cp === 0x0a || cp === 0x0d || cp === 0x2029) while (open.length > 0) closeBidi(i);
-    else if (open.length > 0 && isAsciiAlnum(cp)) for (const o of open) o.ascii = true;
+    } else if (cp === 0x202c || cp === 0x2069) closeBidi(bidi, i + 1);
+    else if (cp === 0x2029) while (open.length > 0) closeBidi(bidi, i);
     prev = cp;
     i += width(cp);
   }
-  while (open.length > 0) closeBidi(text.length);
+  while (open.length > 0) closeBidi(bidi, text.length);
   return out;
+}
+
+/** Open bidi embeddings, overrides and isolates of one text. */
+interface Bidi {
+  readonly text: string;
+  readonly out: HiddenSignal[];
+  readonly open: { at: number; cp: number; ascii: boolean }[];
+  /** Whether the text holds right-to-left letters, once asked. */
+  hasRtl: boolean | undefined;
+}
+
+/** Closes the innermost open bidi control at `until`: a signal if it wrapped ASCII. */
+function closeBidi(bidi: Bidi, until: number): void {
+  const o = bidi.open.pop();
+  if (!o?.ascii) return;
+  const override = o.cp === 0x202d || o.cp === 0x202e;
+  bidi.hasRtl ??= RTL.test(bidi.text);
+  if (override || !bidi.hasRtl)
+    bidi.out.push({
+      kind: 'bidi-override',
+      start: o.at,
+      end: until,
+      weight: override ? 0.6 : 0.35,
+    });
 }
 
 /** Classifies the run of invisible code points starting at `i`; returns the offset after it. */

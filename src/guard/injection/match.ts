@@ -2,7 +2,7 @@
  * @module guard/injection/match — finds phrase-rule matches in a skeleton: one Aho–Corasick pass
  * for every keyword of every rule, then a per-rule chain of groups in order with bounded gaps.
  */
-import { buildAutomaton, type Hit } from './automaton.js';
+import { buildAutomaton, type HitSink } from './automaton.js';
 import { PHRASE_RULES, type PhraseRule } from './phrases.js';
 import { foldString } from './skeleton.js';
 
@@ -55,50 +55,62 @@ interface Link {
   readonly end: number;
 }
 
-/**
- * Every rule match in `text` (a skeleton string). `boundary`, when given, says where words end
- * (for keywords marked '#'); without it every position counts as a boundary.
- */
-export function matchPhrases(text: string, boundary?: ArrayLike<number>): PhraseMatch[] {
-  const rules = PHRASE_RULES;
-  const state = new Map<number, Link[][]>();
-  const lastFound = new Map<number, { rule: PhraseRule; start: number; end: number }>();
-  const found: { rule: PhraseRule; start: number; end: number }[] = [];
-  const count = new Map<number, number>();
-  const onHit = (hit: Hit): void => {
-    for (const ref of compiled.refs[hit.id] ?? []) {
-      if (ref.needsBoundary && boundary !== undefined && boundary[hit.end - 1] !== 1) continue;
-      const rule = rules[ref.rule];
+interface Found {
+  readonly rule: PhraseRule;
+  readonly start: number;
+  end: number;
+}
+
+/** The chains of one scan; created only once a keyword is hit, most texts hit none. */
+class Chains implements HitSink {
+  readonly found: Found[] = [];
+  readonly #codes: ArrayLike<number>;
+  readonly #boundary: ArrayLike<number> | undefined;
+  readonly #state = new Map<number, Link[][]>();
+  readonly #lastFound = new Map<number, Found>();
+  readonly #count = new Map<number, number>();
+
+  constructor(codes: ArrayLike<number>, boundary: ArrayLike<number> | undefined) {
+    this.#codes = codes;
+    this.#boundary = boundary;
+  }
+
+  hit(id: number, start: number, end: number): void {
+    for (const ref of compiled.refs[id] ?? []) {
+      if (ref.needsBoundary && this.#boundary !== undefined && this.#boundary[end - 1] !== 1)
+        continue;
+      const rule = PHRASE_RULES[ref.rule];
       if (rule === undefined) continue;
-      let links = state.get(ref.rule);
+      let links = this.#state.get(ref.rule);
       if (links === undefined) {
         links = rule.groups.map(() => []);
-        state.set(ref.rule, links);
+        this.#state.set(ref.rule, links);
       }
       let link: Link | undefined;
-      if (ref.group === 0) link = { chainStart: hit.start, end: hit.end };
+      if (ref.group === 0) link = { chainStart: start, end };
       else {
         for (const prev of links[ref.group - 1] ?? []) {
-          if (prev.end <= hit.start && hit.start - prev.end <= rule.gap) {
-            link = { chainStart: prev.chainStart, end: hit.end };
+          if (prev.end <= start && start - prev.end <= rule.gap) {
+            link = { chainStart: prev.chainStart, end };
             break;
           }
         }
       }
       if (link === undefined) continue;
       if (ref.group === rule.groups.length - 1) {
-        const prior = lastFound.get(ref.rule);
+        const prior = this.#lastFound.get(ref.rule);
         if (prior !== undefined && prior.end > link.chainStart) {
           // "instruction" completes the rule before "instructions" does: keep the longer span.
           prior.end = Math.max(prior.end, link.end);
           continue;
         }
-        if ((count.get(ref.rule) ?? 0) >= MAX_MATCHES_PER_RULE) continue;
-        if (rule.negatable === true && negated(text, link.chainStart)) continue;
-        count.set(ref.rule, (count.get(ref.rule) ?? 0) + 1);
+        const count = this.#count.get(ref.rule) ?? 0;
+        if (count >= MAX_MATCHES_PER_RULE) continue;
+        if (rule.negatable === true && negated(this.#codes, link.chainStart)) continue;
+        this.#count.set(ref.rule, count + 1);
         const match = { rule, start: link.chainStart, end: link.end };
-        lastFound.set(ref.rule, match);
-        found.push(match);
+        this.#lastFound.set(ref.rule, match);
+        this.found.push(match);
         continue;
       }
       const slot = links[ref.group];
@@ -106,12 +118,54 @@ export function matchPhrases(text: string, boundary?: ArrayLike<number>): Phrase
       slot.unshift(link);
       if (slot.length > KEEP_PER_GROUP) slot.pop();
     }
-  };
-  compiled.automaton.scan(text, onHit);
-  return found;
+  }
 }
 
-function negated(text: string, at: number): boolean {
-  const before = text.slice(Math.max(0, at - 6), at);
-  return NEGATIONS.some((n) => before.endsWith(n));
+/** Starts the chains at the first hit, so a text without any keyword allocates nothing. */
+class LazyChains implements HitSink {
+  chains: Chains | undefined;
+  readonly #codes: ArrayLike<number>;
+  readonly #boundary: ArrayLike<number> | undefined;
+
+  constructor(codes: ArrayLike<number>, boundary: ArrayLike<number> | undefined) {
+    this.#codes = codes;
+    this.#boundary = boundary;
+  }
+
+  hit(id: number, start: number, end: number): void {
+    this.chains ??= new Chains(this.#codes, this.#boundary);
+    this.chains.hit(id, start, end);
+  }
+}
+
+/**
+ * Every rule match in skeleton code units `codes[0, length)`. `boundary`, when given, says where
+ * words end (for keywords marked '#'); without it every position counts as a boundary.
+ */
+export function matchCodes(
+  codes: ArrayLike<number>,
+  length: number,
+  boundary?: ArrayLike<number>,
+): PhraseMatch[] {
+  const sink = new LazyChains(codes, boundary);
+  compiled.automaton.scanCodes(codes, length, sink);
+  return sink.chains?.found ?? [];
+}
+
+/** `matchCodes` over a skeleton string. */
+export function matchPhrases(text: string, boundary?: ArrayLike<number>): PhraseMatch[] {
+  const codes = new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i++) codes[i] = text.charCodeAt(i);
+  return matchCodes(codes, text.length, boundary);
+}
+
+/** Whether one of the (folded) negations ends right before `at`. */
+function negated(codes: ArrayLike<number>, at: number): boolean {
+  // as `text.slice(at - 6, at).endsWith(n)`: every negation is at most six letters
+  return NEGATIONS.some((n) => {
+    if (n.length > Math.min(at, 6)) return false;
+    for (let k = 0; k < n.length; k++)
+      if (codes[at - n.length + k] !== n.charCodeAt(k)) return false;
+    return true;
+  });
 }

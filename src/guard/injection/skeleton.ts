@@ -105,44 +105,115 @@ export function foldString(s: string): string {
   return out;
 }
 
-/** Builds the skeleton of `source` in one pass (typed arrays: this is the hot loop). */
-export function buildSkeleton(source: string): Skeleton {
-  let cap = source.length + 16;
-  let codes = new Uint16Array(cap);
-  let start = new Int32Array(cap);
-  let end = new Int32Array(cap);
-  let boundary = new Uint8Array(cap);
+/**
+ * A skeleton in reusable typed arrays: positions `[0, length)` hold what `Skeleton` holds, with
+ * the text as code units. Scanning this directly spares a string and four arrays per text.
+ */
+export interface SkeletonBuffer {
+  codes: Uint16Array;
+  start: Int32Array;
+  end: Int32Array;
+  boundary: Uint8Array;
+  length: number;
+}
+
+/** An empty buffer with room for `capacity` skeleton characters (it grows on demand). */
+export function skeletonBuffer(capacity: number): SkeletonBuffer {
+  return {
+    codes: new Uint16Array(capacity),
+    start: new Int32Array(capacity),
+    end: new Int32Array(capacity),
+    boundary: new Uint8Array(capacity),
+    length: 0,
+  };
+}
+
+/** ASCII folds as code units (0: dropped); every ASCII character folds to at most one. */
+const ASCII_FOLD = Uint16Array.from(ascii, (f) => (f === '' ? 0 : f.charCodeAt(0)));
+
+/** Builds the skeleton of `source` into `buf` (overwriting it) in one pass; returns `buf`. */
+export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
+  let { codes, start, end, boundary } = buf;
+  let cap = codes.length;
   let n = 0;
   for (let i = 0; i < source.length;) {
-    const cp = source.codePointAt(i) ?? 0;
+    const unit = source.charCodeAt(i);
+    if (unit < 128) {
+      // the hot path: one table read, never more than one skeleton character
+      const f = ASCII_FOLD[unit] ?? 0;
+      if (f === 0) {
+        if (n > 0) boundary[n - 1] = 1;
+      } else {
+        if (n === cap) {
+          cap = cap * 2 + 1;
+          ({ codes, start, end, boundary } = grown(codes, start, end, boundary, cap));
+        }
+        codes[n] = f;
+        start[n] = i;
+        end[n] = i + 1;
+        boundary[n] = 0; // the buffer may hold an earlier text
+        n++;
+      }
+      i++;
+      continue;
+    }
+    // only a high surrogate can start a pair
+    const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
     const width = cp > 0xffff ? 2 : 1;
-    const folded = cp < 128 ? (ascii[cp] ?? '') : foldCodePoint(cp);
+    const folded = foldCodePoint(cp);
     if (folded === '') {
       if (n > 0 && !isInvisible(cp)) boundary[n - 1] = 1;
     } else {
       if (n + folded.length > cap) {
         cap = cap * 2 + folded.length;
-        codes = grow(codes, new Uint16Array(cap));
-        start = grow(start, new Int32Array(cap));
-        end = grow(end, new Int32Array(cap));
-        boundary = grow(boundary, new Uint8Array(cap));
+        ({ codes, start, end, boundary } = grown(codes, start, end, boundary, cap));
       }
       // Code units, not code points: the automaton indexes the skeleton by code unit.
       for (let k = 0; k < folded.length; k++) {
         codes[n] = folded.charCodeAt(k);
         start[n] = i;
         end[n] = i + width;
+        boundary[n] = 0;
         n++;
       }
     }
     i += width;
   }
   if (n > 0) boundary[n - 1] = 1;
+  buf.codes = codes;
+  buf.start = start;
+  buf.end = end;
+  buf.boundary = boundary;
+  buf.length = n;
+  return buf;
+}
+
+function grown(
+  codes: Uint16Array,
+  start: Int32Array,
+  end: Int32Array,
+  boundary: Uint8Array,
+  cap: number,
+): { codes: Uint16Array; start: Int32Array; end: Int32Array; boundary: Uint8Array } {
   return {
-    text: decodeCodes(codes.subarray(0, n)),
-    start: start.subarray(0, n),
-    end: end.subarray(0, n),
-    boundary: boundary.subarray(0, n),
+    codes: grow(codes, new Uint16Array(cap)),
+    start: grow(start, new Int32Array(cap)),
+    end: grow(end, new Int32Array(cap)),
+    boundary: grow(boundary, new Uint8Array(cap)),
+  };
+}
+
+/** Builds the skeleton of `source` in one pass. */
+export function buildSkeleton(source: string): Skeleton {
+  const { codes, start, end, boundary, length } = foldInto(
+    source,
+    skeletonBuffer(source.length + 16),
+  );
+  return {
+    text: decodeCodes(codes.subarray(0, length)),
+    start: start.subarray(0, length),
+    end: end.subarray(0, length),
+    boundary: boundary.subarray(0, length),
   };
 }
 

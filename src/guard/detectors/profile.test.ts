@@ -1,0 +1,169 @@
+/**
+ * @module guard/detectors/profile.test — the detectors' gates are conservative: a gate answers
+ * false only where its detector finds nothing (near misses at every threshold, the PII corpus,
+ * random text), and a gated scan equals a scan that runs every detector.
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createScanner } from '../scan.js';
+import type { Detector } from '../types.js';
+import { builtinDetectors } from './index.js';
+import { gateOf, profileText, withGate } from './profile.js';
+
+const detectors = builtinDetectors();
+const byName = (name: string): Detector => {
+  const d = detectors.find((x) => x.name === name);
+  if (d === undefined) throw new Error(`no detector ${name}`);
+  return d;
+};
+const gatePasses = (d: Detector, text: string): boolean => gateOf(d)?.(profileText(text)) ?? true;
+
+const corpus = readFileSync(
+  new URL('../../../test/fixtures/guard/pii-corpus.jsonl', import.meta.url),
+  'utf8',
+)
+  .trim()
+  .split('\n')
+  .map((l) => (JSON.parse(l) as { text: string }).text);
+
+// Pieces the detectors react to, so random texts come close to every threshold.
+const piece = fc.oneof(
+  fc.constantFrom(
+    '@',
+    '.',
+    '-',
+    '-----',
+    '-----BEGIN PRIVATE KEY-----',
+    ':',
+    '::',
+    ' ',
+    '+',
+    '(',
+    ')',
+    '/',
+    '_',
+    '=',
+    '~',
+    'eyJ',
+    'eyJhbGciOiJub25lIn0',
+    'xoxb-',
+    'sk-',
+    'ghp_',
+    'AKIA',
+    'secret',
+    'NO93',
+    'GB82',
+    '+44',
+    '4111',
+    'é',
+    '\u00a0',
+    '😀',
+  ),
+  fc.stringMatching(/^[0-9]{1,6}$/),
+  fc.stringMatching(/^[A-Za-z0-9]{1,12}$/),
+  fc.stringMatching(/^[a-f0-9:.]{1,8}$/),
+  fc.string({ maxLength: 4 }),
+  fc.constantFrom(...corpus).map((l) => l.slice(0, 40)),
+);
+const text = fc.array(piece, { maxLength: 16 }).map((p) => p.join(''));
+
+describe('profileText', () => {
+  it('counts what the gates look at', () => {
+    expect(
+      profileText('Call 10.0.0.1:80 or mail a@b.io -----BEGIN eyJx sk_live_0123456789ABCD'),
+    ).toEqual({
+      digits: 17,
+      upper: 11,
+      colons: 1,
+      digitDots: 3,
+      at: true,
+      dashes: true,
+      eyJ: true,
+      tokenRun: 22,
+    });
+    expect(profileText('')).toMatchObject({ digits: 0, at: false, eyJ: false, tokenRun: 0 });
+    // a run of four dashes, "ey J", a dot without digits on both sides: none counts
+    expect(profileText('---- ey J 1. .2 é')).toMatchObject({
+      dashes: false,
+      eyJ: false,
+      digitDots: 0,
+    });
+  });
+
+  it('may stop at a block boundary once `enough` holds, counting a prefix', () => {
+    const text = 'a'.repeat(256) + '1'.repeat(1000);
+    expect(profileText(text, () => true).digits).toBe(0);
+    expect(profileText(text, (p) => p.digits >= 300).digits).toBe(512);
+    expect(profileText(text, () => false).digits).toBe(1000);
+    expect(profileText(text).digits).toBe(1000);
+  });
+});
+
+describe('detector gates', () => {
+  it('gives every built-in detector a gate; a copy of a detector has none', () => {
+    for (const d of detectors) expect(gateOf(d), d.name).toBeTypeOf('function');
+    expect(gateOf({ ...byName('email') })).toBeUndefined();
+    const custom = withGate({ ...byName('email') }, () => false);
+    expect(createScanner([custom]).scan('a@b.io')).toEqual([]);
+  });
+
+  it.each([
+    // [detector, the smallest text it finds something in, a near miss just under the gate]
+    ['email', 'a@b.co', 'a(at)b.co'],
+    ['private-key', '-----BEGIN PRIVATE KEY-----\nMIIB', '----BEGIN PRIVATE KEY----\nMIIB'],
+    // the same kind of token, its header JSON starting with a newline: not `eyJ`, not reported
+    ['jwt', 'eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.', 'ewogImFsZyI6Im5vbmUifQ.ewoieCI6MX0.'],
+    ['api-key', 'xoxb-0123456789', 'xoxb-012345678'],
+    ['credit-card', '4222222222222', '422222222222'],
+    ['iban', 'NO9386011117947', 'no9386011117947'],
+    ['us-ssn', '078-05-1120', '078-05-112'],
+    ['ip-address', '1.2.3.4', '1.2.3'],
+    ['ip-address', '::1', 'a::b'],
+    ['phone', '+1 234 5678', '+1 234 567'],
+  ])('%s: finds %j (gate open), gate shut on %j', (name, hit, miss) => {
+    const d = byName(name);
+    expect(d.detect(hit)).not.toEqual([]);
+    expect(gatePasses(d, hit)).toBe(true);
+    expect(gatePasses(d, miss)).toBe(false);
+    expect(d.detect(miss)).toEqual([]);
+  });
+
+  it('never shuts on a corpus line its detector finds something in', () => {
+    for (const line of corpus)
+      for (const d of detectors)
+        if (d.detect(line).length > 0) expect(gatePasses(d, line), `${d.name}: ${line}`).toBe(true);
+  });
+
+  it('never shuts on a random text its detector finds something in', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const d of detectors) if (d.detect(t).length > 0) expect(gatePasses(d, t)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('leave the scan unchanged: a gated scan equals one that runs every detector', () => {
+    const gated = createScanner();
+    const ungated = createScanner(builtinDetectors().map((d) => ({ ...d })));
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(gated.scan(t)).toEqual(ungated.scan(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leave the scan unchanged on long texts too (profiling stops once every gate is open)', () => {
+    const gated = createScanner();
+    const ungated = createScanner(builtinDetectors().map((d) => ({ ...d })));
+    const long = fc.array(piece, { minLength: 40, maxLength: 300 }).map((p) => p.join('\n'));
+    fc.assert(
+      fc.property(long, (t) => {
+        expect(gated.scan(t)).toEqual(ungated.scan(t));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
