@@ -89,6 +89,11 @@ export function principalText(p: Principal): string {
   return JSON.stringify({ issuer: p.issuer, subject: p.subject });
 }
 
+/** An access list as stored: only the two known keys of each entry. */
+export function aclText(acl: readonly { principal: string; access: string }[]): string {
+  return JSON.stringify(acl.map(({ principal, access }) => ({ principal, access })));
+}
+
 /** The dataset references of a proposal, each (name, digest) once, in first-seen order. */
 export function uniqueRefs(refs: readonly DatasetRef[]): DatasetRef[] {
   const seen = new Set<string>();
