@@ -3,8 +3,8 @@
  * Races between replicas are settled by row locks, never by reading first and writing later:
  * - version numbers: an upsert on the model's `registry_models` row (`last_version + 1`), which
  *   row-locks it, so concurrent proposals of one model queue and each gets the next number;
- * - transitions and dataset edits: one conditional UPDATE (`… WHERE status = $from` /
- *   `etag = $ifEtag`); a loser re-checks the condition on the winner's row and matches nothing;
+ * - transitions: one conditional UPDATE (`… WHERE status = $from`); a loser re-checks the
+ *   condition on the winner's row and matches nothing (dataset edits: postgres-datasets.ts);
  * - deploy and rollback: `SELECT … FOR UPDATE` on the model's row first, so they take turns per
  *   model; the status moves inside are conditional UPDATEs too, so a concurrent `transition`
  *   (say approved → retired) makes the deploy refuse, never half-apply; a partial unique index
@@ -12,34 +12,29 @@
  * - proposals and dataset versions lock their dataset rows `FOR SHARE`, so a soft delete cannot
  *   commit between the check that a dataset is live and the write that relies on it.
  */
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import { StoreError } from '../../errors.js';
+import type { Pool } from 'pg';
 import { canTransition, uuidv7 } from '../registry-rules.js';
 import {
   actorText,
-  datasetFromRow,
-  datasetVersionFromRow,
   deploymentFromRow,
-  principalText,
   transitionFromRow,
   uniqueRefs,
   versionFromRow,
   versionToRow,
-  type DatasetRow,
-  type DatasetVersionRow,
   type DeploymentRow,
   type TransitionRow,
   type VersionRow,
 } from '../registry-rows.js';
 import type {
   Actor,
-  DatasetChangeResult,
   DeployResult,
   ModelVersionRecord,
   RegistryStore,
   VersionRefusal,
   VersionStatus,
 } from '../registry-types.js';
+import { postgresDatasets } from './postgres-datasets.js';
+import { onPool, op, transaction, type Q } from './postgres-tx.js';
 
 /** A refusal found after something was written: thrown to roll back, then returned. */
 class Refused extends Error {
@@ -47,8 +42,6 @@ class Refused extends Error {
     super('refused');
   }
 }
-
-type Q = <R extends QueryResultRow>(text: string, values?: unknown[]) => Promise<R[]>;
 
 const VERSION_INSERT = `INSERT INTO registry_versions (id, model, version, backend, task, artifact_sha256, artifact_size, params, proposed_by, datasets, metadata, status, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`;
@@ -61,8 +54,7 @@ const LOG_TRANSITION = `INSERT INTO registry_transitions (version_id, from_statu
 
 /** The registry store over `pool` (migrations applied). */
 export function postgresRegistry(pool: Pool): RegistryStore {
-  const read: Q = async <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
-    (await pool.query<R>(text, values)).rows;
+  const read = onPool(pool);
 
   const versionIn = async (q: Q, id: string): Promise<ModelVersionRecord | undefined> => {
     const [row] = await q<VersionRow>('SELECT * FROM registry_versions WHERE id = $1', [id]);
@@ -122,18 +114,8 @@ export function postgresRegistry(pool: Pool): RegistryStore {
   const lockModel = async (q: Q, model: string): Promise<boolean> =>
     (await q('SELECT 1 FROM registry_models WHERE model = $1 FOR UPDATE', [model])).length > 0;
 
-  const datasetChange = async (
-    q: Q,
-    name: string,
-    row: DatasetRow | undefined,
-  ): Promise<DatasetChangeResult> => {
-    if (row !== undefined) return { ok: true, record: datasetFromRow(row) };
-    const [now] = await q<DatasetRow>('SELECT * FROM registry_datasets WHERE name = $1', [name]);
-    if (now === undefined || now.deleted_at != null) return { ok: false, reason: 'missing' };
-    return { ok: false, reason: 'stale', etag: datasetFromRow(now).etag };
-  };
-
   return {
+    ...postgresDatasets(pool),
     proposeVersion: (input, now) =>
       op('registry.proposeVersion', () =>
         transaction(pool, async (q) => {
@@ -258,131 +240,6 @@ export function postgresRegistry(pool: Pool): RegistryStore {
         ).map(deploymentFromRow),
       ),
 
-    createDataset: (input, now) =>
-      op('registry.createDataset', async () => {
-        const [row] = await read<DatasetRow>(
-          `INSERT INTO registry_datasets (name, owner, labels, acl, etag, created_at, updated_at, deleted_at, deleted_by)
-           VALUES ($1, $2, $3, $4, 1, $5, $5, NULL, NULL) ON CONFLICT (name) DO NOTHING RETURNING *`,
-          [
-            input.name,
-            principalText(input.owner),
-            JSON.stringify(input.labels),
-            aclText(input.acl),
-            now,
-          ],
-        );
-        return row === undefined ? false : datasetFromRow(row);
-      }),
-    getDataset: (name, options) =>
-      op('registry.getDataset', async () => {
-        const [row] = await read<DatasetRow>('SELECT * FROM registry_datasets WHERE name = $1', [
-          name,
-        ]);
-        if (row === undefined || (row.deleted_at != null && options?.includeDeleted !== true)) {
-          return undefined;
-        }
-        return datasetFromRow(row);
-      }),
-    listDatasets: () =>
-      op('registry.listDatasets', async () =>
-        (
-          await read<DatasetRow>(
-            'SELECT * FROM registry_datasets WHERE deleted_at IS NULL ORDER BY name COLLATE "C"',
-          )
-        ).map(datasetFromRow),
-      ),
-    updateDataset: (name, ifEtag, patch, now) =>
-      op('registry.updateDataset', async () => {
-        const [row] = await read<DatasetRow>(
-          `UPDATE registry_datasets SET labels = coalesce($3, labels), acl = coalesce($4, acl),
-             etag = etag + 1, updated_at = $5
-           WHERE name = $1 AND etag = $2 AND deleted_at IS NULL RETURNING *`,
-          [
-            name,
-            ifEtag,
-            patch.labels === undefined ? null : JSON.stringify(patch.labels),
-            patch.acl === undefined ? null : aclText(patch.acl),
-            now,
-          ],
-        );
-        return datasetChange(read, name, row);
-      }),
-    softDelete: (name, ifEtag, actor, now) =>
-      op('registry.softDelete', async () => {
-        const [row] = await read<DatasetRow>(
-          `UPDATE registry_datasets SET deleted_at = $3, deleted_by = $4, etag = etag + 1, updated_at = $3
-           WHERE name = $1 AND deleted_at IS NULL AND ($2::integer IS NULL OR etag = $2::integer)
-           RETURNING *`,
-          [name, ifEtag ?? null, now, actorText(actor)],
-        );
-        return datasetChange(read, name, row);
-      }),
-    addDatasetVersion: (input, now) =>
-      op('registry.addDatasetVersion', () =>
-        transaction(pool, async (q) => {
-          const live = await q(
-            `SELECT 1 FROM registry_datasets WHERE name = $1 AND deleted_at IS NULL FOR SHARE`,
-            [input.dataset],
-          );
-          if (live.length === 0) return { ok: false, reason: 'missing' } as const;
-          const [inserted] = await q<DatasetVersionRow>(
-            `INSERT INTO registry_dataset_versions (dataset, digest, size, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dataset, digest) DO NOTHING RETURNING *`,
-            [input.dataset, input.digest, input.size, principalText(input.createdBy), now],
-          );
-          // A concurrent insert of the same digest has committed by now (ON CONFLICT waited).
-          const [row] =
-            inserted === undefined
-              ? await q<DatasetVersionRow>(
-                  'SELECT * FROM registry_dataset_versions WHERE dataset = $1 AND digest = $2',
-                  [input.dataset, input.digest],
-                )
-              : [inserted];
-          if (row === undefined) throw new Error('dataset version vanished');
-          const record = datasetVersionFromRow(row);
-          return { ok: true, created: inserted !== undefined, record } as const;
-        }),
-      ),
-    listDatasetVersions: (name) =>
-      op('registry.listDatasetVersions', async () =>
-        (
-          await read<DatasetVersionRow>(
-            'SELECT * FROM registry_dataset_versions WHERE dataset = $1 ORDER BY seq',
-            [name],
-          )
-        ).map(datasetVersionFromRow),
-      ),
-    getDatasetVersion: (name, digest) =>
-      op('registry.getDatasetVersion', async () => {
-        const [row] = await read<DatasetVersionRow>(
-          'SELECT * FROM registry_dataset_versions WHERE dataset = $1 AND digest = $2',
-          [name, digest],
-        );
-        return row && datasetVersionFromRow(row);
-      }),
-    purgeDeleted: (before) =>
-      op('registry.purgeDeleted', async () => {
-        // One statement: of two replicas purging at once, each dataset goes to exactly one.
-        const rows = await read<{ name: string; digest: string | null }>(
-          `WITH d AS (
-             DELETE FROM registry_datasets WHERE deleted_at IS NOT NULL AND deleted_at < $1
-             RETURNING name
-           ), v AS (
-             DELETE FROM registry_dataset_versions WHERE dataset IN (SELECT name FROM d)
-             RETURNING dataset, digest, seq
-           )
-           SELECT d.name, v.digest FROM d LEFT JOIN v ON v.dataset = d.name
-           ORDER BY d.name COLLATE "C", v.seq`,
-          [before],
-        );
-        const purged = new Map<string, string[]>();
-        for (const r of rows) {
-          const digests = purged.get(r.name) ?? [];
-          if (r.digest !== null) digests.push(r.digest);
-          purged.set(r.name, digests);
-        }
-        return [...purged].map(([name, digests]) => ({ name, digests }));
-      }),
     modelsTrainedOn: (dataset, digest) =>
       op('registry.modelsTrainedOn', async () =>
         (
@@ -405,44 +262,8 @@ export function postgresRegistry(pool: Pool): RegistryStore {
   };
 }
 
-/** An access list as stored: only the two known keys of each entry. */
-function aclText(acl: readonly { principal: string; access: string }[]): string {
-  return JSON.stringify(acl.map(({ principal, access }) => ({ principal, access })));
-}
-
-/** Runs `work` in one transaction on one pooled connection (rolled back if it throws). */
-async function transaction<T>(pool: Pool, work: (q: Q) => Promise<T>): Promise<T> {
-  const c: PoolClient = await pool.connect();
-  let broken: Error | undefined;
-  const q: Q = async <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
-    (await c.query<R>(text, values)).rows;
-  try {
-    await c.query('BEGIN');
-    const result = await work(q);
-    await c.query('COMMIT');
-    return result;
-  } catch (err) {
-    await c.query('ROLLBACK').catch((e: unknown) => {
-      // A connection that cannot roll back is not fit for reuse; release(err) destroys it.
-      broken = e instanceof Error ? e : new Error('rollback failed');
-    });
-    throw err;
-  } finally {
-    c.release(broken);
-  }
-}
-
 /** The refusal a deploy or rollback threw to roll back; anything else is rethrown. */
 function refused(err: unknown): VersionRefusal {
   if (err instanceof Refused) return err.result;
   throw err;
-}
-
-/** Runs one store operation; driver errors (which may quote SQL) become a generic StoreError. */
-async function op<T>(name: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    throw new StoreError(`PostgreSQL store: ${name} failed`, { cause });
-  }
 }
