@@ -104,4 +104,86 @@ export const migrations: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: 3,
+    name: 'registry',
+    sql: [
+      // One row per model: the last version number handed out (an upsert on it numbers versions
+      // atomically) and the row that deploy and rollback lock to take turns per model.
+      `CREATE TABLE registry_models (
+        model TEXT PRIMARY KEY,
+        last_version INTEGER NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE registry_versions (
+        id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        backend TEXT NOT NULL,
+        task TEXT NOT NULL,
+        artifact_sha256 TEXT NOT NULL,
+        artifact_size BIGINT NOT NULL,
+        params TEXT NOT NULL,
+        proposed_by TEXT NOT NULL,
+        datasets TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        UNIQUE (model, version)
+      )`,
+      // The last line of defence for "one active version per model", whatever the code does.
+      `CREATE UNIQUE INDEX registry_versions_one_active ON registry_versions (model)
+        WHERE status = 'active'`,
+      `CREATE TABLE registry_transitions (
+        seq %SERIAL%,
+        version_id TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        reason TEXT,
+        at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX registry_transitions_version ON registry_transitions (version_id, seq)`,
+      `CREATE TABLE registry_deployments (
+        seq %SERIAL%,
+        model TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        previous_id TEXT,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX registry_deployments_model ON registry_deployments (model, seq)`,
+      `CREATE TABLE registry_datasets (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        acl TEXT NOT NULL,
+        etag INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        deleted_at BIGINT,
+        deleted_by TEXT
+      )`,
+      `CREATE TABLE registry_dataset_versions (
+        seq %SERIAL%,
+        dataset TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        UNIQUE (dataset, digest)
+      )`,
+      // Lineage, both ways: the primary key answers "trained on what", the index "what was
+      // trained on it". No foreign keys: lineage outlives a purged dataset.
+      `CREATE TABLE registry_lineage (
+        version_id TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (version_id, dataset, digest)
+      )`,
+      `CREATE INDEX registry_lineage_dataset ON registry_lineage (dataset, digest)`,
+    ],
+  },
 ];

@@ -1,8 +1,11 @@
 /**
  * @module store/types — what the server keeps, behind one small interface that every backend
  * (SQLite, PostgreSQL) implements and passes one shared conformance suite (store.case.ts).
- * All times are epoch seconds.
+ * All times are epoch seconds (the registry's, in registry-types.ts, are epoch milliseconds).
  */
+import type { RegistryStore } from './registry-types.js';
+
+export type * from './registry-types.js';
 
 /** How a client proves its identity at the token endpoint (RFC 7591 names). */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
@@ -194,5 +197,7 @@ export interface Store {
   readonly revocations: RevocationStore;
   readonly replay: ReplayStore;
   readonly audit: AuditStore;
+  /** Model versions, deployments, datasets and lineage (records only). */
+  readonly registry: RegistryStore;
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../errors.js';
 import { migrations } from '../migrations.js';
 import { auditStoreConformance } from '../audit.case.js';
+import { registryConformance } from '../registry.case.js';
 import { storeConformance } from '../store.case.js';
 import { openPostgresStore } from './postgres.js';
 
@@ -39,6 +40,7 @@ describe.skipIf(url === '')('postgres backend', () => {
 
   storeConformance('postgres', () => openPostgresStore(url, { schema: schemas[0] }));
   auditStoreConformance('postgres', () => openPostgresStore(url, { schema: schemas[0] }));
+  registryConformance('postgres', () => openPostgresStore(url, { schema: schemas[0] }));
 
   it('lets several replicas migrate a new schema at once', async () => {
     const stores = await Promise.all(

@@ -17,6 +17,7 @@ import {
 } from '../rows.js';
 import type { ConsumeResult, Revocation, Store } from '../types.js';
 import { postgresAudit } from './postgres-audit.js';
+import { postgresRegistry } from './postgres-registry.js';
 
 /** Options for {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -177,6 +178,7 @@ function build(pool: Pool, auditPool: Pool): Store {
         }),
     },
     audit: postgresAudit(pool, auditPool),
+    registry: postgresRegistry(pool),
     close: () =>
       (closing ??= op('close', async () => {
         await Promise.all([pool.end(), auditPool.end()]);
