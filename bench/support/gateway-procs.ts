@@ -7,7 +7,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { GatewayJob, GatewayReply } from './gateway-load.js';
-import type { GatewayKind, ServerMessage } from './gateway-server.js';
+import type { ServerMessage } from './bench-server.js';
+import type { GatewayKind } from './gateway-server.js';
 
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 

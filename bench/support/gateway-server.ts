@@ -7,21 +7,14 @@
  * and authorization over IPC, and its own CPU time whenever asked.
  */
 import { generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
-import { buildApp as buildAppFromSource } from '../../src/app.js';
-import { createClient } from '../../src/auth/index.js';
-import { systemClock } from '../../src/lib/clock.js';
-import { createLogger } from '../../src/lib/logger.js';
+import Fastify from 'fastify';
+import { benchGatehouse, serveBenchmark, type BenchServer } from './bench-server.js';
 import { openBenchEnv } from './setup.js';
 
 /** The servers the benchmark compares. */
 export type GatewayKind = 'gatehouse' | 'fastify' | 'jose';
 
-/** Messages between the benchmark and a server process. */
-export type ServerMessage =
-  { type: 'ready'; base: string; authorization: string } | { type: 'cpu'; us: number };
+export type { ServerMessage } from './bench-server.js';
 
 /** The answer the bare routes give: the shape of an echo chat completion. */
 function answer(content: string) {
@@ -48,54 +41,25 @@ interface ChatBody {
 
 const firstContent = (body: unknown): string => (body as ChatBody).messages[0]?.content ?? '';
 
-async function gatehouse(): Promise<{ http: FastifyInstance; authorization: string }> {
+async function gatehouse(): Promise<BenchServer> {
   const env = await openBenchEnv();
   // Exactly what `gatehouse serve` does about logging: the configured level (default info) to
-  // stdout. The config helper forces `silent`, so the level is taken from the defaults here.
-  // GATEWAY_AUDIT=off: the request path as issue 7 measured it, before the audit stage existed.
+  // stdout. GATEWAY_AUDIT=off: the request path as issue 7 measured it, before the audit stage.
   const config = env.config({
     server: { host: '127.0.0.1', port: 0 },
     models: [{ id: 'echo', backend: 'echo', task: 'generation' }],
     ...(process.env.GATEWAY_AUDIT === 'off' ? { audit: { enabled: false } } : {}),
   });
-  // The compiled build, as `gatehouse serve` (dist/cli/main.js) runs it; the TypeScript source
-  // through tsx only when there is no build (tsx wraps every named function it compiles).
-  const dist = new URL('../../dist/app.js', import.meta.url);
-  const buildApp = existsSync(dist)
-    ? ((await import(dist.href)) as { buildApp: typeof buildAppFromSource }).buildApp
-    : buildAppFromSource;
-  const app = await buildApp(config, {
-    logger: createLogger(process.env.GATEWAY_LOG_LEVEL ?? 'info'),
-    store: env.store,
-  });
-  const { client, secret } = await createClient(app.store, systemClock, {
-    name: 'bench-gateway',
-    roles: ['developer'],
-  });
-  const res = await app.http.inject({
-    method: 'POST',
-    url: '/oauth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: client.id,
-      client_secret: secret ?? '',
-    }).toString(),
-  });
-  if (res.statusCode !== 200) throw new Error(`token endpoint answered ${res.statusCode}`);
-  return {
-    http: app.http,
-    authorization: `Bearer ${res.json<{ access_token: string }>().access_token}`,
-  };
+  return benchGatehouse(config, 'bench-gateway', env.store);
 }
 
-function bare(): { http: FastifyInstance; authorization: string } {
+function bare(): BenchServer {
   const http = Fastify();
   http.post('/v1/chat/completions', (request) => answer(firstContent(request.body)));
   return { http, authorization: 'Bearer none' };
 }
 
-async function withJose(): Promise<{ http: FastifyInstance; authorization: string }> {
+async function withJose(): Promise<BenchServer> {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const issuer = 'http://127.0.0.1';
   const token = await new SignJWT({ scope: 'inference:invoke', client_id: 'bench' })
@@ -132,22 +96,6 @@ async function withJose(): Promise<{ http: FastifyInstance; authorization: strin
 }
 
 const kind = process.argv[2] as GatewayKind | undefined;
-if (process.send === undefined)
-  throw new Error('gateway-server must be started with an IPC channel');
-const built =
-  kind === 'gatehouse' ? await gatehouse() : kind === 'jose' ? await withJose() : bare();
-await built.http.listen({ host: '127.0.0.1', port: 0 });
-const { port } = built.http.server.address() as AddressInfo;
-const send = (m: ServerMessage): void => {
-  process.send?.(m);
-};
-process.on('message', (m: { type: string }) => {
-  if (m.type !== 'cpu') return;
-  const u = process.cpuUsage();
-  send({ type: 'cpu', us: u.user + u.system });
-});
-process.on('disconnect', () => {
-  // A clean exit, so that --cpu-prof writes its profile.
-  process.exit(0);
-});
-send({ type: 'ready', base: `http://127.0.0.1:${port}`, authorization: built.authorization });
+await serveBenchmark(
+  kind === 'gatehouse' ? await gatehouse() : kind === 'jose' ? await withJose() : bare(),
+);
