@@ -14,15 +14,16 @@ export function onPool(pool: Pool): Q {
     (await pool.query<R>(text, values)).rows;
 }
 
-/** Runs `work` in one transaction on one pooled connection (rolled back if it throws). */
-export async function transaction<T>(pool: Pool, work: (q: Q) => Promise<T>): Promise<T> {
-  const c: PoolClient = await pool.connect();
+/** Runs `work` on one pooled connection inside BEGIN … COMMIT (rolled back if it throws). */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (c: PoolClient) => Promise<T>,
+): Promise<T> {
+  const c = await pool.connect();
   let broken: Error | undefined;
-  const q: Q = async <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
-    (await c.query<R>(text, values)).rows;
   try {
     await c.query('BEGIN');
-    const result = await work(q);
+    const result = await work(c);
     await c.query('COMMIT');
     return result;
   } catch (err) {
@@ -34,6 +35,16 @@ export async function transaction<T>(pool: Pool, work: (q: Q) => Promise<T>): Pr
   } finally {
     c.release(broken);
   }
+}
+
+/** {@link withTransaction}, with the connection as a {@link Q}. */
+export function transaction<T>(pool: Pool, work: (q: Q) => Promise<T>): Promise<T> {
+  return withTransaction(pool, (c) =>
+    work(
+      async <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
+        (await c.query<R>(text, values)).rows,
+    ),
+  );
 }
 
 /** Runs one store operation; driver errors (which may quote SQL) become a generic StoreError. */

@@ -18,6 +18,7 @@ import {
 import type { ConsumeResult, Revocation, Store } from '../types.js';
 import { postgresAudit } from './postgres-audit.js';
 import { postgresRegistry } from './postgres-registry.js';
+import { op, withTransaction as transaction } from './postgres-tx.js';
 
 /** Options for {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -259,34 +260,6 @@ async function migrate(pool: Pool, schema: string | undefined): Promise<void> {
       ]);
     }
   });
-}
-
-async function transaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await c.query('BEGIN');
-    const result = await work(c);
-    await c.query('COMMIT');
-    return result;
-  } catch (err) {
-    await c.query('ROLLBACK').catch((e: unknown) => {
-      // A connection that cannot roll back is not fit for reuse; release(err) destroys it.
-      broken = e instanceof Error ? e : new Error('rollback failed');
-    });
-    throw err;
-  } finally {
-    c.release(broken);
-  }
-}
-
-/** Runs one store operation; driver errors (which may quote SQL) become a generic StoreError. */
-async function op<T>(name: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    throw new StoreError(`PostgreSQL store: ${name} failed`, { cause });
-  }
 }
 
 /** An INSERT of every column of `row` (columns named by our own mappers, never by input). */
