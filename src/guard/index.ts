@@ -39,13 +39,8 @@ export {
   type RuledFinding,
 } from './rules.js';
 export {
-  ContentBlockedError,
-  countTypes,
   Guards,
-  injectionRecord,
   INJECTION_CLASSIFIER,
-  overallAction,
-  phaseRecord,
   redactApplied,
   UNCERTAIN_FROM,
   type CompiledGuards,
@@ -56,3 +51,10 @@ export {
   type OutputVerdict,
   type PromptVerdict,
 } from './pipeline.js';
+export {
+  ContentBlockedError,
+  countTypes,
+  injectionRecord,
+  overallAction,
+  phaseRecord,
+} from './verdicts.js';

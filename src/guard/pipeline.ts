@@ -9,6 +9,8 @@
  * nothing here returns a verdict for text it did not check.
  */
 import { GatewayError } from '../errors.js';
+import { OutputStream } from './stream.js';
+import { overallAction } from './verdicts.js';
 import type { CallContext } from '../inference/index.js';
 import type { DataControls, PhaseActions, PolicySnapshot } from '../policy/index.js';
 import { builtinDetectors } from './detectors/index.js';
@@ -47,20 +49,6 @@ export const UNCERTAIN_FROM = 0.2;
 
 /** Name of the classifier guard in findings and errors. */
 export const INJECTION_CLASSIFIER = 'prompt-injection-classifier';
-
-/** The blocked finding types of a text, named in a 400 (never the values). */
-export class ContentBlockedError extends GatewayError {
-  readonly types: readonly string[];
-  constructor(phase: 'prompt' | 'input', types: readonly string[]) {
-    const list = [...new Set(types)].join(', ');
-    super(
-      'CONTENT_BLOCKED',
-      `The ${phase} was refused by the data controls: it contains ${list}, which your policy blocks`,
-      400,
-    );
-    this.types = [...new Set(types)];
-  }
-}
 
 /** The injection rule of one caller, with whether it runs in dry-run. */
 export interface InjectionRule {
@@ -111,17 +99,6 @@ export interface OutputVerdict {
   /** Set when an applied block cut the text (it ends just before the finding). */
   readonly blocked: RuledFinding | undefined;
   readonly action: GuardAction;
-}
-
-const STRICT_RANK: Record<GuardAction, number> = { allow: 0, redact: 1, block: 2 };
-
-/** The overall applied action of findings. */
-export function overallAction(findings: Iterable<RuledFinding>): GuardAction {
-  let out: GuardAction = 'allow';
-  for (const f of findings) {
-    if (applies(f) && STRICT_RANK[f.action] > STRICT_RANK[out]) out = f.action;
-  }
-  return out;
 }
 
 class Rules implements PhaseRules {
@@ -359,20 +336,16 @@ export class Guards {
     return out;
   }
 
-  /** One whole generated text through the output rules (what a stream does chunk by chunk). */
+  /**
+   * One whole generated text through the output rules: exactly what a stream does, in one scan
+   * (redacted, cut before the first applied block; findings up to that block).
+   */
   checkOutput(guards: CompiledGuards, text: string, redactor: Redactor): OutputVerdict {
-    const findings = guards.output.inspect(text);
-    if (findings.length === 0) return { text, findings, blocked: undefined, action: 'allow' };
-    const blocked = findings.find((f) => applies(f) && f.action === 'block');
-    const kept = blocked === undefined ? text : text.slice(0, blocked.start);
-    const before =
-      blocked === undefined ? findings : findings.filter((f) => f.end <= blocked.start);
-    return {
-      text: redactApplied(redactor, kept, before),
-      findings,
-      blocked,
-      action: blocked === undefined ? overallAction(findings) : 'block',
-    };
+    const stream = new OutputStream(guards.output, redactor, { batch: Infinity });
+    stream.push(text);
+    const out = stream.end();
+    const findings = stream.findings();
+    return { text: out, findings, blocked: stream.blocked, action: overallAction(findings) };
   }
 }
 
@@ -389,49 +362,4 @@ export function redactApplied(
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** Counts per type (what the audit event holds: never a value, never an offset). */
-export function countTypes(findings: Iterable<Finding>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const f of findings) out[f.type] = (out[f.type] ?? 0) + 1;
-  return out;
-}
-
-/** The audit record of a phase: overall action, counts per type, dry-run verdicts if any. */
-export function phaseRecord(
-  findings: Iterable<RuledFinding>,
-  action: GuardAction,
-): Record<string, unknown> {
-  const all = [...findings];
-  const dry = all.filter((f) => f.dryRun && f.action !== 'allow');
-  return {
-    action,
-    findings: countTypes(all),
-    ...(dry.length === 0
-      ? {}
-      : {
-          dryRun: {
-            action: overallAction(dry.map((f) => ({ ...f, dryRun: false }))),
-            findings: countTypes(dry),
-          },
-        }),
-  };
-}
-
-/** The audit record of an injection verdict. */
-export function injectionRecord(v: InjectionVerdict, dryRun: boolean): Record<string, unknown> {
-  return {
-    score: v.score,
-    heuristic: v.heuristic,
-    ...(v.classifier === undefined ? {} : { classifier: v.classifier }),
-    detected: v.detected,
-    action: v.detected
-      ? v.applied
-        ? v.action
-        : dryRun
-          ? `dry-run:${v.action}`
-          : 'allow'
-      : 'allow',
-  };
 }

@@ -9,6 +9,7 @@ import {
   ContentBlockedError,
   injectionRecord,
   OutputStream,
+  overallAction,
   phaseRecord,
   Redactor,
   type CompiledGuards,
@@ -137,6 +138,12 @@ export function outputStream(rg: RequestGuards): OutputStream {
   return new OutputStream(rg.compiled.output, rg.redactor, { batch: STREAM_BATCH });
 }
 
+/** Counts a guard failure that cut a stream mid-way (the stream then ends with an error). */
+export function streamGuardFailed(request: FastifyRequest, err: unknown): boolean {
+  counted(request, err);
+  return err instanceof GuardUnavailableError;
+}
+
 /**
  * Characters a stream gathers beyond its hold-back before it scans again: a few tokens of extra
  * latency for a scan every few tokens instead of one per token.
@@ -146,11 +153,7 @@ const STREAM_BATCH = 32;
 /** Records what an output stream found. */
 export function endOutputStream(request: FastifyRequest, stream: OutputStream): void {
   const found: readonly RuledFinding[] = stream.findings();
-  const action = stream.blocked === undefined ? overall(found) : 'block';
+  const action = overallAction(found);
   count(request.server.metrics, 'output', action, found);
   if (found.length > 0) record(request, 'output', phaseRecord(found, action));
-}
-
-function overall(found: readonly RuledFinding[]): 'allow' | 'redact' | 'block' {
-  return found.some((f) => !f.dryRun && f.action === 'redact') ? 'redact' : 'allow';
 }

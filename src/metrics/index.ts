@@ -2,12 +2,17 @@
  * @module metrics — the server's Prometheus metrics (prom-client), one registry per app. Label
  * values come only from bounded sets the server or the operator defines (phases, actions,
  * finding types of the policy, guard names) — never from request input such as subjects.
- * Counters the hot path touches are bound to their labels once (a child `inc()` is a field add).
+ * The counter every request touches sums in a plain Map and is handed over when scraped.
  */
 import { Counter, Registry } from 'prom-client';
 
 type Phase = 'prompt' | 'output';
 type Action = 'allow' | 'redact' | 'block';
+
+const VERDICT_KEYS = {
+  prompt: { allow: 'prompt:allow', redact: 'prompt:redact', block: 'prompt:block' },
+  output: { allow: 'output:allow', redact: 'output:redact', block: 'output:block' },
+} as const;
 
 /** The metrics of one server. */
 export class Metrics {
@@ -20,15 +25,25 @@ export class Metrics {
   readonly injections: Counter<'action'>;
   /** Requests refused because a guard failed or ran past its budget (fail closed). */
   readonly guardFailures: Counter<'guard' | 'reason'>;
-  readonly #verdicts = new Map<string, { inc(): void }>();
+  /** Verdicts counted since the last scrape, by `phase:action`: a request adds to a number. */
+  readonly #pending = new Map<string, number>();
 
   constructor() {
     const registers = [this.registry];
+    const pending = this.#pending;
     this.guardVerdicts = new Counter({
       name: 'gatehouse_guard_verdicts_total',
       help: 'Requests checked by the content guards, by phase and applied action',
       labelNames: ['phase', 'action'],
       registers,
+      // Every checked request counts here: the counter takes the sums when it is scraped.
+      collect(this: Counter<'phase' | 'action'>) {
+        for (const [key, n] of pending) {
+          const [phase = '', action = ''] = key.split(':');
+          this.labels(phase, action).inc(n);
+        }
+        pending.clear();
+      },
     });
     this.guardFindings = new Counter({
       name: 'gatehouse_guard_findings_total',
@@ -50,15 +65,10 @@ export class Metrics {
     });
   }
 
-  /** Counts one checked request's verdict of `phase` (bound children: no label hashing). */
+  /** Counts one checked request's verdict of `phase` (a Map add; labels only at scrape time). */
   verdict(phase: Phase, action: Action): void {
-    const key = `${phase}:${action}`;
-    let child = this.#verdicts.get(key);
-    if (child === undefined) {
-      child = this.guardVerdicts.labels(phase, action);
-      this.#verdicts.set(key, child);
-    }
-    child.inc();
+    const key = VERDICT_KEYS[phase][action];
+    this.#pending.set(key, (this.#pending.get(key) ?? 0) + 1);
   }
 
   /** The text exposition of every metric. */

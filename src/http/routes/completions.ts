@@ -17,6 +17,7 @@ import {
   guardPrompt,
   outputStream,
   requestGuards,
+  streamGuardFailed,
   type RequestGuards,
 } from '../content-guards.js';
 import { inferenceFacts } from '../inference-facts.js';
@@ -212,17 +213,29 @@ async function run(
     await end(stream, request, reply, r.finishReason === 'cancelled' && !cut ? 499 : 200);
   } catch (err) {
     if (!stream.isOpen) throw err;
-    // Headers are gone: report in-band, as OpenAI does, then close the stream.
-    request.log.error({ err }, 'generation failed mid-stream');
+    // Headers are gone: report in-band, as OpenAI does, then close the stream. A guard that
+    // failed on the output cut it: nothing unchecked was sent (fail closed).
+    const guard = streamGuardFailed(request, err);
+    request.log.error(
+      { err },
+      guard ? 'output guard failed mid-stream' : 'generation failed mid-stream',
+    );
     stream.send({
-      error: {
-        message: 'Generation failed',
-        type: 'server_error',
-        param: null,
-        code: 'internal_error',
-      },
+      error: guard
+        ? {
+            message: (err as Error).message,
+            type: 'server_error',
+            param: null,
+            code: 'guard_unavailable',
+          }
+        : {
+            message: 'Generation failed',
+            type: 'server_error',
+            param: null,
+            code: 'internal_error',
+          },
     });
-    await end(stream, request, reply, 500);
+    await end(stream, request, reply, guard ? 503 : 500);
   }
   return reply;
 }

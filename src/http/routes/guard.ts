@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError } from '../../errors.js';
-import { overallAction, Redactor, redactApplied } from '../../guard/index.js';
+import { Redactor } from '../../guard/index.js';
 import type { Policy } from '../../policy/index.js';
 import { callContext } from '../openai.js';
 import { clientGone } from '../sse.js';
@@ -67,10 +67,11 @@ export function guardRoutes(app: FastifyInstance, policy: Policy): void {
         action = v.action;
         if (action === 'redact') redacted = v.texts[0];
       } else {
-        const found = compiled.output.inspect(text);
-        for (const f of found) findings.push(shape(f));
-        action = overallAction(found);
-        if (action === 'redact') redacted = redactApplied(redactor, text, found);
+        // A stream stops at the first blocked finding: so does this list.
+        const v = guards.checkOutput(compiled, text, redactor);
+        for (const f of v.findings) findings.push(shape(f));
+        action = v.action;
+        if (action === 'redact') redacted = v.text;
       }
       return { action, findings, ...(redacted === undefined ? {} : { redacted }) };
     },
