@@ -14,7 +14,8 @@
  * Options: --rounds N (3), --ms N per round (3000), --warmup-ms N (1500), --connections N (32),
  * --log-level L (Gatehouse's log.level, default info), --audit on|off (default on: durable
  * audit and receipts, as `gatehouse serve` runs; off: the request path without the audit stage,
- * whose own cost `npm run bench:audit` measures), --profile DIR (run Gatehouse under `node --cpu-prof`, profile into DIR; summarise it with
+ * whose own cost `npm run bench:audit` measures), --guard on|off (default on; off: the content
+ * guards off, whose own cost `npm run bench:guard` measures), --profile DIR (run Gatehouse under `node --cpu-prof`, profile into DIR; summarise it with
  * `node --import tsx bench/cpu-profile.ts DIR`).
  */
 import { availableParallelism, loadavg } from 'node:os';
@@ -33,9 +34,11 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     audit: { type: 'string', default: 'on' },
+    guard: { type: 'string', default: 'on' },
   },
 });
 if (values.audit !== 'on' && values.audit !== 'off') throw new Error('--audit must be on or off');
+if (values.guard !== 'on' && values.guard !== 'off') throw new Error('--guard must be on or off');
 const int = (name: string, raw: string): number => {
   const v = Number(raw);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
@@ -48,6 +51,7 @@ const width = int('connections', values.connections);
 // Read by the Gatehouse server process (bench/support/gateway-server.ts).
 process.env.GATEWAY_LOG_LEVEL = values['log-level'];
 process.env.GATEWAY_AUDIT = values.audit;
+process.env.GATEWAY_GUARD = values.guard;
 
 const BODY = JSON.stringify({
   model: 'echo',

@@ -49,6 +49,7 @@ async function gatehouse(): Promise<BenchServer> {
     server: { host: '127.0.0.1', port: 0 },
     models: [{ id: 'echo', backend: 'echo', task: 'generation' }],
     ...(process.env.GATEWAY_AUDIT === 'off' ? { audit: { enabled: false } } : {}),
+    ...(process.env.GATEWAY_GUARD === 'off' ? { guard: { enabled: false } } : {}),
   });
   return benchGatehouse(config, 'bench-gateway', env.store);
 }
