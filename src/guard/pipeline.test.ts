@@ -73,8 +73,8 @@ describe('guard pipeline', () => {
 
   it('fails closed when the classifier fails: 503, never an unchecked pass', async () => {
     const { g, rules } = guardsWith(() => Promise.reject(new Error('model crashed')));
-    const err = await g
-      .checkPrompt(rules('always'), ['hello'], new Redactor(), { injection: true })
+    const err = await Promise.resolve()
+      .then(() => g.checkPrompt(rules('always'), ['hello'], new Redactor(), { injection: true }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GuardUnavailableError);
     expect(err).toMatchObject({
@@ -84,12 +84,20 @@ describe('guard pipeline', () => {
     });
   });
 
-  it('fails closed past the time budget', async () => {
+  it('fails closed past the time budget', () => {
     const g = new Guards({ enabled: true, budgetMs: 1e-9 });
     const c = g.compiled(snapshot, snapshot.dataControls(['never']), 'm');
-    const err = await g
-      .checkPrompt(c, ['a'.repeat(10_000)], new Redactor(), { injection: false })
-      .catch((e: unknown) => e);
+    // Synchronous: no classifier is asked, so the refusal is thrown at once.
+    expect(() =>
+      g.checkPrompt(c, ['a'.repeat(10_000)], new Redactor(), { injection: false }),
+    ).toThrow(GuardUnavailableError);
+    const err = (() => {
+      try {
+        return g.checkPrompt(c, ['a'.repeat(10_000)], new Redactor(), { injection: false });
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toMatchObject({ code: 'GUARD_UNAVAILABLE', reason: 'budget' });
   });
 

@@ -14,7 +14,12 @@ import { overallAction } from './verdicts.js';
 import type { CallContext } from '../inference/index.js';
 import type { DataControls, PhaseActions, PolicySnapshot } from '../policy/index.js';
 import { builtinDetectors } from './detectors/index.js';
-import { combineInjectionScore, scanInjection, type InjectionFinding } from './injection/index.js';
+import {
+  combineInjectionScore,
+  scanInjection,
+  type InjectionFinding,
+  type InjectionReport,
+} from './injection/index.js';
 import { Redactor } from './redact.js';
 import {
   applies,
@@ -229,36 +234,36 @@ export class Guards {
    * caller's rules block what was found (the caller refuses the request: 400); throws
    * GuardUnavailableError (503) when a guard fails.
    */
-  async checkPrompt(
+  checkPrompt(
     guards: CompiledGuards,
     texts: readonly string[],
     redactor: Redactor,
     options: { injection: boolean | readonly boolean[]; signal?: ClassifySignal },
-  ): Promise<PromptVerdict> {
+  ): PromptVerdict | Promise<PromptVerdict> {
     const findings = texts.map((t) => guards.prompt.inspect(t));
     const which = options.injection;
-    const injection =
-      which === false
-        ? undefined
-        : await this.checkInjection(
-            guards.injection,
-            // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
-            which === true ? texts : texts.map((t, i) => (which[i] === true ? t : '')),
-            options.signal,
-          );
-    let action = overallAction(findings.flat());
-    if (injection?.applied === true && injection.action === 'block') action = 'block';
-    const out =
-      action === 'redact' ? texts.map((t, i) => redactApplied(redactor, t, findings[i])) : texts;
-    return { texts: out, findings, injection, action };
+    if (which === false) return promptVerdict(texts, findings, undefined, redactor);
+    const injection = this.checkInjection(
+      guards.injection,
+      // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
+      which === true ? texts : texts.map((t, i) => (which[i] === true ? t : '')),
+      options.signal,
+    );
+    // Synchronous unless the classifier is consulted: most requests pay no promise for it.
+    return injection instanceof Promise
+      ? injection.then((v) => promptVerdict(texts, findings, v, redactor))
+      : promptVerdict(texts, findings, injection, redactor);
   }
 
-  /** The injection verdict over `texts` under `rule`. */
-  async checkInjection(
+  /**
+   * The injection verdict over `texts` under `rule`: synchronous from the heuristics, a promise
+   * only when the rule consults the classifier for one of them.
+   */
+  checkInjection(
     rule: InjectionRule,
     texts: readonly string[],
     signal?: ClassifySignal,
-  ): Promise<InjectionVerdict> {
+  ): InjectionVerdict | Promise<InjectionVerdict> {
     const reports = texts.map((t) => {
       try {
         return scanInjection(t);
@@ -266,62 +271,29 @@ export class Guards {
         throw new GuardUnavailableError('injection-heuristics', 'error', { cause: err });
       }
     });
-    const heuristic = reports.reduce((m, r) => Math.max(m, r.score), 0);
-    let classifier: number | undefined;
+    const classify = this.#classify;
     const ask =
-      this.#classify === undefined
+      classify === undefined
         ? []
         : this.#toClassify(
             rule,
             texts,
             reports.map((r) => r.score),
           );
-    let scores: number[] = [];
-    if (ask.length > 0 && this.#classify !== undefined) {
-      try {
-        scores = await this.#classify(
-          ask.map((i) => texts[i] ?? ''),
-          signal,
-        );
-      } catch (err) {
+    if (ask.length === 0 || classify === undefined)
+      return injectionVerdict(rule, texts, reports, ask, []);
+    return classify(
+      ask.map((i) => texts[i] ?? ''),
+      signal,
+    ).then(
+      (scores) => injectionVerdict(rule, texts, reports, ask, scores),
+      (err: unknown) => {
         if (err instanceof GatewayError && err.statusCode < 500 && err.statusCode !== 413)
           throw err;
         throw new GuardUnavailableError(INJECTION_CLASSIFIER, 'error', { cause: err });
-      }
-      classifier = scores.reduce((m, s) => Math.max(m, s), 0);
-    }
-    const perText = reports.map((r, i) => {
-      const k = ask.indexOf(i);
-      return combine(r.score, k < 0 ? undefined : scores[k]);
-    });
-    const score = perText.reduce((m, s) => Math.max(m, s), 0);
-    const detected = score >= rule.threshold;
-    const findings = reports.map((r, i) => {
-      const s = perText[i] ?? 0;
-      if (!detected || s < rule.threshold) return [];
-      if (r.findings.length > 0)
-        return r.findings.map((f) => ({ ...f, score: round(Math.max(f.score, s)) }));
-      // The classifier alone: the whole text is the evidence.
-      const whole: InjectionFinding = {
-        type: 'PROMPT_INJECTION',
-        start: 0,
-        end: texts[i]?.length ?? 0,
-        guard: INJECTION_CLASSIFIER,
-        score: round(s),
-      };
-      return [whole];
-    });
-    return {
-      score: round(score),
-      heuristic,
-      ...(classifier === undefined ? {} : { classifier: round(classifier) }),
-      detected,
-      action: rule.action,
-      applied: detected && !rule.dryRun && rule.action !== 'allow',
-      findings,
-    };
+      },
+    );
   }
-
   #toClassify(
     rule: InjectionRule,
     texts: readonly string[],
@@ -347,6 +319,62 @@ export class Guards {
     const findings = stream.findings();
     return { text: out, findings, blocked: stream.blocked, action: overallAction(findings) };
   }
+}
+
+/** The prompt phase's verdict from its findings and injection verdict. */
+function promptVerdict(
+  texts: readonly string[],
+  findings: readonly (readonly RuledFinding[])[],
+  injection: InjectionVerdict | undefined,
+  redactor: Redactor,
+): PromptVerdict {
+  let action = findings.some((f) => f.length > 0) ? overallAction(findings.flat()) : 'allow';
+  if (injection?.applied === true && injection.action === 'block') action = 'block';
+  const out =
+    action === 'redact' ? texts.map((t, i) => redactApplied(redactor, t, findings[i])) : texts;
+  return { texts: out, findings, injection, action };
+}
+
+/** Combines each text's heuristic report with the classifier's score where it was asked. */
+function injectionVerdict(
+  rule: InjectionRule,
+  texts: readonly string[],
+  reports: readonly InjectionReport[],
+  ask: readonly number[],
+  scores: readonly number[],
+): InjectionVerdict {
+  const heuristic = reports.reduce((m, r) => Math.max(m, r.score), 0);
+  const classifier = scores.length === 0 ? undefined : scores.reduce((m, x) => Math.max(m, x), 0);
+  const perText = reports.map((r, i) => {
+    const k = ask.indexOf(i);
+    return combine(r.score, k < 0 ? undefined : scores[k]);
+  });
+  const score = perText.reduce((m, s) => Math.max(m, s), 0);
+  const detected = score >= rule.threshold;
+  const findings = reports.map((r, i) => {
+    const s = perText[i] ?? 0;
+    if (!detected || s < rule.threshold) return [];
+    if (r.findings.length > 0)
+      return r.findings.map((f) => ({ ...f, score: round(Math.max(f.score, s)) }));
+    // The classifier alone: the whole text is the evidence.
+    const whole: InjectionFinding = {
+      type: 'PROMPT_INJECTION',
+      start: 0,
+      end: texts[i]?.length ?? 0,
+      guard: INJECTION_CLASSIFIER,
+      score: round(s),
+    };
+    return [whole];
+  });
+  return {
+    score: round(score),
+    heuristic,
+    ...(classifier === undefined ? {} : { classifier: round(classifier) }),
+    detected,
+    action: rule.action,
+    applied: detected && !rule.dryRun && rule.action !== 'allow',
+    findings,
+  };
 }
 
 /** `text` with its applied redactions in place. */

@@ -15,6 +15,7 @@ import {
   type CompiledGuards,
   type Guards,
   type OutputVerdict,
+  type PromptVerdict,
   type RuledFinding,
 } from '../guard/index.js';
 import { GuardUnavailableError } from '../guard/index.js';
@@ -86,21 +87,37 @@ function record(request: FastifyRequest, key: string, value: Record<string, unkn
  * returned as the model may see them. Throws ContentBlockedError (400) when the policy blocks
  * what was found, GuardUnavailableError (503) when a guard fails.
  */
-export async function guardPrompt(
+export function guardPrompt(
   request: FastifyRequest,
   rg: RequestGuards,
   texts: readonly string[],
   options: { injection: boolean | readonly boolean[]; what: 'prompt' | 'input'; ctx: CallContext },
-): Promise<readonly string[]> {
-  const v = await rg.guards
-    .checkPrompt(rg.compiled, texts, rg.redactor, {
+): readonly string[] | Promise<readonly string[]> {
+  const v = failClosed(request, () =>
+    rg.guards.checkPrompt(rg.compiled, texts, rg.redactor, {
       injection: options.injection,
       signal: options.ctx,
-    })
-    .catch((err: unknown) => {
-      throw counted(request, err);
-    });
-  const all = v.findings.flat();
+    }),
+  );
+  // A promise only when the classifier was asked: the rest answer without one.
+  return v instanceof Promise
+    ? v.then(
+        (w) => promptDone(request, rg, w, options.what),
+        (err: unknown) => {
+          throw counted(request, err);
+        },
+      )
+    : promptDone(request, rg, v, options.what);
+}
+
+/** Counts and records a prompt verdict; throws ContentBlockedError when it blocks. */
+function promptDone(
+  request: FastifyRequest,
+  rg: RequestGuards,
+  v: PromptVerdict,
+  what: 'prompt' | 'input',
+): readonly string[] {
+  const all = v.findings.some((f) => f.length > 0) ? v.findings.flat() : NO_FINDINGS;
   count(request.server.metrics, 'prompt', v.action, all);
   if (v.injection?.detected === true) {
     const inj = v.injection;
@@ -116,10 +133,12 @@ export async function guardPrompt(
     const types = all.filter((f) => !f.dryRun && f.action === 'block').map((f) => f.type);
     if (v.injection?.applied === true && v.injection.action === 'block')
       types.push('PROMPT_INJECTION');
-    throw new ContentBlockedError(options.what, types);
+    throw new ContentBlockedError(what, types);
   }
   return v.texts;
 }
+
+const NO_FINDINGS: readonly RuledFinding[] = [];
 
 /** A whole generated text through the output rules (non-streamed answers). */
 export function guardOutput(
