@@ -320,7 +320,10 @@ export const configSchema = z.strictObject({
        * benchmarks that measure what they cost; system-message rules and limits still hold.
        */
       enabled: z.boolean().default(true),
-      /** A text whose guards run longer than this many ms is refused with 503 (fail closed). */
+      /**
+       * A text whose guards run longer than this many ms is refused with 503 (fail closed); read
+       * after each detector on texts of 256 characters or more.
+       */
       budgetMs: z.number().positive().max(60_000).default(500),
     })
     .prefault({}),
