@@ -200,6 +200,29 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /** The model registry and datasets (README "Registry"). */
+  registry: z
+    .strictObject({
+      /**
+       * Directories artifacts and dataset files may be registered from by path (hashed at
+       * registration; symlinks out of them refused). Empty: only uploads.
+       */
+      allowedPaths: z.array(z.string().min(1)).max(64).default([]),
+      /**
+       * Serve only artifacts with a known digest: a config model without `sha256` (and not
+       * bundled) is refused at start. False: served, with a start-up warning.
+       */
+      requireDigest: z.boolean().default(true),
+      /** Largest blob one upload may store, bytes (413 beyond, nothing kept). */
+      maxBlobBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * 1024 ** 3),
+      /** Days a soft-deleted dataset's content is kept before the retention job purges it. */
+      retentionDays: z.number().int().min(0).max(3650).default(30),
+    })
+    .prefault({}),
   models: z
     .array(modelSpec)
     .prefault([

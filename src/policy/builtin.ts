@@ -1,7 +1,8 @@
 /**
  * @module policy/builtin — the policy in force when no file is configured: the four roles of
- * DESIGN.md with their scopes (policy/roles), developer and ml-engineer may invoke every model,
- * ml-engineer and auditor may act on every dataset their scopes allow. Written out as YAML — the
+ * DESIGN.md with their scopes (policy/roles); every role may act on every model its scopes allow
+ * (inference for developer and ml-engineer, the registry for ml-engineer, auditor and admin),
+ * ml-engineer and auditor on every dataset their scopes allow. Written out as YAML — the
  * text a policy file would hold — so it is parsed and digested exactly like a file.
  */
 import { createHash } from 'node:crypto';
@@ -11,9 +12,12 @@ import { BUILTIN_ROLES } from './roles.js';
 import type { PolicyInput } from './schema.js';
 import { Snapshot } from './snapshot.js';
 
+/** Model patterns: for inference (developer, ml-engineer) and the registry scopes (all four). */
 const MODELS = new Map<string, string[]>([
   ['developer', ['*']],
   ['ml-engineer', ['*']],
+  ['auditor', ['*']],
+  ['admin', ['*']],
 ]);
 /** The roles that run models send system messages (as every OpenAI client may). */
 const SYSTEM_MESSAGES = new Map<string, 'allow' | 'strip' | 'refuse'>([

@@ -25,6 +25,7 @@ describe('policy file parsing', () => {
     expect(doc).toEqual({
       version: 1,
       guard: { patterns: [], models: {} },
+      training: { labels: {} },
       roles: {
         developer: {
           description: 'people',

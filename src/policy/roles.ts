@@ -17,6 +17,7 @@ export const SCOPES = [
   'keys:admin',
   'policy:admin',
   'models:approve',
+  'models:deploy',
   'guard:inspect',
   'metrics:read',
 ] as const;
@@ -43,6 +44,7 @@ export const BUILTIN_ROLES: ReadonlyMap<string, readonly Scope[]> = new Map<
       'keys:admin',
       'policy:admin',
       'models:approve',
+      'models:deploy',
       'guard:inspect',
       'metrics:read',
     ],

@@ -144,11 +144,30 @@ const guardSection = z
   })
   .prefault({});
 
+/** A dataset classification label (`pii`, `confidential`, `public`, …). */
+export const LABEL_NAME = /^[a-z][a-z0-9._-]{0,63}$/;
+
+/**
+ * Which models may be trained on datasets carrying a label: `labels: {pii: [support-*]}`. A label
+ * not listed restricts nothing, except `pii`, which no model may use unless listed here.
+ */
+const trainingSection = z
+  .strictObject({
+    labels: z
+      .record(
+        z.string().regex(LABEL_NAME, 'labels are lower-case letters, digits, . _ - (max 64)'),
+        z.array(pattern).max(256),
+      )
+      .default({}),
+  })
+  .prefault({});
+
 /** The whole file. */
 export const policySchema = z
   .strictObject({
     version: z.literal(1).default(1),
     guard: guardSection,
+    training: trainingSection,
     roles: z
       .record(
         z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, . _ - (max 64)'),

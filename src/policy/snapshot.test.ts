@@ -140,3 +140,35 @@ describe('policy decisions', () => {
     ).toBe(true);
   });
 });
+
+describe('training labels', () => {
+  const policy = (text: string) => new Snapshot(parsePolicy(text, 't'), 'e'.repeat(64), 't');
+  const ROLES = 'roles:\n  a:\n    scopes: [models:read]\n';
+
+  it('refuses pii for every model unless training.labels lists it', () => {
+    const p = policy(ROLES);
+    expect(p.trainingUse(['public', 'confidential'], 'm')).toMatchObject({ allowed: true });
+    expect(p.trainingUse(['public', 'pii'], 'm')).toEqual({
+      allowed: false,
+      reason: 'denied: no model may be trained on pii data',
+    });
+    expect(builtinPolicy().trainingUse(['pii'], 'm').allowed).toBe(false);
+  });
+
+  it('allows a listed label only for the models its patterns match', () => {
+    const p = policy(`training:\n  labels:\n    pii: [support-*]\n    confidential: []\n${ROLES}`);
+    expect(p.trainingUse(['pii'], 'support-bot').allowed).toBe(true);
+    expect(p.trainingUse(['pii'], 'chat')).toEqual({
+      allowed: false,
+      reason: 'denied: training.labels.pii does not allow model chat',
+    });
+    expect(p.trainingUse(['confidential'], 'support-bot').allowed).toBe(false);
+    expect(p.trainingUse([], 'chat').allowed).toBe(true);
+  });
+
+  it('refuses a malformed label or pattern at load', () => {
+    expect(() => policy(`training:\n  labels:\n    PII: ['*']\n${ROLES}`)).toThrow(/labels are/);
+    expect(() => policy(`training:\n  labels:\n    pii: ['a b']\n${ROLES}`)).toThrow();
+    expect(() => policy(`training:\n  oops: 1\n${ROLES}`)).toThrow();
+  });
+});

@@ -14,6 +14,7 @@ import { PatternSet } from './pattern.js';
 import type {
   AccessRequest,
   DataControls,
+  Decision,
   InjectionControls,
   PhaseActions,
   PolicySnapshot,
@@ -101,6 +102,9 @@ function mergeTerms(roles: readonly RoleControls[]): DataControls['terms'] {
   return Object.freeze({ deny, allow });
 }
 
+/** The label no model may be trained on unless `training.labels` names it. */
+const RESTRICTED_LABEL = 'pii';
+
 /** `kind:id` split, for the two kinds of resource a policy names. */
 function splitResource(resource: string): { kind: 'model' | 'dataset' | undefined; id: string } {
   const colon = resource.indexOf(':');
@@ -124,6 +128,7 @@ export class Snapshot implements PolicySnapshot {
   readonly #roles: ReadonlyMap<string, CompiledRole>;
   readonly patterns: readonly Detector[];
   readonly #modelTerms: ReadonlyMap<string, { deny: string[]; allow: string[] }>;
+  readonly #training: ReadonlyMap<string, PatternSet>;
   /** roles key → action → resource → decision: lookups that build no key string. */
   readonly #decisions = new Map<string, Map<string, Map<string, RequestDecision>>>();
   #decisionCount = 0;
@@ -144,6 +149,9 @@ export class Snapshot implements PolicySnapshot {
     // Checked when the file was parsed: this cannot throw for a parsed document.
     this.patterns = compileCustomPatterns(document.guard.patterns);
     this.#modelTerms = new Map(Object.entries(document.guard.models));
+    this.#training = new Map(
+      Object.entries(document.training.labels).map(([label, p]) => [label, new PatternSet(p)]),
+    );
     // A Map, never the parsed object: role names come from tokens, i.e. from outside.
     this.#roles = new Map(
       Object.entries(document.roles).map(([name, r]) => [
@@ -251,6 +259,25 @@ export class Snapshot implements PolicySnapshot {
     if (all === undefined) return own ?? NO_TERMS;
     if (own === undefined) return all;
     return { deny: [...all.deny, ...own.deny], allow: [...all.allow, ...own.allow] };
+  }
+
+  trainingUse(labels: readonly string[], model: string): Decision {
+    for (const label of labels) {
+      const allowed = this.#training.get(label);
+      if (allowed === undefined) {
+        if (label === RESTRICTED_LABEL) {
+          return { allowed: false, reason: `denied: no model may be trained on ${label} data` };
+        }
+        continue;
+      }
+      if (!allowed.matches(model)) {
+        return {
+          allowed: false,
+          reason: `denied: training.labels.${label} does not allow model ${model}`,
+        };
+      }
+    }
+    return { allowed: true, reason: 'allowed: the labels allow this model' };
   }
 
   decide(request: AccessRequest): RequestDecision {

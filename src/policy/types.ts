@@ -57,6 +57,11 @@ export interface PolicySnapshot {
   readonly patterns: readonly Detector[];
   /** The term lists for model `id` from `guard.models` (its own entry plus `*`). */
   modelTerms(id: string): { readonly deny: readonly string[]; readonly allow: readonly string[] };
+  /**
+   * May a version of `model` be trained on a dataset carrying `labels`? (`training.labels`: a
+   * listed label allows only the models its patterns match; `pii` allows none unless listed.)
+   */
+  trainingUse(labels: readonly string[], model: string): Decision;
 }
 
 /** A caller's data controls (see the policy file's `dataControls`). */
