@@ -14,3 +14,5 @@ export {
   type RegistryRefusal,
 } from './errors.js';
 export { allowedFile, hashFile, validName } from './paths.js';
+export { datasetAccess, grants, PRINCIPAL, type DatasetCaller } from './access.js';
+export type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
