@@ -4,10 +4,12 @@
  * valid Luhn check digit. Order numbers and ids that fail any of the three are not reported.
  */
 import type { Detector, Finding } from '../types.js';
-import { codeAt, isDigit, isWordChar, luhn } from './chars.js';
+import { codeAt, isDigit, isWordChar, luhn, nextMatch } from './chars.js';
 import { withGate } from './profile.js';
 
 const MAX_DIGITS = 19;
+/** Where a number can start. */
+const DIGIT = /[0-9]/g;
 
 /** Whether `d` (digits only) starts with an IIN range that issues cards of its length. */
 export function validIin(d: string): boolean {
@@ -40,11 +42,11 @@ export function cardDetector(): Detector {
       const n = text.length;
       let i = 0;
       while (i < n) {
-        if (
-          !isDigit(text.charCodeAt(i)) ||
-          isWordChar(codeAt(text, i - 1)) ||
-          dottedBefore(text, i)
-        ) {
+        if (!isDigit(text.charCodeAt(i))) {
+          i = nextMatch(DIGIT, text, i);
+          continue;
+        }
+        if (isWordChar(codeAt(text, i - 1)) || dottedBefore(text, i)) {
           i++;
           continue;
         }

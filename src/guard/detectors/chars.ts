@@ -49,6 +49,17 @@ export function luhn(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
+/**
+ * Where `re` (global, no lookbehind) first matches at or after `from`, or `text.length`: a
+ * detector's skip to its next candidate. Irregexp scans for a leading character class in native
+ * code, several times faster than a `charCodeAt` loop on prose, where candidates are rare.
+ */
+export function nextMatch(re: RegExp, text: string, from: number): number {
+  re.lastIndex = from;
+  const m = re.exec(text);
+  return m === null ? text.length : m.index;
+}
+
 /** The code unit at `i`, or -1 outside the string. */
 export function codeAt(text: string, i: number): number {
   return i >= 0 && i < text.length ? text.charCodeAt(i) : -1;

@@ -3,7 +3,7 @@
  * of the registered length for that country, compact or in groups of four, valid mod 97.
  */
 import type { Detector, Finding } from '../types.js';
-import { codeAt, isAlnum, isDigit, isWordChar } from './chars.js';
+import { codeAt, isAlnum, isDigit, isWordChar, nextMatch } from './chars.js';
 import { withGate } from './profile.js';
 
 /** Registered IBAN lengths per country (SWIFT IBAN registry). */
@@ -100,6 +100,9 @@ const LENGTHS = new Map<string, number>(
   }),
 );
 
+/** Where an IBAN can start: country code and check digits. */
+const START = /[A-Z]{2}[0-9]{2}/g;
+
 function isUpper(c: number): boolean {
   return c >= 65 && c <= 90;
 }
@@ -126,10 +129,9 @@ export function ibanDetector(): Detector {
     detect(text: string): Finding[] {
       const out: Finding[] = [];
       const n = text.length;
-      for (let i = 0; i + 3 < n; i++) {
+      for (let i = nextMatch(START, text, 0); i + 3 < n; i = nextMatch(START, text, i + 1)) {
+        // START matched at i: two capitals, then two digits
         const c0 = text.charCodeAt(i);
-        if (!isUpper(c0) || !isUpper(text.charCodeAt(i + 1))) continue;
-        if (!isDigit(text.charCodeAt(i + 2)) || !isDigit(text.charCodeAt(i + 3))) continue;
         if (isWordChar(codeAt(text, i - 1))) continue;
         const len = LENGTHS.get(text.slice(i, i + 2));
         if (len === undefined) continue;

@@ -7,10 +7,12 @@
  * are rejected by their shape (digit counts, `:` and dotted neighbours).
  */
 import type { Detector, Finding } from '../types.js';
-import { codeAt, isDigit, isWordChar } from './chars.js';
+import { codeAt, isDigit, isWordChar, nextMatch } from './chars.js';
 import { withGate } from './profile.js';
 
 const MAX_SPAN = 32;
+/** Where a number can start: a digit, or `+` / `(` before one. */
+const START = /[0-9]|[+(](?=[0-9])/g;
 
 /** ITU-T E.164 country calling codes (1–3 digits). */
 const CC = new Set(
@@ -142,7 +144,7 @@ export function phoneDetector(): Detector {
         const c = text.charCodeAt(i);
         const plus = c === 43 && isDigit(codeAt(text, i + 1));
         if (!(plus || isDigit(c) || (c === 40 && isDigit(codeAt(text, i + 1))))) {
-          i++;
+          i = nextMatch(START, text, i + 1);
           continue;
         }
         const b = codeAt(text, i - 1);

@@ -7,7 +7,7 @@
 import { DEFAULT_DECODE_LIMITS, findEncoded, type DecodeLimits } from './encoded.js';
 import { findHidden } from './hidden.js';
 import { matchCodes } from './match.js';
-import { foldInto, skeletonBuffer, type SkeletonBuffer } from './skeleton.js';
+import { foldInto, skeletonBuffer } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
 /** Where a signal came from. */
@@ -85,55 +85,28 @@ interface RawSignal {
   readonly weight: number;
 }
 
-// Reused skeleton buffers: scanPlain never runs inside itself, and no view of them outlives it.
-// Texts longer than this get their own buffers, so a huge prompt is not kept alive in them.
+// A reused skeleton buffer: scanPlain never runs inside itself, and no view of it outlives it.
+// Texts longer than this get their own buffer, so a huge prompt is not kept alive in it.
 const SCRATCH_MAX = 64 * 1024;
 const scratch = skeletonBuffer(1024);
-const rotated = { codes: new Uint16Array(1024) };
 
-/** Phrase and spoofing signals of a (decoded) text, without context adjustment. */
+/** Phrase (and with `rotate`, ROT13 phrase) and spoofing signals of a (decoded) text. */
 function scanPlain(text: string, rotate: boolean): RawSignal[] {
   const sk = foldInto(text, text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length));
   const out: RawSignal[] = [];
-  addPhrases(out, sk, sk.codes, false, text.length);
-  if (rotate) addPhrases(out, sk, rot13Codes(sk, text.length), true, text.length);
-  for (const s of findSpoofing(text)) out.push({ source: 'spoofing', ...s });
-  return out;
-}
-
-/** Phrase matches on `codes` (the skeleton, or its ROT13) as signals on the source text. */
-function addPhrases(
-  out: RawSignal[],
-  sk: SkeletonBuffer,
-  codes: Uint16Array,
-  encoded: boolean,
-  sourceLength: number,
-): void {
-  for (const m of matchCodes(codes, sk.length, sk.boundary)) {
+  for (const m of matchCodes(sk.codes, sk.length, sk.boundary, rotate)) {
     // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
-    if (encoded && !hasLatin(codes, m.start, m.end)) continue;
+    if (m.rot13 && !hasLatin(sk.codes, m.start, m.end)) continue;
     out.push({
-      source: encoded ? 'encoded' : 'phrase',
-      kind: encoded ? 'rot13' : m.rule.kind,
+      source: m.rot13 ? 'encoded' : 'phrase',
+      kind: m.rot13 ? 'rot13' : m.rule.kind,
       start: sk.start[m.start] ?? 0,
-      end: sk.end[m.end - 1] ?? sourceLength,
+      end: sk.end[m.end - 1] ?? text.length,
       weight: m.rule.weight,
     });
   }
-}
-
-/** ROT13 of the skeleton's code units, as `rot13(skeleton text)` would give them. */
-function rot13Codes(sk: SkeletonBuffer, sourceLength: number): Uint16Array {
-  let codes = rotated.codes;
-  if (codes.length < sk.length) {
-    codes = new Uint16Array(sk.length);
-    if (sourceLength <= SCRATCH_MAX) rotated.codes = codes;
-  }
-  for (let i = 0; i < sk.length; i++) {
-    const c = sk.codes[i] ?? 0;
-    codes[i] = c >= 0x61 && c <= 0x7a ? ((c - 0x61 + 13) % 26) + 0x61 : c;
-  }
-  return codes;
+  for (const s of findSpoofing(text)) out.push({ source: 'spoofing', ...s });
+  return out;
 }
 
 /** Whether `codes[start, end)` holds a letter a–z (as `/[a-z]/` on that slice). */

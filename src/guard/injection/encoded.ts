@@ -35,6 +35,25 @@ function countPercent(s: string): number {
   for (let i = s.indexOf('%'); i >= 0 && n < MIN_URL_ESCAPES; i = s.indexOf('%', i + 1)) n++;
   return n;
 }
+
+/**
+ * Whether `text` holds `MIN_URL_ESCAPES` escapes `%XX` (X a hex digit): a URL_RUN match is only
+ * accepted with that many `%`, each of which starts an escape inside the run, so fewer escapes in
+ * the whole text means no accepted match. Prose with a stray "12 %" skips the run scan.
+ */
+function mayHoldUrlEncoding(text: string): boolean {
+  let n = 0;
+  for (let i = text.indexOf('%'); i >= 0; i = text.indexOf('%', i + 1)) {
+    if (isHexUnit(text.charCodeAt(i + 1)) && isHexUnit(text.charCodeAt(i + 2))) {
+      if (++n >= MIN_URL_ESCAPES) return true;
+    }
+  }
+  return false;
+}
+
+function isHexUnit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function looksLikeText(s: string): boolean {
@@ -110,7 +129,9 @@ export function findEncoded(
     budget = collect(text, BASE64, 'base64', fromBase64, base64Accept, limits, budget, out);
     budget = collect(text, HEX, 'hex', fromHex, hexAccept, limits, budget, out);
   }
-  if (text.includes('%')) collect(text, URL_RUN, 'url', fromUrl, urlAccept, limits, budget, out);
+  if (mayHoldUrlEncoding(text)) {
+    collect(text, URL_RUN, 'url', fromUrl, urlAccept, limits, budget, out);
+  }
   return out;
 }
 

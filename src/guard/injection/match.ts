@@ -1,6 +1,9 @@
 /**
  * @module guard/injection/match — finds phrase-rule matches in a skeleton: one Aho–Corasick pass
  * for every keyword of every rule, then a per-rule chain of groups in order with bounded gaps.
+ * The same pass can find the rules written in ROT13: their keywords (ROT13 of the folded ones)
+ * are in the automaton too, as rules of their own, so the skeleton is never rotated and scanned
+ * twice.
  */
 import { buildAutomaton, type HitSink } from './automaton.js';
 import { PHRASE_RULES, type PhraseRule } from './phrases.js';
@@ -11,6 +14,8 @@ export interface PhraseMatch {
   readonly rule: PhraseRule;
   readonly start: number;
   readonly end: number;
+  /** Matched in ROT13: the skeleton holds the ROT13 of the rule's keywords here. */
+  readonly rot13: boolean;
 }
 
 interface Ref {
@@ -19,36 +24,59 @@ interface Ref {
   readonly needsBoundary: boolean;
 }
 
+/** ROT13 of the skeleton letters a–z (as `rot13(skeleton text)`); other units unchanged. */
+export function rot13Code(c: number): number {
+  return c >= 0x61 && c <= 0x7a ? ((c - 0x61 + 13) % 26) + 0x61 : c;
+}
+
+const rot13 = (word: string): string =>
+  String.fromCharCode(...Array.from(word, (ch) => rot13Code(ch.charCodeAt(0))));
+
 const NEGATIONS = ['dont', 'donot', 'didnt', 'doesnt', 'never', 'not', 'notto'].map(foldString);
+/** The negations as they read before a ROT13 match. */
+const ROT13_NEGATIONS = NEGATIONS.map(rot13);
 const KEEP_PER_GROUP = 4;
 /** Matches reported per rule: enough to show every attack, bounded on adversarial floods. */
 export const MAX_MATCHES_PER_RULE = 64;
 
-function compile(rules: readonly PhraseRule[]) {
+/**
+ * Rules `[0, rules.length)` as written and, with `withRot13`, the same rules again at
+ * `rules.length + r` with every keyword in ROT13.
+ */
+function compile(rules: readonly PhraseRule[], withRot13: boolean) {
   const index = new Map<string, number>();
   const words: string[] = [];
   const refs: Ref[][] = [];
+  const add = (word: string, ref: Ref): void => {
+    if (word === '') return;
+    let id = index.get(word);
+    if (id === undefined) {
+      id = words.length;
+      index.set(word, id);
+      words.push(word);
+      refs.push([]);
+    }
+    refs[id]?.push(ref);
+  };
   rules.forEach((rule, r) => {
     rule.groups.forEach((group, g) => {
       for (const raw of group.split('|')) {
         const needsBoundary = raw.endsWith('#');
         const word = foldString(needsBoundary ? raw.slice(0, -1) : raw);
-        if (word === '') continue;
-        let id = index.get(word);
-        if (id === undefined) {
-          id = words.length;
-          index.set(word, id);
-          words.push(word);
-          refs.push([]);
-        }
-        refs[id]?.push({ rule: r, group: g, needsBoundary });
+        add(word, { rule: r, group: g, needsBoundary });
+        if (withRot13) add(rot13(word), { rule: rules.length + r, group: g, needsBoundary });
       }
     });
   });
-  return { automaton: buildAutomaton(words), refs };
+  return { automaton: buildAutomaton(words), refs, rules: rules.length };
 }
 
-const compiled = compile(PHRASE_RULES);
+type Compiled = ReturnType<typeof compile>;
+let plainOnly: Compiled | undefined;
+let withRot13: Compiled | undefined;
+/** The compiled rules, built on first use (the ROT13 set doubles the automaton). */
+const compiledFor = (rot: boolean): Compiled =>
+  rot ? (withRot13 ??= compile(PHRASE_RULES, true)) : (plainOnly ??= compile(PHRASE_RULES, false));
 
 interface Link {
   readonly chainStart: number;
@@ -59,27 +87,36 @@ interface Found {
   readonly rule: PhraseRule;
   readonly start: number;
   end: number;
+  readonly rot13: boolean;
 }
 
 /** The chains of one scan; created only once a keyword is hit, most texts hit none. */
 class Chains implements HitSink {
   readonly found: Found[] = [];
+  readonly #compiled: Compiled;
   readonly #codes: ArrayLike<number>;
   readonly #boundary: ArrayLike<number> | undefined;
   readonly #state = new Map<number, Link[][]>();
   readonly #lastFound = new Map<number, Found>();
   readonly #count = new Map<number, number>();
 
-  constructor(codes: ArrayLike<number>, boundary: ArrayLike<number> | undefined) {
+  constructor(
+    compiled: Compiled,
+    codes: ArrayLike<number>,
+    boundary: ArrayLike<number> | undefined,
+  ) {
+    this.#compiled = compiled;
     this.#codes = codes;
     this.#boundary = boundary;
   }
 
   hit(id: number, start: number, end: number): void {
-    for (const ref of compiled.refs[id] ?? []) {
+    const plain = this.#compiled.rules;
+    for (const ref of this.#compiled.refs[id] ?? []) {
       if (ref.needsBoundary && this.#boundary !== undefined && this.#boundary[end - 1] !== 1)
         continue;
-      const rule = PHRASE_RULES[ref.rule];
+      const rot = ref.rule >= plain;
+      const rule = PHRASE_RULES[rot ? ref.rule - plain : ref.rule];
       if (rule === undefined) continue;
       let links = this.#state.get(ref.rule);
       if (links === undefined) {
@@ -106,9 +143,10 @@ class Chains implements HitSink {
         }
         const count = this.#count.get(ref.rule) ?? 0;
         if (count >= MAX_MATCHES_PER_RULE) continue;
-        if (rule.negatable === true && negated(this.#codes, link.chainStart)) continue;
+        const negations = rot ? ROT13_NEGATIONS : NEGATIONS;
+        if (rule.negatable === true && negated(this.#codes, link.chainStart, negations)) continue;
         this.#count.set(ref.rule, count + 1);
-        const match = { rule, start: link.chainStart, end: link.end };
+        const match = { rule, start: link.chainStart, end: link.end, rot13: rot };
         this.#lastFound.set(ref.rule, match);
         this.found.push(match);
         continue;
@@ -124,30 +162,40 @@ class Chains implements HitSink {
 /** Starts the chains at the first hit, so a text without any keyword allocates nothing. */
 class LazyChains implements HitSink {
   chains: Chains | undefined;
+  readonly #compiled: Compiled;
   readonly #codes: ArrayLike<number>;
   readonly #boundary: ArrayLike<number> | undefined;
 
-  constructor(codes: ArrayLike<number>, boundary: ArrayLike<number> | undefined) {
+  constructor(
+    compiled: Compiled,
+    codes: ArrayLike<number>,
+    boundary: ArrayLike<number> | undefined,
+  ) {
+    this.#compiled = compiled;
     this.#codes = codes;
     this.#boundary = boundary;
   }
 
   hit(id: number, start: number, end: number): void {
-    this.chains ??= new Chains(this.#codes, this.#boundary);
+    this.chains ??= new Chains(this.#compiled, this.#codes, this.#boundary);
     this.chains.hit(id, start, end);
   }
 }
 
 /**
  * Every rule match in skeleton code units `codes[0, length)`. `boundary`, when given, says where
- * words end (for keywords marked '#'); without it every position counts as a boundary.
+ * words end (for keywords marked '#'); without it every position counts as a boundary. With
+ * `rot13`, also every match of a rule written in ROT13 (`rot13: true`), as a scan of the
+ * rotated codes would find it.
  */
 export function matchCodes(
   codes: ArrayLike<number>,
   length: number,
   boundary?: ArrayLike<number>,
+  rot13 = false,
 ): PhraseMatch[] {
-  const sink = new LazyChains(codes, boundary);
+  const compiled = compiledFor(rot13);
+  const sink = new LazyChains(compiled, codes, boundary);
   compiled.automaton.scanCodes(codes, length, sink);
   return sink.chains?.found ?? [];
 }
@@ -159,10 +207,10 @@ export function matchPhrases(text: string, boundary?: ArrayLike<number>): Phrase
   return matchCodes(codes, text.length, boundary);
 }
 
-/** Whether one of the (folded) negations ends right before `at`. */
-function negated(codes: ArrayLike<number>, at: number): boolean {
+/** Whether one of the (folded) `negations` ends right before `at`. */
+function negated(codes: ArrayLike<number>, at: number, negations: readonly string[]): boolean {
   // as `text.slice(at - 6, at).endsWith(n)`: every negation is at most six letters
-  return NEGATIONS.some((n) => {
+  return negations.some((n) => {
     if (n.length > Math.min(at, 6)) return false;
     for (let k = 0; k < n.length; k++)
       if (codes[at - n.length + k] !== n.charCodeAt(k)) return false;

@@ -133,41 +133,39 @@ const ASCII_FOLD = Uint16Array.from(ascii, (f) => (f === '' ? 0 : f.charCodeAt(0
 
 /** Builds the skeleton of `source` into `buf` (overwriting it) in one pass; returns `buf`. */
 export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
-  let { codes, start, end, boundary } = buf;
-  let cap = codes.length;
+  // Every ASCII character folds to at most one skeleton character: with room for the whole
+  // source, the ASCII loop needs no capacity check (only a longer non-ASCII fold grows it).
+  if (buf.codes.length < source.length) {
+    const grownBuf = grown(buf.codes, buf.start, buf.end, buf.boundary, source.length + 16);
+    buf.codes = grownBuf.codes;
+    buf.start = grownBuf.start;
+    buf.end = grownBuf.end;
+    buf.boundary = grownBuf.boundary;
+  }
   let n = 0;
   for (let i = 0; i < source.length;) {
+    const stop = asciiRun(source, i, buf, n);
+    n = buf.length;
+    i = stop;
+    if (i >= source.length) break;
     const unit = source.charCodeAt(i);
-    if (unit < 128) {
-      // the hot path: one table read, never more than one skeleton character
-      const f = ASCII_FOLD[unit] ?? 0;
-      if (f === 0) {
-        if (n > 0) boundary[n - 1] = 1;
-      } else {
-        if (n === cap) {
-          cap = cap * 2 + 1;
-          ({ codes, start, end, boundary } = grown(codes, start, end, boundary, cap));
-        }
-        codes[n] = f;
-        start[n] = i;
-        end[n] = i + 1;
-        boundary[n] = 0; // the buffer may hold an earlier text
-        n++;
-      }
-      i++;
-      continue;
-    }
     // only a high surrogate can start a pair
     const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
     const width = cp > 0xffff ? 2 : 1;
     const folded = foldCodePoint(cp);
     if (folded === '') {
-      if (n > 0 && !isInvisible(cp)) boundary[n - 1] = 1;
+      if (n > 0 && !isInvisible(cp)) buf.boundary[n - 1] = 1;
     } else {
-      if (n + folded.length > cap) {
-        cap = cap * 2 + folded.length;
-        ({ codes, start, end, boundary } = grown(codes, start, end, boundary, cap));
+      // room for the fold and for every remaining source character (see above)
+      const need = n + folded.length + (source.length - i - width);
+      if (need > buf.codes.length) {
+        const g = grown(buf.codes, buf.start, buf.end, buf.boundary, need * 2 + 16);
+        buf.codes = g.codes;
+        buf.start = g.start;
+        buf.end = g.end;
+        buf.boundary = g.boundary;
       }
+      const { codes, start, end, boundary } = buf;
       // Code units, not code points: the automaton indexes the skeleton by code unit.
       for (let k = 0; k < folded.length; k++) {
         codes[n] = folded.charCodeAt(k);
@@ -179,13 +177,36 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
     }
     i += width;
   }
-  if (n > 0) boundary[n - 1] = 1;
-  buf.codes = codes;
-  buf.start = start;
-  buf.end = end;
-  buf.boundary = boundary;
+  if (n > 0) buf.boundary[n - 1] = 1;
   buf.length = n;
   return buf;
+}
+
+/**
+ * Folds the ASCII run of `source` from `from` into `buf` at `n` (the hot path: one table read
+ * and at most one skeleton character per character, room already made); sets `buf.length` to
+ * the new skeleton length and returns where the run stopped (a non-ASCII unit or the end).
+ */
+function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number): number {
+  const { codes, start, end, boundary } = buf;
+  const len = source.length;
+  let i = from;
+  for (; i < len; i++) {
+    const unit = source.charCodeAt(i);
+    if (unit >= 128) break;
+    const f = ASCII_FOLD[unit] ?? 0;
+    if (f === 0) {
+      if (n > 0) boundary[n - 1] = 1;
+      continue;
+    }
+    codes[n] = f;
+    start[n] = i;
+    end[n] = i + 1;
+    boundary[n] = 0; // the buffer may hold an earlier text
+    n++;
+  }
+  buf.length = n;
+  return i;
 }
 
 function grown(
