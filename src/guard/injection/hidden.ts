@@ -52,6 +52,16 @@ export function findHidden(text: string): HiddenSignal[] {
   const open = bidi.open;
   let prev: number | undefined;
   for (let i = 0; i < text.length;) {
+    if (open.length === 0) {
+      // Nothing open: only an invisible code point or a bidi opener can start a signal, so
+      // jump to the next one (a native scan) with `prev` as the loop would have left it.
+      const next = nextStarter(text, i);
+      if (next > i) {
+        prev = codePointBefore(text, next);
+        i = next;
+        if (i >= text.length) break;
+      }
+    }
     const cp = text.codePointAt(i) ?? 0;
     if (cp < 0xad) {
       // below every invisible and bidi code point: only line ends and ASCII letters matter
@@ -75,6 +85,31 @@ export function findHidden(text: string): HiddenSignal[] {
   }
   while (open.length > 0) closeBidi(bidi, text.length);
   return out;
+}
+
+/**
+ * What starts a signal when no bidi control is open: a zero-width or other invisible code point
+ * (ZERO_WIDTH), a variation selector, a tag character (U+E0000–E007F, or a supplementary
+ * selector U+E0100–E01EF: both behind the high surrogate U+DB40), or a bidi opener.
+ */
+const STARTER =
+  /[\u00ad\u034f\u180e\u200b-\u200d\u202a\u202b\u202d\u202e\u2060-\u2064\u2066-\u2068\ufe00-\ufe0f\ufeff]|\udb40[\udc00-\udc7f\udd00-\uddef]/g;
+
+/** The offset of the first STARTER at or after `from`, or `text.length`. */
+function nextStarter(text: string, from: number): number {
+  STARTER.lastIndex = from;
+  const m = STARTER.exec(text);
+  return m === null ? text.length : m.index;
+}
+
+/** The code point that ends right before `at` (a surrogate pair read whole). */
+function codePointBefore(text: string, at: number): number {
+  const c = text.charCodeAt(at - 1);
+  if (c >= 0xdc00 && c <= 0xdfff && at >= 2) {
+    const h = text.charCodeAt(at - 2);
+    if (h >= 0xd800 && h <= 0xdbff) return text.codePointAt(at - 2) ?? c;
+  }
+  return c;
 }
 
 /** Open bidi embeddings, overrides and isolates of one text. */

@@ -72,11 +72,12 @@ function compile(rules: readonly PhraseRule[], withRot13: boolean) {
 }
 
 type Compiled = ReturnType<typeof compile>;
-let plainOnly: Compiled | undefined;
-let withRot13: Compiled | undefined;
-/** The compiled rules, built on first use (the ROT13 set doubles the automaton). */
-const compiledFor = (rot: boolean): Compiled =>
-  rot ? (withRot13 ??= compile(PHRASE_RULES, true)) : (plainOnly ??= compile(PHRASE_RULES, false));
+/** Every prompt is scanned with the ROT13 rules: built at load, off the first request's path. */
+const prompts = compile(PHRASE_RULES, true);
+/** Only decoded payloads are scanned without them: built on first use. */
+let payloads: Compiled | undefined;
+const compiledFor = (rot13: boolean): Compiled =>
+  rot13 ? prompts : (payloads ??= compile(PHRASE_RULES, false));
 
 interface Link {
   readonly chainStart: number;

@@ -98,6 +98,26 @@ export function foldCodePoint(cp: number): string {
   return out;
 }
 
+/**
+ * BMP code points whose fold is known, by code point: 0 not yet folded, EMPTY folds to nothing,
+ * MULTI folds to something else than one code unit (ask foldCodePoint), else the one code unit
+ * it folds to (folds keep letters and digits only, so never 0–2). 128 KB, filled on first use.
+ */
+const BMP_FOLD = new Uint16Array(0x10000);
+const EMPTY = 1;
+const MULTI = 2;
+
+/** BMP_FOLD for `cp` (≤ 0xFFFF), folding it on first use. */
+function bmpSingle(cp: number): number {
+  const known = BMP_FOLD[cp] ?? 0;
+  if (known !== 0) return known;
+  const folded = foldCodePoint(cp);
+  const code = folded.length === 1 ? folded.charCodeAt(0) : 0;
+  const value = folded === '' ? EMPTY : code > MULTI ? code : MULTI;
+  BMP_FOLD[cp] = value;
+  return value;
+}
+
 /** Folds a plain string (a phrase of the dictionary) exactly as `buildSkeleton` folds text. */
 export function foldString(s: string): string {
   let out = '';
@@ -152,6 +172,18 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
     // only a high surrogate can start a pair
     const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
     const width = cp > 0xffff ? 2 : 1;
+    const single = cp <= 0xffff ? bmpSingle(cp) : MULTI;
+    if (single > MULTI) {
+      // the common non-ASCII case (an accented letter, a CJK character): one unit, no string
+      const { codes, start, end, boundary } = buf;
+      codes[n] = single;
+      start[n] = i;
+      end[n] = i + 1;
+      boundary[n] = 0;
+      n++;
+      i++;
+      continue;
+    }
     const folded = foldCodePoint(cp);
     if (folded === '') {
       if (n > 0 && !isInvisible(cp)) buf.boundary[n - 1] = 1;
