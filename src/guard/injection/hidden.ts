@@ -93,7 +93,7 @@ export function findHidden(text: string): HiddenSignal[] {
  * selector U+E0100–E01EF: both behind the high surrogate U+DB40), or a bidi opener.
  */
 const STARTER =
-  /[\u00ad\u034f\u180e\u200b-\u200d\u202a\u202b\u202d\u202e\u2060-\u2064\u2066-\u2068\ufe00-\ufe0f\ufeff]|\udb40[\udc00-\udc7f\udd00-\uddef]/g;
+  /\u00ad|\u034f|\u180e|[\u200b-\u200d]|[\u202a\u202b\u202d\u202e]|[\u2060-\u2064]|[\u2066-\u2068]|[\ufe00-\ufe0f]|\ufeff|\udb40[\udc00-\udc7f]|\udb40[\udd00-\uddef]/g;
 
 /** The offset of the first STARTER at or after `from`, or `text.length`. */
 function nextStarter(text: string, from: number): number {

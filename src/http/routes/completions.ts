@@ -296,28 +296,32 @@ function guardedMessages(
   }
 }
 
-/** The caller's messages (after the operator's prompt) through the prompt guards. */
-async function guardChat(
+/**
+ * The caller's messages (after the operator's prompt) through the prompt guards: synchronous
+ * unless the injection classifier is consulted, so most requests pay no promise for it.
+ */
+function guardChat(
   request: FastifyRequest,
   guards: RequestGuards,
   messages: ChatMessage[],
   callerFrom: number,
   ctx: CallContext,
-): Promise<ChatMessage[]> {
+): ChatMessage[] | Promise<ChatMessage[]> {
   const caller = messages.slice(callerFrom);
   const sent = caller.map((m) => m.content);
   // System and developer messages come from callers the policy lets instruct the model: they
   // are checked for data like the rest, not for instructions.
   const untrusted = caller.map((m) => m.role !== 'system' && m.role !== 'developer');
-  const texts = await guardPrompt(request, guards, sent, {
+  const texts = guardPrompt(request, guards, sent, {
     injection: untrusted,
     what: 'prompt',
     ctx,
   });
-  if (texts === sent) return messages;
-  return messages.map((m, i) =>
-    i < callerFrom ? m : { ...m, content: texts[i - callerFrom] ?? '' },
-  );
+  const apply = (out: readonly string[]): ChatMessage[] =>
+    out === sent
+      ? messages
+      : messages.map((m, i) => (i < callerFrom ? m : { ...m, content: out[i - callerFrom] ?? '' }));
+  return texts instanceof Promise ? texts.then(apply) : apply(texts);
 }
 
 export function completionRoutes(
@@ -338,15 +342,14 @@ export function completionRoutes(
       const ctx = callContext(request, clientGone(request, reply), controls);
       const guards = requestGuards(request, snapshot, controls, b.model);
       const { messages, callerFrom } = guardedMessages(request, inference, b, controls);
+      const checked =
+        guards === undefined ? messages : guardChat(request, guards, messages, callerFrom, ctx);
       return run(
         inference,
         {
           kind: 'chat',
           model: b.model,
-          messages:
-            guards === undefined
-              ? messages
-              : await guardChat(request, guards, messages, callerFrom, ctx),
+          messages: checked instanceof Promise ? await checked : checked,
           input: b.messages,
           ctx,
           guards,
@@ -376,12 +379,11 @@ export function completionRoutes(
       const sent = typeof b.prompt === 'string' ? b.prompt : (b.prompt[0] ?? '');
       const ctx = callContext(request, clientGone(request, reply), controls);
       const guards = requestGuards(request, snapshot, controls, b.model);
-      const prompt =
+      const checked =
         guards === undefined
-          ? sent
-          : ((
-              await guardPrompt(request, guards, [sent], { injection: true, what: 'prompt', ctx })
-            )[0] ?? '');
+          ? [sent]
+          : guardPrompt(request, guards, [sent], { injection: true, what: 'prompt', ctx });
+      const prompt = (checked instanceof Promise ? await checked : checked)[0] ?? '';
       return run(
         inference,
         {
