@@ -40,7 +40,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   },
   {
     name: 'models',
-    summary: 'list the configured models and pull model files',
+    summary: 'list and pull model files; propose, approve, deploy and trace registry versions',
     load: async () => (await import('./commands/models.js')).command,
   },
 ];

@@ -11,6 +11,7 @@ import { leaf, UsageError, type Group, type Input, type Io } from '../command.js
 import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION } from '../context.js';
 import { displayUrl, download, fileNameFrom, type DownloadResult } from '../download.js';
 import { formatBytes, progressReporter } from '../progress.js';
+import { registryCommands } from './models-registry.js';
 
 /** One line of `models list`: a configured model, or a few-shot classifier built on one. */
 interface ModelRow {
@@ -275,6 +276,6 @@ const pullCommand = leaf({
 export const command: Group = {
   kind: 'group',
   name: 'gatehouse models',
-  summary: 'list the configured models and pull model files',
-  commands: [listCommand, pullCommand],
+  summary: 'list and pull model files; propose, approve, deploy and trace registry versions',
+  commands: [listCommand, pullCommand, ...registryCommands],
 };
