@@ -10,12 +10,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { readdir, readlink, rm } from 'node:fs/promises';
+import { readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
 import { BlobStore, DatasetService } from '../src/registry/index.js';
 import { startApp, type Fixture } from './support/app-fixture.js';
 
@@ -527,6 +528,34 @@ describe.each(backends)('datasets on $name', ({ name: backend, skip }) => {
       expect(
         (await call('POST', '/v1/datasets', 'eng', { json: { name: 'scratch' } })).statusCode,
       ).toBe(201);
+    });
+
+    it('purges from the command line: gatehouse datasets purge', async () => {
+      const content = Buffer.from('deleted from the command line');
+      expect(
+        (await call('POST', '/v1/datasets', 'eng', { json: { name: 'cli-old' } })).statusCode,
+      ).toBe(201);
+      expect((await upload('cli-old', content)).statusCode).toBe(201);
+      expect((await call('DELETE', '/v1/datasets/cli-old', 'eng')).statusCode).toBe(200);
+      const file = join(f.dir, 'cli.yaml');
+      await writeFile(
+        file,
+        backend === 'postgres' ? `store:\n  url: ${url}\n  schema: ${schema}\n` : '',
+      );
+      const out: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+      const argv = ['datasets', 'purge', '--config', file, '--data-dir', f.dir, '--json'];
+      // Kept for 30 days by default; --days 0 purges what was deleted before now.
+      expect(await runCli(argv, io)).toBe(0);
+      expect(JSON.parse(out.pop() ?? '')).toMatchObject({ datasets: [] });
+      expect(await runCli([...argv, '--days', '0'], io)).toBe(0);
+      expect(JSON.parse(out.pop() ?? '')).toEqual({
+        datasets: ['cli-old'],
+        deleted: [sha(content)],
+        kept: [],
+      });
+      expect(existsSync(blobPath(sha(content)))).toBe(false);
+      expect(await runCli([...argv, '--days', '-1'], io)).toBe(2);
     });
 
     it('records every action as an audit event, and the chain verifies', async () => {

@@ -43,6 +43,11 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
     summary: 'list the configured models and pull model files',
     load: async () => (await import('./commands/models.js')).command,
   },
+  {
+    name: 'datasets',
+    summary: 'purge deleted datasets past their retention',
+    load: async () => (await import('./commands/datasets.js')).command,
+  },
 ];
 
 const NAMES = COMMANDS.map((c) => c.name).join(', ');
