@@ -3,6 +3,7 @@
  * `buildApp` with overrides (clock, fetch, ids, logger) and drive it with `inject()`; `serve`
  * builds it with `waitForModels: false`, listens, and lets the models load behind `/readyz`.
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
@@ -17,7 +18,6 @@ import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
 import { BlobStore, DatasetService } from './registry/index.js';
-import { join } from 'node:path';
 
 /** Things tests replace. */
 export interface AppOverrides {
