@@ -3,6 +3,7 @@
  * `buildApp` with overrides (clock, fetch, ids, logger) and drive it with `inject()`; `serve`
  * builds it with `waitForModels: false`, listens, and lets the models load behind `/readyz`.
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
@@ -16,6 +17,7 @@ import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
+import { BlobStore, DatasetService } from './registry/index.js';
 
 /** Things tests replace. */
 export interface AppOverrides {
@@ -105,6 +107,14 @@ export async function buildApp(
   });
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
+  const datasets = new DatasetService({
+    store,
+    blobs: new BlobStore(join(config.dataDir, 'blobs')),
+    clock,
+    limits: config.registry,
+    audit: audit?.log,
+    issuer: config.auth.issuer,
+  });
   let phase: 'starting' | 'serving' | 'draining' = 'starting';
   const http = await buildHttp({
     config,
@@ -115,10 +125,14 @@ export async function buildApp(
     policy,
     ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
     auditStage: audit?.stage,
+    datasets,
   });
   await http.ready();
   if (options.waitForModels !== false) await inference.load();
   phase = 'serving';
+  const retention = datasets.startRetention((err) => {
+    logger.error({ err }, 'dataset retention purge failed');
+  });
   return {
     http,
     auth,
@@ -132,6 +146,7 @@ export async function buildApp(
       phase = 'draining';
       // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
+      await retention.stop();
       await inference.close();
       // What is still counted and the final checkpoint are written before the store closes.
       await audit?.close();

@@ -33,6 +33,9 @@ export type ErrorCode =
   | 'RECEIPT_INVALID'
   | 'GUARD_UNAVAILABLE'
   | 'CONTENT_BLOCKED'
+  | 'DATASET_ACCESS_DENIED'
+  | 'PRECONDITION_FAILED'
+  | 'PRECONDITION_REQUIRED'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

@@ -65,6 +65,8 @@ describe('gatehouse --help', () => {
       'models',
       'models list',
       'models pull',
+      'datasets',
+      'datasets purge',
     ]);
     for (const p of [[], ...paths]) {
       for (const flag of ['--help', '-h']) {
@@ -110,7 +112,7 @@ describe('gatehouse usage errors', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toEqual([
       'gatehouse: unknown command: frobnicate',
-      "commands: serve, clients, token, keys, audit, receipt, models; see 'gatehouse --help'",
+      "commands: serve, clients, token, keys, audit, receipt, models, datasets; see 'gatehouse --help'",
     ]);
     const sub = await gatehouse('clients', 'frob');
     expect(sub.code).toBe(2);

@@ -43,6 +43,11 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
     summary: 'list and pull model files; propose, approve, deploy and trace registry versions',
     load: async () => (await import('./commands/models.js')).command,
   },
+  {
+    name: 'datasets',
+    summary: 'purge deleted datasets past their retention',
+    load: async () => (await import('./commands/datasets.js')).command,
+  },
 ];
 
 const NAMES = COMMANDS.map((c) => c.name).join(', ');

@@ -30,6 +30,8 @@ import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { policyRoutes } from './routes/policy.js';
 import { completionRoutes } from './routes/completions.js';
+import { datasetRoutes } from './routes/datasets.js';
+import type { DatasetService } from '../registry/index.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { moderationRoutes } from './routes/moderations.js';
 import { v1Routes } from './routes/v1.js';
@@ -45,6 +47,8 @@ export interface HttpDeps {
   ready: () => Readiness;
   /** Records every response of an audited route before it is sent (undefined: audit off). */
   auditStage: AuditStage | undefined;
+  /** The dataset service (routes/datasets). */
+  datasets: DatasetService;
 }
 
 /**
@@ -138,6 +142,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     moderationRoutes(api, deps.inference, deps.policy);
     completionRoutes(api, deps.inference, deps.policy, config.inference.defaultMaxTokens);
     auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
+    datasetRoutes(api, deps.datasets, deps.policy, config.registry.maxBlobBytes);
     done();
   });
   return app;

@@ -22,6 +22,7 @@ export { PolicyFileError, type PolicyIssue } from './errors.js';
 export { parsePolicy } from './parse.js';
 export { isResourceId } from './pattern.js';
 export type { PolicyDocument } from './schema.js';
+export { LABEL_NAME } from './schema.js';
 export {
   openPolicy,
   policySnapshot,

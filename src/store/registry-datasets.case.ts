@@ -235,6 +235,23 @@ export function datasetCases(h: RegistryHarness): void {
     });
   });
 
+  describe('digests in use', () => {
+    it('counts model artifacts and versions of datasets not yet purged, soft-deleted too', async () => {
+      const free = sha(uid('free'));
+      expect(await h.store().registry.digestInUse(free)).toBe(false);
+      const artifact = sha(uid('artifact'));
+      await h.propose(uid('model'), { artifactSha256: artifact });
+      expect(await h.store().registry.digestInUse(artifact)).toBe(true);
+      const { name, digest } = await h.aDataset();
+      expect(await h.store().registry.digestInUse(digest)).toBe(true);
+      okOf(await h.store().registry.softDelete(name, undefined, alice, T + 10));
+      expect(await h.store().registry.digestInUse(digest)).toBe(true);
+      await h.store().registry.purgeDeleted(T + 11);
+      expect(await h.store().registry.digestInUse(digest)).toBe(false);
+      expect(await h.store().registry.digestInUse(artifact)).toBe(true);
+    });
+  });
+
   describe('lineage', () => {
     it('answers both ways: what a version was trained on, and what was trained on a dataset', async () => {
       const d1 = await h.aDataset(['pii']);

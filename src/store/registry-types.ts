@@ -236,6 +236,11 @@ export interface RegistryStore {
    * they are the history of the model versions). Returns what went, for the blob retention job.
    */
   purgeDeleted(before: number): Promise<PurgedDataset[]>;
+  /**
+   * Whether `digest` is still the artifact of a model version or a version of a dataset not yet
+   * purged (soft-deleted ones included): the blob retention job keeps such a blob.
+   */
+  digestInUse(digest: string): Promise<boolean>;
 
   /** Model versions trained on that dataset version, by model then version. */
   modelsTrainedOn(dataset: string, digest: string): Promise<ModelVersionRecord[]>;

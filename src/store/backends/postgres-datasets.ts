@@ -29,6 +29,7 @@ export type DatasetMethods = Pick<
   | 'listDatasetVersions'
   | 'getDatasetVersion'
   | 'purgeDeleted'
+  | 'digestInUse'
 >;
 
 /** The dataset half of the registry store over `pool` (migrations applied). */
@@ -171,6 +172,15 @@ export function postgresDatasets(pool: Pool): DatasetMethods {
           purged.set(r.name, digests);
         }
         return [...purged].map(([name, digests]) => ({ name, digests }));
+      }),
+    digestInUse: (digest) =>
+      op('registry.digestInUse', async () => {
+        const [row] = await read<{ used: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM registry_versions WHERE artifact_sha256 = $1)
+               OR EXISTS (SELECT 1 FROM registry_dataset_versions WHERE digest = $1) AS used`,
+          [digest],
+        );
+        return row?.used === true;
       }),
   };
 }

@@ -34,6 +34,7 @@ export type DatasetMethods = Pick<
   | 'listDatasetVersions'
   | 'getDatasetVersion'
   | 'purgeDeleted'
+  | 'digestInUse'
 >;
 
 interface DatasetPatch {
@@ -75,6 +76,10 @@ export function sqliteDatasets(db: BetterSqlite3.Database): DatasetMethods {
     ),
     deleteDatasetVersions: db.prepare('DELETE FROM registry_dataset_versions WHERE dataset = ?'),
     deleteDataset: db.prepare('DELETE FROM registry_datasets WHERE name = ?'),
+    digestInUse: db.prepare(
+      `SELECT EXISTS (SELECT 1 FROM registry_versions WHERE artifact_sha256 = @digest)
+           OR EXISTS (SELECT 1 FROM registry_dataset_versions WHERE digest = @digest) AS used`,
+    ),
   };
 
   /** The outcome of a conditional dataset UPDATE that returned `row` (undefined: no match). */
@@ -182,5 +187,10 @@ export function sqliteDatasets(db: BetterSqlite3.Database): DatasetMethods {
         return row && datasetVersionFromRow(row);
       }),
     purgeDeleted: (before) => attempt('registry.purgeDeleted', () => purgeDeleted(before)),
+    digestInUse: (digest) =>
+      attempt('registry.digestInUse', () => {
+        const row = q.digestInUse.get({ digest }) as { used: number };
+        return row.used === 1;
+      }),
   };
 }
