@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'RECEIPT_INVALID'
   | 'GUARD_UNAVAILABLE'
   | 'CONTENT_BLOCKED'
+  | 'REGISTRY_DENIED'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

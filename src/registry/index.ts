@@ -10,9 +10,23 @@ export {
 export {
   BlobTooLargeError,
   BlobUploadAbortedError,
+  InvalidTransitionError,
+  RegistryDeniedError,
   RegistryInputError,
+  RegistryNotFoundError,
+  registryRefusal,
+  type RegistryDenial,
+  type RegistryMissing,
   type RegistryRefusal,
 } from './errors.js';
 export { allowedFile, hashFile, validName } from './paths.js';
 export { datasetAccess, grants, PRINCIPAL, type DatasetCaller } from './access.js';
 export type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+export {
+  ModelRegistry,
+  type Deployment,
+  type ModelRegistryDeps,
+  type ModelSummary,
+  type Proposal,
+  type RegistryCaller,
+} from './models.js';
