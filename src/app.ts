@@ -16,6 +16,8 @@ import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
+import { join } from 'node:path';
+import { BlobStore, ModelRegistry } from './registry/index.js';
 
 /** Things tests replace. */
 export interface AppOverrides {
@@ -115,6 +117,16 @@ export async function buildApp(
     policy,
     ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
     auditStage: audit?.stage,
+    // The serving side (inference/) is plugged in by the integrator; until then deploy records only.
+    registry: new ModelRegistry({
+      store: store.registry,
+      blobs: new BlobStore(join(config.dataDir, 'blobs')),
+      policy,
+      clock,
+      allowedPaths: config.registry.allowedPaths,
+      maxBlobBytes: config.registry.maxBlobBytes,
+      serving: undefined,
+    }),
   });
   await http.ready();
   if (options.waitForModels !== false) await inference.load();

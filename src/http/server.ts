@@ -29,6 +29,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { policyRoutes } from './routes/policy.js';
+import type { ModelRegistry } from '../registry/index.js';
+import { registryRoutes } from './routes/registry.js';
 import { completionRoutes } from './routes/completions.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { moderationRoutes } from './routes/moderations.js';
@@ -45,6 +47,8 @@ export interface HttpDeps {
   ready: () => Readiness;
   /** Records every response of an audited route before it is sent (undefined: audit off). */
   auditStage: AuditStage | undefined;
+  /** The model registry behind `/v1/registry/…` (undefined: those routes are not served). */
+  registry?: ModelRegistry | undefined;
 }
 
 /**
@@ -138,6 +142,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     moderationRoutes(api, deps.inference, deps.policy);
     completionRoutes(api, deps.inference, deps.policy, config.inference.defaultMaxTokens);
     auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
+    if (deps.registry)
+      registryRoutes(api, deps.registry, deps.policy, config.registry.maxBlobBytes);
     done();
   });
   return app;

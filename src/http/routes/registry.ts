@@ -1,0 +1,368 @@
+/**
+ * @module http/routes/registry — the model registry over HTTP (README "Model registry"): blobs
+ * (`PUT|GET /v1/registry/blobs/{sha256}`, streamed both ways) and model versions under
+ * `/v1/registry/models/{model}` (propose, list, approve, reject, retire, deploy, rollback,
+ * history, deployments, lineage). Each route names its scope and `model:<model>` resource, so
+ * the policy decides first; each sets its audit action `registry.<verb>` and resource
+ * `model:<model>@<version>` (or `blob:<sha256>`), so every response, refused ones too, is an
+ * audit event that says what was attempted.
+ */
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequestError } from '../../errors.js';
+import type { Policy } from '../../policy/index.js';
+import { validName, type BlobBody } from '../../registry/index.js';
+import type { ModelRegistry, Proposal, RegistryCaller } from '../../registry/index.js';
+import { InsufficientScopeError, MissingTokenError } from '../errors.js';
+import { deploymentView, list, transitionView, versionView } from './registry-views.js';
+
+interface ModelParams {
+  model: string;
+}
+interface VersionParams extends ModelParams {
+  n: string;
+}
+interface ReasonBody {
+  reason?: string;
+}
+
+const BASE = '/v1/registry/models/:model';
+const VERSION = `${BASE}/versions/:n`;
+
+const modelParams = {
+  type: 'object',
+  required: ['model'],
+  properties: { model: { type: 'string' } },
+} as const;
+const versionParams = {
+  type: 'object',
+  required: ['model', 'n'],
+  // A version number: 1, 2, …; anything else is 400, an unknown number 404.
+  properties: { model: { type: 'string' }, n: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
+} as const;
+const reasonBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 1024 } },
+} as const;
+const jsonObject = { type: 'object', maxProperties: 256 } as const;
+const proposeBody = {
+  type: 'object',
+  required: ['backend'],
+  additionalProperties: false,
+  properties: {
+    backend: { type: 'string', minLength: 1, maxLength: 64 },
+    task: { type: 'string', minLength: 1, maxLength: 64 },
+    sha256: { type: 'string', maxLength: 64 },
+    path: { type: 'string', minLength: 1, maxLength: 4096 },
+    params: jsonObject,
+    metadata: jsonObject,
+    datasets: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        required: ['name', 'digest'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', maxLength: 256 },
+          digest: { type: 'string', maxLength: 64 },
+        },
+      },
+    },
+  },
+} as const;
+const deployBody = {
+  type: 'object',
+  required: ['version'],
+  additionalProperties: false,
+  properties: { version: { type: 'integer', minimum: 1, maximum: 999_999_999 } },
+} as const;
+
+/** The caller as the service sees it, with the scopes the policy decided on. */
+function callerOf(request: FastifyRequest, policy: Policy): RegistryCaller {
+  const id = request.identity;
+  if (id === undefined) throw new MissingTokenError();
+  const scopes = id.unscoped ? policy.current().grantedScopes(id.roles) : id.scopes;
+  return {
+    issuer: id.issuer,
+    subject: id.subject,
+    clientId: id.clientId,
+    roles: id.roles,
+    scopes,
+  };
+}
+
+/** The policy resource of a route with a `:model` parameter (400 for a name with tricks). */
+const modelResource = (request: FastifyRequest): string =>
+  `model:${validName((request.params as ModelParams).model)}`;
+
+/** Names the audit action (and the attempted resource) before anything can refuse. */
+function audited(action: string, resource: (request: FastifyRequest) => string) {
+  return (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+    request.audit = { action, resource: resource(request) };
+    done();
+  };
+}
+const onModel = (r: FastifyRequest) => `model:${(r.params as ModelParams).model}`;
+const onVersion = (r: FastifyRequest) => {
+  const p = r.params as VersionParams;
+  return `model:${p.model}@${p.n}`;
+};
+const onBlob = (r: FastifyRequest) => `blob:${(r.params as { sha256: string }).sha256}`;
+
+/** Adds what the route learnt to its audit event. */
+function note(request: FastifyRequest, resource: string, details: Record<string, unknown>): void {
+  request.audit = { ...request.audit, resource, details };
+}
+
+/**
+ * The request body as a stream the blob store may stop (it destroys what it stops) without
+ * destroying the request, which must still carry the answer (413, 400). Fails when the request
+ * does: a client gone mid-upload leaves nothing behind.
+ */
+function detached(source: NodeJS.ReadableStream): BlobBody {
+  const body = new PassThrough();
+  const fail = (err?: Error) => {
+    body.destroy(err ?? new Error('the request ended before its body did'));
+  };
+  source.once('error', fail);
+  source.once('aborted', () => {
+    fail();
+  });
+  body.once('close', () => {
+    source.off('error', fail);
+  });
+  source.pipe(body);
+  return body;
+}
+
+/** The routes; `maxBlobBytes` (`registry.maxBlobBytes`) is each upload's body limit. */
+export function registryRoutes(
+  app: FastifyInstance,
+  registry: ModelRegistry,
+  policy: Policy,
+  maxBlobBytes: number,
+): void {
+  void app.register((blobs, _opts, done) => {
+    // Uploads are streamed to the blob store, never buffered; nothing else is accepted here.
+    blobs.removeAllContentTypeParsers();
+    blobs.addContentTypeParser('application/octet-stream', (_req, payload, next) => {
+      next(null, payload);
+    });
+    blobRoutes(blobs, registry, policy, maxBlobBytes);
+    done();
+  });
+  versionRoutes(app, registry, policy);
+}
+
+function blobRoutes(
+  app: FastifyInstance,
+  registry: ModelRegistry,
+  policy: Policy,
+  maxBlobBytes: number,
+): void {
+  app.put<{ Params: { sha256: string } }>(
+    '/v1/registry/blobs/:sha256',
+    {
+      bodyLimit: maxBlobBytes,
+      config: { scope: 'models:propose' },
+      onRequest: audited('registry.blob_upload', onBlob),
+    },
+    async (request, reply) => {
+      const body = request.body as NodeJS.ReadableStream | undefined;
+      if (body === undefined) {
+        throw new BadRequestError('Send the blob as the request body (application/octet-stream)');
+      }
+      let put;
+      try {
+        put = await registry.putBlob(request.params.sha256, detached(body));
+      } catch (err) {
+        // The rest of a refused body is not read: the connection ends after the answer.
+        if (!request.raw.complete) void reply.header('connection', 'close');
+        throw err;
+      }
+      note(request, `blob:${put.sha256}`, {
+        sha256: put.sha256,
+        size: put.size,
+        created: put.created,
+      });
+      void reply.code(put.created ? 201 : 200);
+      return { object: 'registry.blob', sha256: put.sha256, size: put.size, created: put.created };
+    },
+  );
+
+  app.get<{ Params: { sha256: string } }>(
+    '/v1/registry/blobs/:sha256',
+    { config: { scope: 'registry:read' }, onRequest: audited('registry.blob_download', onBlob) },
+    async (request, reply) => {
+      const version = await registry.artifactVersion(request.params.sha256);
+      // The model's own patterns apply to its artifact as to its records.
+      const snapshot = policy.current();
+      const caller = callerOf(request, policy);
+      const decision = snapshot.decide({
+        roles: caller.roles,
+        scopes: caller.scopes,
+        action: 'registry:read',
+        resource: `model:${version.model}`,
+      });
+      request.decision = decision;
+      if (!decision.allowed) throw new InsufficientScopeError('registry:read');
+      const { info, stream } = await registry.openArtifact(version);
+      note(request, `model:${version.model}@${String(version.version)}`, {
+        sha256: info.sha256,
+        size: info.size,
+      });
+      return reply
+        .type('application/octet-stream')
+        .header('content-length', info.size)
+        .header('etag', `"${info.sha256}"`)
+        .send(stream);
+    },
+  );
+}
+
+function versionRoutes(app: FastifyInstance, registry: ModelRegistry, policy: Policy): void {
+  const read = (action: string, on = onVersion) => ({
+    config: { scope: 'registry:read', resource: modelResource },
+    onRequest: audited(action, on),
+  });
+
+  app.get(
+    '/v1/registry/models',
+    { config: { scope: 'registry:read' }, onRequest: audited('registry.list', () => 'model:*') },
+    async () =>
+      list(
+        (await registry.listModels()).map((m) => ({
+          model: m.model,
+          active: m.active,
+          versions: m.versions,
+        })),
+      ),
+  );
+
+  app.post<{ Params: ModelParams; Body: Proposal }>(
+    `${BASE}/versions`,
+    {
+      schema: { params: modelParams, body: proposeBody },
+      config: { scope: 'models:propose', resource: modelResource },
+      onRequest: audited('registry.propose', onModel),
+    },
+    async (request, reply) => {
+      const v = await registry.propose(
+        callerOf(request, policy),
+        request.params.model,
+        request.body,
+      );
+      note(request, `model:${v.model}@${String(v.version)}`, {
+        id: v.id,
+        sha256: v.artifactSha256,
+        status: v.status,
+        datasets: v.datasets,
+      });
+      void reply.code(201);
+      return versionView(v);
+    },
+  );
+
+  app.get<{ Params: ModelParams }>(
+    `${BASE}/versions`,
+    { schema: { params: modelParams }, ...read('registry.read', onModel) },
+    async (request) => list((await registry.versions(request.params.model)).map(versionView)),
+  );
+
+  app.get<{ Params: VersionParams }>(
+    VERSION,
+    { schema: { params: versionParams }, ...read('registry.read') },
+    async (request) =>
+      versionView(await registry.version(request.params.model, Number(request.params.n))),
+  );
+
+  app.get<{ Params: VersionParams }>(
+    `${VERSION}/history`,
+    { schema: { params: versionParams }, ...read('registry.history') },
+    async (request) => {
+      const { model, n } = request.params;
+      return list((await registry.history(model, Number(n))).map(transitionView));
+    },
+  );
+
+  app.get<{ Params: VersionParams }>(
+    `${VERSION}/datasets`,
+    { schema: { params: versionParams }, ...read('registry.lineage') },
+    async (request) => {
+      const { model, n } = request.params;
+      return list(await registry.datasets(model, Number(n)));
+    },
+  );
+
+  app.get<{ Params: ModelParams }>(
+    `${BASE}/deployments`,
+    { schema: { params: modelParams }, ...read('registry.deployments', onModel) },
+    async (request) => list((await registry.deployments(request.params.model)).map(deploymentView)),
+  );
+
+  const moves = [
+    ['approve', 'models:approve', registry.approve.bind(registry)],
+    ['reject', 'models:approve', registry.reject.bind(registry)],
+    ['retire', 'models:deploy', registry.retire.bind(registry)],
+  ] as const;
+  for (const [verb, scope, move] of moves) {
+    app.post<{ Params: VersionParams; Body: ReasonBody | null }>(
+      `${VERSION}/${verb}`,
+      {
+        schema: { params: versionParams, body: reasonBody },
+        config: { scope, resource: modelResource },
+        onRequest: audited(`registry.${verb}`, onVersion),
+      },
+      async (request) => {
+        const { model, n } = request.params;
+        const reason = request.body?.reason ?? null;
+        const v = await move(callerOf(request, policy), model, Number(n), reason);
+        note(request, `model:${v.model}@${String(v.version)}`, {
+          id: v.id,
+          status: v.status,
+          reason,
+        });
+        return versionView(v);
+      },
+    );
+  }
+
+  app.post<{ Params: ModelParams; Body: { version: number } }>(
+    `${BASE}/deploy`,
+    {
+      schema: { params: modelParams, body: deployBody },
+      config: { scope: 'models:deploy', resource: modelResource },
+      onRequest: audited('registry.deploy', onModel),
+    },
+    async (request) => {
+      const { model } = request.params;
+      const { version } = request.body;
+      note(request, `model:${model}@${String(version)}`, { version });
+      const d = await registry.deploy(callerOf(request, policy), model, version);
+      note(request, `model:${d.record.model}@${String(d.version)}`, {
+        version: d.version,
+        previous_version: d.previousVersion,
+      });
+      return deploymentView(d);
+    },
+  );
+
+  app.post<{ Params: ModelParams }>(
+    `${BASE}/rollback`,
+    {
+      schema: { params: modelParams },
+      config: { scope: 'models:deploy', resource: modelResource },
+      onRequest: audited('registry.rollback', onModel),
+    },
+    async (request) => {
+      const d = await registry.rollback(callerOf(request, policy), request.params.model);
+      note(request, `model:${d.record.model}@${String(d.version)}`, {
+        version: d.version,
+        previous_version: d.previousVersion,
+      });
+      return deploymentView(d);
+    },
+  );
+}
