@@ -500,3 +500,44 @@ for (const backend of backends) {
     },
   );
 }
+
+describe('blob uploads over a real socket', () => {
+  let f: Fixture;
+  let eng: Caller;
+  const limit = 4 * 1024 * 1024;
+
+  beforeAll(async () => {
+    // The JSON body limit stays at its 1 MiB default: uploads are bounded by maxBlobBytes only.
+    f = await startApp({ listen: true, config: { registry: { maxBlobBytes: limit } } });
+    eng = await caller(f, ['ml-engineer']);
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  const upload = (sha256: string, bytes: Buffer) =>
+    fetch(`${f.base}/v1/registry/blobs/${sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${eng.token}`, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+
+  it('streams a body larger than server.bodyLimit into the store', async () => {
+    const big = artifact(3 * 1024 * 1024);
+    const res = await upload(big.sha256, big.bytes);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ sha256: big.sha256, size: big.bytes.length });
+    expect(filesUnder(join(f.dir, 'blobs'))).toEqual([
+      join(f.dir, 'blobs', big.sha256.slice(0, 2), big.sha256),
+    ]);
+  });
+
+  it('answers 413 past registry.maxBlobBytes and keeps nothing', async () => {
+    const before = filesUnder(join(f.dir, 'blobs'));
+    const over = artifact(limit + 1);
+    const res = await upload(over.sha256, over.bytes);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ApiError).error.code).toBe('payload_too_large');
+    expect(filesUnder(join(f.dir, 'blobs'))).toEqual(before);
+  });
+});
