@@ -6,33 +6,27 @@
  * may call what is the policy's (scopes on `model:<name>`, decided in http/); the rules here hold
  * whatever the caller's roles. Records come from the store; their JSON shape is http/'s.
  */
-import { createReadStream } from 'node:fs';
 import type { Clock } from '../lib/clock.js';
 import type { Policy } from '../policy/index.js';
 import type {
   Actor,
   DatasetRef,
-  DeploymentRecord,
-  DeployResult,
   ModelVersionRecord,
   RegistryStore,
   TransitionRecord,
-  VersionRefusal,
   VersionStatus,
 } from '../store/index.js';
 import { canTransition } from '../store/registry-rules.js';
 import { assertDigest, type BlobBody, type BlobInfo, type BlobStore } from './blobs.js';
-import {
-  InvalidTransitionError,
-  RegistryDeniedError,
-  RegistryInputError,
-  RegistryNotFoundError,
-} from './errors.js';
+import { RegistryDeniedError, RegistryNotFoundError } from './errors.js';
+import { storedArtifact, taskOf } from './artifacts.js';
+import { conflictOf, goLive, refusalOf, type Deployment } from './go-live.js';
 import { checkLineage, type RegistryCaller } from './lineage.js';
-import { allowedFile, hashFile, validName } from './paths.js';
-import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+import { validName } from './paths.js';
+import type { RegistryServing } from './serving.js';
 
 export type { RegistryCaller } from './lineage.js';
+export type { Deployment } from './go-live.js';
 
 /** What the service works on. */
 export interface ModelRegistryDeps {
@@ -69,40 +63,6 @@ export interface ModelSummary {
   /** The number of its active version, null when none is. */
   readonly active: number | null;
   readonly versions: number;
-}
-
-/** A deployment or rollback, with the version numbers it went between. */
-export interface Deployment {
-  readonly record: DeploymentRecord;
-  readonly version: number;
-  readonly previousVersion: number | null;
-}
-
-/** The tasks each backend serves; the first is the default (`onnx` has none: name it). */
-const BACKEND_TASKS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['tfjs', ['embedding']],
-  ['onnx', ['embedding', 'classification']],
-  ['llama-cpp', ['generation']],
-  ['echo', ['generation', 'embedding', 'classification']],
-]);
-
-/** The task a proposal's version serves: its own, or its backend's default (400 otherwise). */
-function taskOf(backend: string, task: string | undefined): string {
-  const tasks = BACKEND_TASKS.get(backend);
-  if (tasks === undefined) {
-    throw new RegistryInputError(
-      'backend-invalid',
-      `Unknown backend ${backend}; use one of ${[...BACKEND_TASKS.keys()].join(', ')}`,
-    );
-  }
-  const chosen = task ?? (backend === 'onnx' ? undefined : tasks[0]);
-  if (chosen === undefined || !tasks.includes(chosen)) {
-    throw new RegistryInputError(
-      'task-invalid',
-      `Backend ${backend} serves the task${tasks.length > 1 ? 's' : ''} ${tasks.join(', ')}; name one`,
-    );
-  }
-  return chosen;
 }
 
 const actorOf = (c: RegistryCaller): Actor => ({
@@ -152,7 +112,7 @@ export class ModelRegistry {
   async propose(caller: RegistryCaller, model: string, p: Proposal): Promise<ModelVersionRecord> {
     validName(model);
     const task = taskOf(p.backend, p.task);
-    const artifact = await this.#artifact(p);
+    const artifact = await storedArtifact(this.#d, p.sha256, p.path);
     const datasets = await checkLineage(
       this.#d.store,
       this.#d.policy.current(),
@@ -250,8 +210,10 @@ export class ModelRegistry {
    */
   async deploy(caller: RegistryCaller, model: string, n: number): Promise<Deployment> {
     const v = await this.version(model, n);
-    if (v.status !== 'approved') throw this.#conflict(v, 'deploy', v.status);
-    return this.#golive(v, (now) => this.#d.store.deploy(model, v.id, actorOf(caller), now));
+    if (v.status !== 'approved') throw conflictOf(v, 'deploy', v.status);
+    return goLive(this.#d.serving, this.#d.blobs, v, () =>
+      this.#d.store.deploy(model, v.id, actorOf(caller), this.#d.clock()),
+    );
   }
 
   /** Returns to the version the last deployment replaced (404 `nothing-to-roll-back`). */
@@ -266,8 +228,10 @@ export class ModelRegistry {
         `Model ${model} has no earlier deployment to roll back to`,
       );
     }
-    if (target.status !== 'approved') throw this.#conflict(target, 'roll back to', target.status);
-    return this.#golive(target, (now) => this.#d.store.rollback(model, actorOf(caller), now));
+    if (target.status !== 'approved') throw conflictOf(target, 'roll back to', target.status);
+    return goLive(this.#d.serving, this.#d.blobs, target, () =>
+      this.#d.store.rollback(model, actorOf(caller), this.#d.clock()),
+    );
   }
 
   /** The status changes of version `n`, oldest first. */
@@ -290,34 +254,6 @@ export class ModelRegistry {
     return (await this.#d.store.datasetsOf((await this.version(model, n)).id)) ?? [];
   }
 
-  async #artifact(p: Proposal): Promise<{ sha256: string; size: number }> {
-    if (p.sha256 === undefined && p.path === undefined) {
-      throw new RegistryInputError(
-        'artifact-source',
-        'Name the artifact: sha256 (an uploaded blob) or path (a file under registry.allowedPaths)',
-      );
-    }
-    if (p.path === undefined) {
-      const sha256 = assertDigest(p.sha256 ?? '');
-      const info = await this.#d.blobs.stat(sha256);
-      if (info === undefined) {
-        throw new RegistryNotFoundError('blob-not-found', `No blob ${sha256} is stored`);
-      }
-      return info;
-    }
-    const file = await allowedFile(p.path, this.#d.allowedPaths);
-    const { sha256 } = await hashFile(file);
-    if (p.sha256 !== undefined && assertDigest(p.sha256) !== sha256) {
-      throw new RegistryInputError(
-        'digest-mismatch',
-        `The file's sha256 is ${sha256}, not the ${p.sha256} it was registered with`,
-      );
-    }
-    // Copied into the blob store (and verified again on the way): served from there, so a file
-    // changed under allowedPaths later changes nothing the registry approved.
-    return this.putBlob(sha256, createReadStream(file));
-  }
-
   async #versionWithArtifact(sha256: string): Promise<ModelVersionRecord | undefined> {
     for (const model of await this.#d.store.listModels()) {
       const found = (await this.#d.store.listVersions(model)).find(
@@ -335,7 +271,7 @@ export class ModelRegistry {
     reason: string | null,
   ): Promise<ModelVersionRecord> {
     const verb = to === 'approved' ? 'approve' : to === 'rejected' ? 'reject' : 'retire';
-    if (!canTransition(v.status, to)) throw this.#conflict(v, verb, v.status);
+    if (!canTransition(v.status, to)) throw conflictOf(v, verb, v.status);
     const result = await this.#d.store.transition(
       v.id,
       v.status,
@@ -344,71 +280,7 @@ export class ModelRegistry {
       reason,
       this.#d.clock(),
     );
-    if (!result.ok) throw this.#refusal(v, verb, result);
+    if (!result.ok) throw refusalOf(v, verb, result);
     return result.record;
-  }
-
-  /** Prepare → record → commit (or abort): what is served follows what the store says. */
-  async #golive(
-    v: ModelVersionRecord,
-    record: (now: number) => Promise<DeployResult>,
-  ): Promise<Deployment> {
-    let prepared = await this.#prepare(v);
-    let result: DeployResult;
-    try {
-      result = await record(this.#d.clock());
-    } catch (err) {
-      await prepared?.abort();
-      throw err;
-    }
-    if (!result.ok) {
-      await prepared?.abort();
-      throw this.#refusal(v, 'deploy', result);
-    }
-    if (result.current.id !== v.id) {
-      // A concurrent rollback moved the store elsewhere first: serve what it recorded.
-      await prepared?.abort();
-      prepared = await this.#prepare(result.current);
-    }
-    prepared?.commit();
-    return {
-      record: result.deployment,
-      version: result.current.version,
-      previousVersion: result.previous?.version ?? null,
-    };
-  }
-
-  async #prepare(v: ModelVersionRecord): Promise<PreparedVersion | undefined> {
-    const serving = this.#d.serving;
-    if (serving === undefined) return undefined;
-    const sv: ServingVersion = {
-      model: v.model,
-      versionId: v.id,
-      version: v.version,
-      backend: v.backend,
-      task: v.task,
-      sha256: v.artifactSha256,
-      size: v.artifactSize,
-      artifactPath: this.#d.blobs.pathOf(v.artifactSha256),
-      params: v.params,
-    };
-    return serving.prepare(sv);
-  }
-
-  #refusal(v: ModelVersionRecord, verb: string, r: VersionRefusal): Error {
-    if (r.reason === 'missing') {
-      return new RegistryNotFoundError(
-        'version-not-found',
-        `Model ${v.model} has no version ${v.version}`,
-      );
-    }
-    return this.#conflict(v, verb, r.current);
-  }
-
-  #conflict(v: ModelVersionRecord, verb: string, current: VersionStatus): InvalidTransitionError {
-    return new InvalidTransitionError(
-      `Cannot ${verb} version ${v.version} of model ${v.model}: it is ${current}`,
-      current,
-    );
   }
 }

@@ -7,18 +7,20 @@
  * `model:<model>@<version>` (or `blob:<sha256>`), so every response, refused ones too, is an
  * audit event that says what was attempted.
  */
-import { PassThrough } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequestError } from '../../errors.js';
+import type { FastifyInstance } from 'fastify';
 import type { Policy } from '../../policy/index.js';
-import { validName, type BlobBody } from '../../registry/index.js';
-import type { ModelRegistry, Proposal, RegistryCaller } from '../../registry/index.js';
-import { InsufficientScopeError, MissingTokenError } from '../errors.js';
+import type { ModelRegistry, Proposal } from '../../registry/index.js';
+import { blobRoutes } from './registry-blobs.js';
+import {
+  audited,
+  callerOf,
+  modelResource,
+  note,
+  onModel,
+  onVersion,
+  type ModelParams,
+} from './registry-facts.js';
 import { deploymentView, list, transitionView, versionView } from './registry-views.js';
-
-interface ModelParams {
-  model: string;
-}
 interface VersionParams extends ModelParams {
   n: string;
 }
@@ -79,64 +81,6 @@ const deployBody = {
   properties: { version: { type: 'integer', minimum: 1, maximum: 999_999_999 } },
 } as const;
 
-/** The caller as the service sees it, with the scopes the policy decided on. */
-function callerOf(request: FastifyRequest, policy: Policy): RegistryCaller {
-  const id = request.identity;
-  if (id === undefined) throw new MissingTokenError();
-  const scopes = id.unscoped ? policy.current().grantedScopes(id.roles) : id.scopes;
-  return {
-    issuer: id.issuer,
-    subject: id.subject,
-    clientId: id.clientId,
-    roles: id.roles,
-    scopes,
-  };
-}
-
-/** The policy resource of a route with a `:model` parameter (400 for a name with tricks). */
-const modelResource = (request: FastifyRequest): string =>
-  `model:${validName((request.params as ModelParams).model)}`;
-
-/** Names the audit action (and the attempted resource) before anything can refuse. */
-function audited(action: string, resource: (request: FastifyRequest) => string) {
-  return (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
-    request.audit = { action, resource: resource(request) };
-    done();
-  };
-}
-const onModel = (r: FastifyRequest) => `model:${(r.params as ModelParams).model}`;
-const onVersion = (r: FastifyRequest) => {
-  const p = r.params as VersionParams;
-  return `model:${p.model}@${p.n}`;
-};
-const onBlob = (r: FastifyRequest) => `blob:${(r.params as { sha256: string }).sha256}`;
-
-/** Adds what the route learnt to its audit event. */
-function note(request: FastifyRequest, resource: string, details: Record<string, unknown>): void {
-  request.audit = { ...request.audit, resource, details };
-}
-
-/**
- * The request body as a stream the blob store may stop (it destroys what it stops) without
- * destroying the request, which must still carry the answer (413, 400). Fails when the request
- * does: a client gone mid-upload leaves nothing behind.
- */
-function detached(source: NodeJS.ReadableStream): BlobBody {
-  const body = new PassThrough();
-  const fail = (err?: Error) => {
-    body.destroy(err ?? new Error('the request ended before its body did'));
-  };
-  source.once('error', fail);
-  source.once('aborted', () => {
-    fail();
-  });
-  body.once('close', () => {
-    source.off('error', fail);
-  });
-  source.pipe(body);
-  return body;
-}
-
 /** The routes; `maxBlobBytes` (`registry.maxBlobBytes`) is each upload's body limit. */
 export function registryRoutes(
   app: FastifyInstance,
@@ -144,82 +88,8 @@ export function registryRoutes(
   policy: Policy,
   maxBlobBytes: number,
 ): void {
-  void app.register((blobs, _opts, done) => {
-    // Uploads are streamed to the blob store, never buffered; nothing else is accepted here.
-    blobs.removeAllContentTypeParsers();
-    blobs.addContentTypeParser('application/octet-stream', (_req, payload, next) => {
-      next(null, payload);
-    });
-    blobRoutes(blobs, registry, policy, maxBlobBytes);
-    done();
-  });
+  blobRoutes(app, registry, policy, maxBlobBytes);
   versionRoutes(app, registry, policy);
-}
-
-function blobRoutes(
-  app: FastifyInstance,
-  registry: ModelRegistry,
-  policy: Policy,
-  maxBlobBytes: number,
-): void {
-  app.put<{ Params: { sha256: string } }>(
-    '/v1/registry/blobs/:sha256',
-    {
-      bodyLimit: maxBlobBytes,
-      config: { scope: 'models:propose' },
-      onRequest: audited('registry.blob_upload', onBlob),
-    },
-    async (request, reply) => {
-      const body = request.body as NodeJS.ReadableStream | undefined;
-      if (body === undefined) {
-        throw new BadRequestError('Send the blob as the request body (application/octet-stream)');
-      }
-      let put;
-      try {
-        put = await registry.putBlob(request.params.sha256, detached(body));
-      } catch (err) {
-        // The rest of a refused body is not read: the connection ends after the answer.
-        if (!request.raw.complete) void reply.header('connection', 'close');
-        throw err;
-      }
-      note(request, `blob:${put.sha256}`, {
-        sha256: put.sha256,
-        size: put.size,
-        created: put.created,
-      });
-      void reply.code(put.created ? 201 : 200);
-      return { object: 'registry.blob', sha256: put.sha256, size: put.size, created: put.created };
-    },
-  );
-
-  app.get<{ Params: { sha256: string } }>(
-    '/v1/registry/blobs/:sha256',
-    { config: { scope: 'registry:read' }, onRequest: audited('registry.blob_download', onBlob) },
-    async (request, reply) => {
-      const version = await registry.artifactVersion(request.params.sha256);
-      // The model's own patterns apply to its artifact as to its records.
-      const snapshot = policy.current();
-      const caller = callerOf(request, policy);
-      const decision = snapshot.decide({
-        roles: caller.roles,
-        scopes: caller.scopes,
-        action: 'registry:read',
-        resource: `model:${version.model}`,
-      });
-      request.decision = decision;
-      if (!decision.allowed) throw new InsufficientScopeError('registry:read');
-      const { info, stream } = await registry.openArtifact(version);
-      note(request, `model:${version.model}@${String(version.version)}`, {
-        sha256: info.sha256,
-        size: info.size,
-      });
-      return reply
-        .type('application/octet-stream')
-        .header('content-length', info.size)
-        .header('etag', `"${info.sha256}"`)
-        .send(stream);
-    },
-  );
 }
 
 function versionRoutes(app: FastifyInstance, registry: ModelRegistry, policy: Policy): void {
