@@ -58,6 +58,7 @@ for (const backend of backends) {
       let eng: Caller; // ml-engineer who also holds admin: proposes, may never approve its own
       let admin: Caller; // a second admin: approves and deploys
       let auditor: Caller;
+      let ml: Caller; // a plain ml-engineer
       let narrow: Caller; // ml-engineer whose token lacks datasets:read
       let allowed: string;
       const blobsDir = () => join(f.dir, 'blobs');
@@ -78,6 +79,7 @@ for (const backend of backends) {
         eng = await caller(f, ['ml-engineer', 'admin']);
         admin = await caller(f, ['admin']);
         auditor = await caller(f, ['auditor']);
+        ml = await caller(f, ['ml-engineer']);
         narrow = await caller(f, ['ml-engineer'], ['models:propose']);
         // The datasets API is another area's: the records are made in the store directly.
         const reg = f.app.store.registry;
@@ -206,13 +208,17 @@ for (const backend of backends) {
         // Version 2 registered from a file under allowedPaths: hashed, and copied into the store.
         const file = join(allowed, 'v2.gguf');
         writeFileSync(file, a2.bytes);
-        const p2 = await propose(eng, { backend: 'llama-cpp', path: file, sha256: a2.sha256 });
+        const p2 = await propose(ml, { backend: 'llama-cpp', path: file, sha256: a2.sha256 });
         expect(p2.statusCode).toBe(201);
         expect(p2.json<VersionBody>()).toMatchObject({
           version: 2,
           sha256: a2.sha256,
           size: a2.bytes.length,
+          proposed_by: { subject: ml.id },
         });
+        // An ml-engineer proposes; approving is not among its scopes at all.
+        const byMl = await call(f, ml, 'POST', `${versions}/2/approve`);
+        expect(errorOf(byMl).code).toBe('insufficient_scope');
         const unapproved = await call(f, admin, 'POST', `/v1/registry/models/${model}/deploy`, {
           version: 2,
         });

@@ -101,14 +101,16 @@ function versionRoutes(app: FastifyInstance, registry: ModelRegistry, policy: Po
   app.get(
     '/v1/registry/models',
     { config: { scope: 'registry:read' }, onRequest: audited('registry.list', () => 'model:*') },
-    async () =>
-      list(
-        (await registry.listModels()).map((m) => ({
-          model: m.model,
-          active: m.active,
-          versions: m.versions,
-        })),
-      ),
+    async (request) => {
+      // Only the models whose records the policy lets this caller read.
+      const { roles, scopes } = callerOf(request, policy);
+      const snapshot = policy.current();
+      const readable = (model: string) =>
+        snapshot.decide({ roles, scopes, action: 'registry:read', resource: `model:${model}` })
+          .allowed;
+      const models = (await registry.listModels()).filter((m) => readable(m.model));
+      return list(models.map((m) => ({ model: m.model, active: m.active, versions: m.versions })));
+    },
   );
 
   app.post<{ Params: ModelParams; Body: Proposal }>(
