@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -544,6 +545,27 @@ describe('blob uploads over a real socket', () => {
     const res = await upload(over.sha256, over.bytes);
     expect(res.status).toBe(413);
     expect(((await res.json()) as ApiError).error.code).toBe('payload_too_large');
+    expect(filesUnder(join(f.dir, 'blobs'))).toEqual(before);
+  });
+
+  it('keeps nothing of an upload whose client goes away mid-body', async () => {
+    const before = filesUnder(join(f.dir, 'blobs'));
+    const partial = artifact(200_000);
+    const { hostname: host, port } = new URL(f.base);
+    const socket = connect({ host, port: Number(port) });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `PUT /v1/registry/blobs/${partial.sha256} HTTP/1.1\r\nhost: ${host}\r\n` +
+        `authorization: Bearer ${eng.token}\r\ncontent-type: application/octet-stream\r\n` +
+        `content-length: ${String(partial.bytes.length)}\r\n\r\n`,
+    );
+    socket.write(partial.bytes.subarray(0, 50_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    // The temp file goes as soon as the server sees the request end; poll briefly for it.
+    for (let i = 0; i < 50 && filesUnder(join(f.dir, 'blobs')).length !== before.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(filesUnder(join(f.dir, 'blobs'))).toEqual(before);
   });
 });
