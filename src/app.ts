@@ -3,6 +3,7 @@
  * `buildApp` with overrides (clock, fetch, ids, logger) and drive it with `inject()`; `serve`
  * builds it with `waitForModels: false`, listens, and lets the models load behind `/readyz`.
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
@@ -16,7 +17,6 @@ import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
-import { join } from 'node:path';
 import { BlobStore, ModelRegistry } from './registry/index.js';
 
 /** Things tests replace. */

@@ -85,16 +85,21 @@ export class ModelRegistry {
   }
 
   /**
-   * The model version whose artifact is the stored blob `sha256`; 404 `blob-not-found` when no
-   * version has it (a dataset file is never a model artifact) or it is not stored.
+   * The model versions whose artifact is the stored blob `sha256` (several models may share
+   * one); 404 `blob-not-found` when none has it (a dataset file is never a model artifact) or it
+   * is not stored.
    */
-  async artifactVersion(sha256: string): Promise<ModelVersionRecord> {
+  async artifactVersions(sha256: string): Promise<ModelVersionRecord[]> {
     assertDigest(sha256);
-    const version = await this.#versionWithArtifact(sha256);
-    if (version === undefined || !(await this.#d.blobs.has(sha256))) {
+    const versions: ModelVersionRecord[] = [];
+    for (const model of await this.#d.store.listModels()) {
+      const all = await this.#d.store.listVersions(model);
+      versions.push(...all.filter((v) => v.artifactSha256 === sha256));
+    }
+    if (versions.length === 0 || !(await this.#d.blobs.has(sha256))) {
       throw new RegistryNotFoundError('blob-not-found', `No model artifact ${sha256} is stored`);
     }
-    return version;
+    return versions;
   }
 
   /** A read stream of the artifact of `version` (read it to its end or destroy it). */
@@ -252,16 +257,6 @@ export class ModelRegistry {
   /** The dataset versions version `n` was trained on. */
   async datasets(model: string, n: number): Promise<DatasetRef[]> {
     return (await this.#d.store.datasetsOf((await this.version(model, n)).id)) ?? [];
-  }
-
-  async #versionWithArtifact(sha256: string): Promise<ModelVersionRecord | undefined> {
-    for (const model of await this.#d.store.listModels()) {
-      const found = (await this.#d.store.listVersions(model)).find(
-        (v) => v.artifactSha256 === sha256,
-      );
-      if (found !== undefined) return found;
-    }
-    return undefined;
   }
 
   async #move(

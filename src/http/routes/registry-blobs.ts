@@ -90,18 +90,19 @@ function routes(
     '/v1/registry/blobs/:sha256',
     { config: { scope: 'registry:read' }, onRequest: audited('registry.blob_download', onBlob) },
     async (request, reply) => {
-      const version = await registry.artifactVersion(request.params.sha256);
-      // The model's own patterns apply to its artifact as to its records.
+      const versions = await registry.artifactVersions(request.params.sha256);
+      // The models' own patterns apply to their artifact as to their records: the caller must
+      // be allowed to read one of the models it belongs to.
       const snapshot = policy.current();
-      const caller = callerOf(request, policy);
-      const decision = snapshot.decide({
-        roles: caller.roles,
-        scopes: caller.scopes,
-        action: 'registry:read',
-        resource: `model:${version.model}`,
-      });
-      request.decision = decision;
-      if (!decision.allowed) throw new InsufficientScopeError('registry:read');
+      const { roles, scopes } = callerOf(request, policy);
+      const decide = (model: string) =>
+        snapshot.decide({ roles, scopes, action: 'registry:read', resource: `model:${model}` });
+      const version = versions.find((v) => decide(v.model).allowed);
+      if (version === undefined) {
+        request.decision = decide(versions[0]?.model ?? '');
+        throw new InsufficientScopeError('registry:read');
+      }
+      request.decision = decide(version.model);
       const { info, stream } = await registry.openArtifact(version);
       note(request, `model:${version.model}@${String(version.version)}`, {
         sha256: info.sha256,
