@@ -541,9 +541,10 @@ describe('blob uploads over a real socket', () => {
 
   it('answers 413 past registry.maxBlobBytes and keeps nothing', async () => {
     const before = filesUnder(join(f.dir, 'blobs'));
-    const over = artifact(limit + 1);
+    const over = artifact(2 * limit);
     const res = await upload(over.sha256, over.bytes);
     expect(res.status).toBe(413);
+    expect(res.headers.get('connection')).toBe('close');
     expect(((await res.json()) as ApiError).error.code).toBe('payload_too_large');
     expect(filesUnder(join(f.dir, 'blobs'))).toEqual(before);
   });

@@ -45,6 +45,12 @@ export function blobRoutes(
     blobs.addContentTypeParser('application/octet-stream', (_req, payload, next) => {
       next(null, payload);
     });
+    // A body left unread (refused: 401, 403, 413, 400) is not drained: the connection ends
+    // after the answer, so a refused upload costs no more than what was already sent.
+    blobs.addHook('onSend', (request, reply, payload, done) => {
+      if (!request.raw.complete) void reply.header('connection', 'close');
+      done(null, payload);
+    });
     routes(blobs, registry, policy, maxBlobBytes);
     done();
   });
@@ -68,14 +74,7 @@ function routes(
       if (body === undefined) {
         throw new BadRequestError('Send the blob as the request body (application/octet-stream)');
       }
-      let put;
-      try {
-        put = await registry.putBlob(request.params.sha256, detached(body));
-      } catch (err) {
-        // The rest of a refused body is not read: the connection ends after the answer.
-        if (!request.raw.complete) void reply.header('connection', 'close');
-        throw err;
-      }
+      const put = await registry.putBlob(request.params.sha256, detached(body));
       note(request, `blob:${put.sha256}`, {
         sha256: put.sha256,
         size: put.size,
