@@ -17,7 +17,7 @@ import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
-import { BlobStore, DatasetService } from './registry/index.js';
+import { BlobStore, DatasetService, ModelRegistry } from './registry/index.js';
 
 /** Things tests replace. */
 export interface AppOverrides {
@@ -107,9 +107,11 @@ export async function buildApp(
   });
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
+  // One content-addressed store for model artifacts and dataset files.
+  const blobs = new BlobStore(join(config.dataDir, 'blobs'));
   const datasets = new DatasetService({
     store,
-    blobs: new BlobStore(join(config.dataDir, 'blobs')),
+    blobs,
     clock,
     limits: config.registry,
     audit: audit?.log,
@@ -126,6 +128,16 @@ export async function buildApp(
     ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
     auditStage: audit?.stage,
     datasets,
+    // The serving side (inference/) is plugged in by the integrator; until then deploy records only.
+    registry: new ModelRegistry({
+      store: store.registry,
+      blobs,
+      policy,
+      clock,
+      allowedPaths: config.registry.allowedPaths,
+      maxBlobBytes: config.registry.maxBlobBytes,
+      serving: undefined,
+    }),
   });
   await http.ready();
   if (options.waitForModels !== false) await inference.load();

@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'DATASET_ACCESS_DENIED'
   | 'PRECONDITION_FAILED'
   | 'PRECONDITION_REQUIRED'
+  | 'REGISTRY_DENIED'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DPOP_ALGS, OAuthError, TokenError } from '../auth/index.js';
 import { GatewayError } from '../errors.js';
+import { registryRefusal } from '../registry/index.js';
 import { frameworkProblem } from './framework-errors.js';
 
 /** No credentials at all (RFC 6750 §3.1: no error code in the challenge). */
@@ -68,6 +69,8 @@ interface Mapped {
   headers: Record<string, string>;
   /** Raised by Fastify or Node below the routes (not one of ours). */
   framework?: true;
+  /** Members the error adds to the `/v1/*` error body (a registry refusal's `current_status`). */
+  fields?: Record<string, unknown> | undefined;
 }
 
 function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
@@ -125,7 +128,10 @@ function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
     if ('retryAfter' in err && typeof err.retryAfter === 'number') {
       headers['retry-after'] = String(err.retryAfter);
     }
-    return { status: err.statusCode, code: err.code.toLowerCase(), message: err.message, headers };
+    // A registry refusal is named by its rule (`digest-mismatch`, `self-approval`, …).
+    const refusal = registryRefusal(err);
+    const code = refusal?.code ?? err.code.toLowerCase();
+    return { status: err.statusCode, code, message: err.message, headers, fields: refusal?.fields };
   }
   const problem = frameworkProblem(err, {
     body: request.body,
@@ -168,6 +174,7 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
         type: openAIType(m.status),
         param: m.param ?? null,
         code: m.code,
+        ...m.fields,
       },
     });
   } else {

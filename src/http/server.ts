@@ -29,6 +29,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { policyRoutes } from './routes/policy.js';
+import type { ModelRegistry } from '../registry/index.js';
+import { registryRoutes } from './routes/registry.js';
 import { completionRoutes } from './routes/completions.js';
 import { datasetRoutes } from './routes/datasets.js';
 import type { DatasetService } from '../registry/index.js';
@@ -49,6 +51,8 @@ export interface HttpDeps {
   auditStage: AuditStage | undefined;
   /** The dataset service (routes/datasets). */
   datasets: DatasetService;
+  /** The model registry behind `/v1/registry/…` (undefined: those routes are not served). */
+  registry?: ModelRegistry | undefined;
 }
 
 /**
@@ -143,6 +147,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     completionRoutes(api, deps.inference, deps.policy, config.inference.defaultMaxTokens);
     auditRoutes(api, auth, store.audit, unsignedBound(config.audit.checkpointEvery));
     datasetRoutes(api, deps.datasets, deps.policy, config.registry.maxBlobBytes);
+    if (deps.registry)
+      registryRoutes(api, deps.registry, deps.policy, config.registry.maxBlobBytes);
     done();
   });
   return app;

@@ -2,9 +2,10 @@
  * @module registry/errors — refusals of the registry's storage layer. Each 400 carries a stable
  * `reason` naming the rule that refused the input, so callers and tests tell them apart without
  * parsing messages; messages name the rule and never echo a resolved path outside the roots.
+ * The service's refusals (404, 403, 409) carry one too; the API answers with it as the error code.
  */
 import { BadRequestError, ConflictError, GatewayError, NotFoundError } from '../errors.js';
-import type { DatasetAccess } from '../store/index.js';
+import type { DatasetAccess, VersionStatus } from '../store/index.js';
 
 /** Why an input to the registry was refused (400). */
 export type RegistryRefusal =
@@ -17,6 +18,9 @@ export type RegistryRefusal =
   | 'path-escape'
   | 'path-missing'
   | 'path-not-regular'
+  | 'artifact-source'
+  | 'backend-invalid'
+  | 'task-invalid'
   | 'label-invalid'
   | 'acl-invalid'
   | 'if-match-invalid';
@@ -45,6 +49,52 @@ export class BlobTooLargeError extends GatewayError {
 export class BlobUploadAbortedError extends GatewayError {
   constructor(options?: ErrorOptions) {
     super('REQUEST_CANCELLED', 'The upload was cancelled', 499, options);
+  }
+}
+
+/** Why a registry lookup found nothing (404). */
+export type RegistryMissing =
+  | 'blob-not-found'
+  | 'model-not-found'
+  | 'version-not-found'
+  | 'dataset-not-found'
+  | 'dataset-version-not-found'
+  | 'nothing-to-roll-back';
+
+/** A model, version, dataset or blob the request names does not exist (404); `reason` says which. */
+export class RegistryNotFoundError extends NotFoundError {
+  readonly reason: RegistryMissing;
+
+  constructor(reason: RegistryMissing, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Which rule refused a registry action to an authorized caller (403). */
+export type RegistryDenial = 'self-approval' | 'dataset-access' | 'training-labels';
+
+/**
+ * A registry rule refused the caller, although its scope allowed the route (403): the two-person
+ * rule, a dataset the caller may not read, a label the policy keeps out of the model's training.
+ */
+export class RegistryDeniedError extends GatewayError {
+  readonly reason: RegistryDenial;
+
+  constructor(reason: RegistryDenial, message: string) {
+    super('REGISTRY_DENIED', message, 403);
+    this.reason = reason;
+  }
+}
+
+/** A version is not in a status the change starts from (409); `current` is the one it is in. */
+export class InvalidTransitionError extends ConflictError {
+  readonly reason = 'invalid-transition';
+  readonly current: VersionStatus;
+
+  constructor(message: string, current: VersionStatus) {
+    super(message);
+    this.current = current;
   }
 }
 
@@ -105,4 +155,25 @@ export class DatasetPreconditionRequiredError extends GatewayError {
       428,
     );
   }
+}
+
+/**
+ * How the API names a registry refusal: its rule as the error `code` (`digest-mismatch`,
+ * `self-approval`, …) and the fields it adds to the error body (`current_status`); undefined for
+ * errors that are not the registry's.
+ */
+export function registryRefusal(
+  err: unknown,
+): { code: string; fields: Record<string, unknown> } | undefined {
+  if (err instanceof InvalidTransitionError) {
+    return { code: err.reason, fields: { current_status: err.current } };
+  }
+  if (
+    err instanceof RegistryInputError ||
+    err instanceof RegistryNotFoundError ||
+    err instanceof RegistryDeniedError
+  ) {
+    return { code: err.reason, fields: {} };
+  }
+  return undefined;
 }

@@ -15,7 +15,13 @@ export {
   DatasetNotFoundError,
   DatasetPreconditionRequiredError,
   DatasetStaleError,
+  InvalidTransitionError,
+  RegistryDeniedError,
   RegistryInputError,
+  RegistryNotFoundError,
+  registryRefusal,
+  type RegistryDenial,
+  type RegistryMissing,
   type RegistryRefusal,
 } from './errors.js';
 export { allowedFile, hashFile, validName } from './paths.js';
@@ -30,3 +36,11 @@ export {
   type DatasetView,
   type PurgeReport,
 } from './datasets.js';
+export {
+  ModelRegistry,
+  type Deployment,
+  type ModelRegistryDeps,
+  type ModelSummary,
+  type Proposal,
+  type RegistryCaller,
+} from './models.js';

@@ -1,0 +1,101 @@
+/**
+ * @module registry/go-live — how a version becomes the served one, deploy or rollback alike:
+ * prepared by the serving side first (loaded, its artifact verified), then recorded in the store
+ * (a compare-and-set that may lose to a concurrent caller), then committed — or aborted, so what
+ * is served always follows what the store says. Also the refusals version changes share.
+ */
+import type {
+  DeployResult,
+  ModelVersionRecord,
+  VersionRefusal,
+  VersionStatus,
+} from '../store/index.js';
+import type { BlobStore } from './blobs.js';
+import { InvalidTransitionError, RegistryNotFoundError } from './errors.js';
+import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+
+/** A deployment or rollback, with the version numbers it went between. */
+export interface Deployment {
+  readonly record: Extract<DeployResult, { ok: true }>['deployment'];
+  readonly version: number;
+  readonly previousVersion: number | null;
+}
+
+/** 409 `invalid-transition`: `v` cannot be `verb`ed from `current`. */
+export function conflictOf(
+  v: ModelVersionRecord,
+  verb: string,
+  current: VersionStatus,
+): InvalidTransitionError {
+  return new InvalidTransitionError(
+    `Cannot ${verb} version ${String(v.version)} of model ${v.model}: it is ${current}`,
+    current,
+  );
+}
+
+/** The error for a change of `v` the store refused. */
+export function refusalOf(v: ModelVersionRecord, verb: string, r: VersionRefusal): Error {
+  if (r.reason === 'missing') {
+    return new RegistryNotFoundError(
+      'version-not-found',
+      `Model ${v.model} has no version ${String(v.version)}`,
+    );
+  }
+  return conflictOf(v, verb, r.current);
+}
+
+/** Asks `serving` (if any) to load `v` from its blob beside what is served. */
+function prepare(
+  serving: RegistryServing | undefined,
+  blobs: BlobStore,
+  v: ModelVersionRecord,
+): Promise<PreparedVersion | undefined> {
+  if (serving === undefined) return Promise.resolve(undefined);
+  const version: ServingVersion = {
+    model: v.model,
+    versionId: v.id,
+    version: v.version,
+    backend: v.backend,
+    task: v.task,
+    sha256: v.artifactSha256,
+    size: v.artifactSize,
+    artifactPath: blobs.pathOf(v.artifactSha256),
+    params: v.params,
+  };
+  return serving.prepare(version);
+}
+
+/**
+ * Makes `v` the served version: prepare → `record` (the store's deploy or rollback) → commit;
+ * a refusal or failure of the store aborts what was prepared. Without `serving` it only records.
+ */
+export async function goLive(
+  serving: RegistryServing | undefined,
+  blobs: BlobStore,
+  v: ModelVersionRecord,
+  record: () => Promise<DeployResult>,
+): Promise<Deployment> {
+  let prepared = await prepare(serving, blobs, v);
+  let result: DeployResult;
+  try {
+    result = await record();
+  } catch (err) {
+    await prepared?.abort();
+    throw err;
+  }
+  if (!result.ok) {
+    await prepared?.abort();
+    throw refusalOf(v, 'deploy', result);
+  }
+  if (result.current.id !== v.id) {
+    // A concurrent rollback moved the store elsewhere first: serve what it recorded.
+    await prepared?.abort();
+    prepared = await prepare(serving, blobs, result.current);
+  }
+  prepared?.commit();
+  return {
+    record: result.deployment,
+    version: result.current.version,
+    previousVersion: result.previous?.version ?? null,
+  };
+}
