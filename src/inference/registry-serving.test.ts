@@ -99,8 +99,16 @@ describe('deploying a version while requests are in flight', () => {
       params: { slots: 2, delayMs: 3, contextSize: 40 },
     });
     (await serving.prepare(v1)).commit();
+    const answeredBy: (string | undefined)[] = [];
     const ask = (i: number) =>
-      service.generate('chat', { prompt: WORDS, maxTokens: 30 }, ctx(`u${String(i % 4)}`));
+      service.generate(
+        'chat',
+        { prompt: WORDS, maxTokens: 30 },
+        {
+          ...ctx(`u${String(i % 4)}`),
+          onModel: (m) => answeredBy.push(m.version?.versionId),
+        },
+      );
     const before = Array.from({ length: 16 }, (_, i) =>
       ask(i).finally(() => {
         settledOld++;
@@ -121,6 +129,11 @@ describe('deploying a version while requests are in flight', () => {
     expect(inFlight).toBeGreaterThan(8); // most were queued or running at the swap
     expect(words.slice(0, 16)).toEqual(Array<number>(16).fill(30));
     expect(words.slice(16)).toEqual(Array<number>(16).fill(10));
+    // What the audit and receipts are told: the version each request was looked up on.
+    expect(answeredBy).toEqual([
+      ...Array<string>(16).fill(v1.versionId),
+      ...Array<string>(16).fill(v2.versionId),
+    ]);
     // The old version was freed only once its last request had been answered.
     await served.close();
     expect(settledWhenFreed).toBe(16);
