@@ -3,10 +3,11 @@
  * version deployed from its blob while chat requests are in flight (none fails; those before
  * the swap are answered by the config model, the rest by the version), `/v1/models` showing the
  * version and its digest, retire, and the active version restored at start-up over a config
- * entry of the same id. The versions live in the app's own store (SQLite).
+ * entry of the same id. The versions live in the app's own store: SQLite, and PostgreSQL too
+ * when DATABASE_URL is set.
  */
 import { Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceRegistryServing, servingVersion } from '../src/inference/index.js';
@@ -23,86 +24,107 @@ const WORDS = Array.from({ length: 30 }, (_, i) => `w${String(i)}`).join(' ');
 const CONFIG_CHAT = { id: 'chat', backend: 'echo', slots: 2, delayMs: 3 };
 const VERSION_PARAMS = { slots: 2, delayMs: 3, contextSize: 40 };
 
-let f: Fixture;
-let blobs: BlobStore;
-let serving: InferenceRegistryServing;
-const tokens: string[] = [];
-const logs: { msg: string; obj: Record<string, unknown> }[] = [];
-const log = (_level: string, obj: Record<string, unknown>, msg: string): void => {
-  logs.push({ msg, obj });
-};
+const url = process.env.DATABASE_URL ?? '';
+if (url === '')
+  console.warn('registry-serving: PostgreSQL leg skipped; set DATABASE_URL to run it');
+const schema = `gatehouse_serving_${randomBytes(5).toString('hex')}`;
+const STORES: [string, Record<string, unknown>][] = [
+  ['SQLite', {}],
+  ...(url === ''
+    ? []
+    : [['PostgreSQL', { store: { url, schema } }] as [string, Record<string, unknown>]]),
+];
 
-beforeAll(async () => {
-  f = await startApp({ listen: true, realClock: true, config: { models: [CONFIG_CHAT] } });
-  blobs = new BlobStore(join(f.config.dataDir, 'blobs'));
-  serving = new InferenceRegistryServing(f.app.inference.served, f.config.inference, { log });
-  // Several identities, so that no per-identity limit stands between the load and the swap.
-  for (let i = 0; i < 4; i++) {
-    const client = await f.client({ name: `dev-${String(i)}`, roles: ['developer'] });
-    tokens.push((await requestToken(f, client)).json<{ access_token: string }>().access_token);
+describe.each(STORES)('a version deployed on a running server (%s)', (_name, storeConfig) => {
+  let f: Fixture;
+  let blobs: BlobStore;
+  let serving: InferenceRegistryServing;
+  const tokens: string[] = [];
+  const logs: { msg: string; obj: Record<string, unknown> }[] = [];
+  const log = (_level: string, obj: Record<string, unknown>, msg: string): void => {
+    logs.push({ msg, obj });
+  };
+
+  beforeAll(async () => {
+    f = await startApp({
+      listen: true,
+      realClock: true,
+      config: { models: [CONFIG_CHAT], ...storeConfig },
+    });
+    blobs = new BlobStore(join(f.config.dataDir, 'blobs'));
+    serving = new InferenceRegistryServing(f.app.inference.served, f.config.inference, { log });
+    // Several identities, so that no per-identity limit stands between the load and the swap.
+    for (let i = 0; i < 4; i++) {
+      const client = await f.client({ name: `dev-${String(i)}`, roles: ['developer'] });
+      tokens.push((await requestToken(f, client)).json<{ access_token: string }>().access_token);
+    }
+  });
+
+  afterAll(async () => {
+    await f.close();
+    if (storeConfig.store === undefined) return;
+    const { Client } = await import('pg');
+    const admin = new Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  /** Stores `bytes` as a blob and takes a version of `model` on it to `active`. */
+  async function activeVersion(model: string, bytes: string): Promise<ModelVersionRecord> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await blobs.put(sha256, Readable.from([Buffer.from(bytes)]), { maxBytes: 1024 });
+    const registry = f.app.store.registry;
+    const proposed = await registry.proposeVersion(
+      {
+        model,
+        backend: 'echo',
+        task: 'generation',
+        artifactSha256: sha256,
+        artifactSize: Buffer.byteLength(bytes),
+        params: VERSION_PARAMS,
+        proposedBy: alice,
+        datasets: [],
+        metadata: {},
+      },
+      Date.now(),
+    );
+    if (!proposed.ok) throw new Error('proposal refused');
+    const id = proposed.record.id;
+    const approved = await registry.transition(id, 'proposed', 'approved', bob, null, Date.now());
+    if (!approved.ok) throw new Error('approval refused');
+    const deployed = await registry.deploy(model, id, bob, Date.now());
+    if (!deployed.ok) throw new Error('deploy refused');
+    return deployed.current;
   }
-});
 
-afterAll(async () => {
-  await f.close();
-});
+  async function chat(i: number): Promise<{ status: number; words: number }> {
+    const res = await fetch(`${f.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tokens[i % tokens.length] ?? ''}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        model: 'chat',
+        messages: [{ role: 'user', content: WORDS }],
+        max_tokens: 30,
+      }),
+    });
+    if (res.status !== 200) return { status: res.status, words: -1 };
+    const body = (await res.json()) as { choices: { message: { content: string } }[] };
+    const text = body.choices[0]?.message.content ?? '';
+    return { status: res.status, words: text.split(' ').length };
+  }
 
-/** Stores `bytes` as a blob and takes a version of `model` on it to `active`. */
-async function activeVersion(model: string, bytes: string): Promise<ModelVersionRecord> {
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  await blobs.put(sha256, Readable.from([Buffer.from(bytes)]), { maxBytes: 1024 });
-  const registry = f.app.store.registry;
-  const proposed = await registry.proposeVersion(
-    {
-      model,
-      backend: 'echo',
-      task: 'generation',
-      artifactSha256: sha256,
-      artifactSize: Buffer.byteLength(bytes),
-      params: VERSION_PARAMS,
-      proposedBy: alice,
-      datasets: [],
-      metadata: {},
-    },
-    Date.now(),
-  );
-  if (!proposed.ok) throw new Error('proposal refused');
-  const id = proposed.record.id;
-  const approved = await registry.transition(id, 'proposed', 'approved', bob, null, Date.now());
-  if (!approved.ok) throw new Error('approval refused');
-  const deployed = await registry.deploy(model, id, bob, Date.now());
-  if (!deployed.ok) throw new Error('deploy refused');
-  return deployed.current;
-}
+  async function gatehouseFacts(): Promise<Record<string, unknown>> {
+    const res = await fetch(`${f.base}/v1/models/chat`, {
+      headers: { authorization: `Bearer ${tokens[0] ?? ''}` },
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { gatehouse: Record<string, unknown> }).gatehouse;
+  }
 
-async function chat(i: number): Promise<{ status: number; words: number }> {
-  const res = await fetch(`${f.base}/v1/chat/completions`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${tokens[i % tokens.length] ?? ''}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({
-      model: 'chat',
-      messages: [{ role: 'user', content: WORDS }],
-      max_tokens: 30,
-    }),
-  });
-  if (res.status !== 200) return { status: res.status, words: -1 };
-  const body = (await res.json()) as { choices: { message: { content: string } }[] };
-  const text = body.choices[0]?.message.content ?? '';
-  return { status: res.status, words: text.split(' ').length };
-}
-
-async function gatehouseFacts(): Promise<Record<string, unknown>> {
-  const res = await fetch(`${f.base}/v1/models/chat`, {
-    headers: { authorization: `Bearer ${tokens[0] ?? ''}` },
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { gatehouse: Record<string, unknown> }).gatehouse;
-}
-
-describe('a version deployed on a running server', () => {
   let record: ModelVersionRecord;
 
   it('lists a config model with no version', async () => {
