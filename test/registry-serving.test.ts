@@ -216,6 +216,23 @@ describe.each(STORES)('a version deployed on a running server (%s)', (_name, sto
     await served.close();
   });
 
+  it('serves the config entry instead when a few-shot classifier is built on the model', async () => {
+    const served = new ServedModels([modelSpec({ id: 'chat', backend: 'echo' })]);
+    const classifiers = { moderation: { model: 'chat' }, promptInjection: null };
+    const restorer = new InferenceRegistryServing(served, classifiers, { log });
+    const restore = await restorer.restoreActive(f.app.store.registry, (v) =>
+      blobs.pathOf(v.artifactSha256),
+    );
+    expect(restore.versions).toEqual([]);
+    await restore.load();
+    await served.load({ log });
+    expect(served.get('chat').version).toBeUndefined();
+    expect(logs.map((l) => l.msg)).toContain(
+      'active version not served: a few-shot classifier is built on this model; the config entry is served',
+    );
+    await served.close();
+  });
+
   it('retire stops serving it: 404 for new requests', async () => {
     await serving.retire('chat', record.id);
     expect(serving.served('chat')).toBeUndefined();

@@ -34,10 +34,9 @@ export {
 export * from './errors.js';
 export type * from './types.js';
 export { digestFile, verifyArtifact, ModelArtifactError } from './artifact.js';
+export { servingVersion, specOf, taskOf } from './version-spec.js';
 export {
   InferenceRegistryServing,
-  servingVersion,
-  specOf,
   type ActiveVersions,
   type ArtifactPathOf,
   type ClassifierModels,

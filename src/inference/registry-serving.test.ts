@@ -226,6 +226,13 @@ describe('prepare refuses what may not be served, and nothing served changes', (
     expect(serving.served('chat')).toBeUndefined();
   });
 
+  it('reads the hub task names as this server names tasks', async () => {
+    const { service, serving } = setup();
+    const v = await versionOf('hub', await file('echo-hub', 'h'), { task: 'text-generation' });
+    (await serving.prepare(v)).commit();
+    expect(service.lookup('hub').handle.task).toBe('generation');
+  });
+
   it('abort leaves what is served as it was', async () => {
     const { service, serving } = setup();
     const v1 = await versionOf('chat', await file('echo-a1', 'a1'));

@@ -13,8 +13,6 @@
  * folders and come from the config file; a version of either is refused by `prepare` when its
  * artifact is not a regular file.
  */
-import type { ModelConfig } from '../config/index.js';
-import { modelSpec } from '../config/index.js';
 import type { PreparedVersion, RegistryServing, ServingVersion } from '../registry/index.js';
 import type { ModelVersionRecord, RegistryStore } from '../store/index.js';
 import { verifyArtifact } from './artifact.js';
@@ -27,6 +25,7 @@ import {
   type ServedModelsDeps,
   type ServedVersion,
 } from './served-models.js';
+import { servingVersion, specOf, taskOf } from './version-spec.js';
 
 /** Where a version's artifact is on disk: its blob (`BlobStore.pathOf`) or its registered file. */
 export type ArtifactPathOf = (version: ModelVersionRecord) => string;
@@ -45,62 +44,6 @@ export interface Restore {
   readonly versions: readonly ServingVersion[];
   /** Loads each version one after the other; settles when all are served or failed. */
   load(): Promise<void>;
-}
-
-/** Params keys the version itself sets: a version may not override them through `params`. */
-const RESERVED = ['id', 'backend', 'path', 'sha256', 'task'] as const;
-/** The one task of the backends whose config has no `task` key. */
-const FIXED_TASK = new Map<string, string>([
-  ['tfjs', 'embedding'],
-  ['llama-cpp', 'generation'],
-]);
-
-/** `version` as the config entry the backend's loader takes; 400 naming the key if invalid. */
-export function specOf(version: ServingVersion): ModelConfig {
-  const what = `version ${String(version.version)} of model ${version.model}`;
-  for (const key of RESERVED) {
-    if (Object.hasOwn(version.params, key))
-      throw new ModelParamsInvalidError(`${what}: params.${key} is set by the version itself`);
-  }
-  const fixed = FIXED_TASK.get(version.backend);
-  if (fixed !== undefined && fixed !== version.task)
-    throw new ModelParamsInvalidError(
-      `${what}: backend ${version.backend} serves ${fixed}, not ${version.task}`,
-    );
-  const fields: Record<string, unknown> = {
-    ...version.params,
-    id: version.model,
-    backend: version.backend,
-    sha256: version.sha256,
-    ...(version.backend === 'echo' ? {} : { path: version.artifactPath }),
-    ...(fixed === undefined ? { task: version.task } : {}),
-  };
-  const parsed = modelSpec.safeParse(fields);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => {
-    const key = i.path.join('.');
-    const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
-    // `backend` and the other keys the version sets are named as such, the rest as params.
-    const head = i.path[0];
-    const own = typeof head === 'string' && Object.hasOwn(version.params, head);
-    return `${key === '' ? 'params' : own ? `params.${key}` : key}: ${i.message}${keys}`;
-  });
-  throw new ModelParamsInvalidError(`${what}: ${issues.join('; ')}`);
-}
-
-/** The version as the inference area serves it, from its registry record. */
-export function servingVersion(record: ModelVersionRecord, artifactPath: string): ServingVersion {
-  return {
-    model: record.model,
-    versionId: record.id,
-    version: record.version,
-    backend: record.backend,
-    task: record.task,
-    sha256: record.artifactSha256,
-    size: record.artifactSize,
-    artifactPath,
-    params: record.params,
-  };
 }
 
 /** Lets what `model` accepted finish, then frees its handle. */
@@ -144,7 +87,7 @@ export class InferenceRegistryServing implements RegistryServing {
     await verifyArtifact(version.artifactPath, version.sha256);
     const handle = await loadHandle(spec, this.#deps.loaders);
     try {
-      if (handle.task !== version.task)
+      if (handle.task !== taskOf(version))
         throw new ModelParamsInvalidError(
           `version ${String(version.version)} of model ${version.model} serves ${handle.task}, not ${version.task}`,
         );
@@ -181,7 +124,7 @@ export class InferenceRegistryServing implements RegistryServing {
         if (state === 'aborted') throw new Error('commit() after abort()');
         state = 'committed';
         if (this.#served.stopping) {
-          // Shutting down: close() has taken its list of models to free, so free this one.
+          // Shutting down: close() may already have freed what it found; free this one here.
           this.#release(model, 'not served: the server is shutting down');
           return;
         }
@@ -235,17 +178,29 @@ export class InferenceRegistryServing implements RegistryServing {
    * then serves them. A version that fails to load leaves its model failed (503).
    */
   async restoreActive(registry: ActiveVersions, artifactPathOf: ArtifactPathOf): Promise<Restore> {
-    const versions: ServingVersion[] = [];
+    const active: ServingVersion[] = [];
     for (const name of await registry.listModels()) {
       const record = await registry.activeVersion(name);
-      if (record !== undefined) versions.push(servingVersion(record, artifactPathOf(record)));
+      if (record !== undefined) active.push(servingVersion(record, artifactPathOf(record)));
     }
     const configured = new Set(this.#served.status().map((s) => s.id));
-    for (const v of versions) {
+    const versions: ServingVersion[] = [];
+    for (const v of active) {
+      const facts = { model: v.model, version: v.version, versionId: v.versionId };
+      if (this.#classifierIds.has(v.model)) {
+        // prepare() would refuse it; its config entry (if any) is served instead.
+        this.#deps.log(
+          'error',
+          facts,
+          'active version not served: a few-shot classifier is built on this model; the config entry is served',
+        );
+        continue;
+      }
+      versions.push(v);
       if (configured.has(v.model))
         this.#deps.log(
           'info',
-          { model: v.model, version: v.version, versionId: v.versionId },
+          facts,
           'the registry has an active version of this model: its config entry is not loaded',
         );
       this.#served.pin(v.model);
