@@ -42,7 +42,10 @@ export interface ClassifierModels {
 /** Active versions read at start-up, their ids already pinned; `load` serves them. */
 export interface Restore {
   readonly versions: readonly ServingVersion[];
-  /** Loads each version one after the other; settles when all are served or failed. */
+  /**
+   * Loads each version one after the other; settles when all are served or failed, never
+   * rejects. Called again, returns the same promise.
+   */
   load(): Promise<void>;
 }
 
@@ -205,7 +208,8 @@ export class InferenceRegistryServing implements RegistryServing {
         );
       this.#served.pin(v.model);
     }
-    return { versions, load: () => this.#served.during(this.#restore(versions)) };
+    let loading: Promise<void> | undefined;
+    return { versions, load: () => (loading ??= this.#served.during(this.#restore(versions))) };
   }
 
   async #restore(versions: readonly ServingVersion[]): Promise<void> {
