@@ -65,6 +65,7 @@ describe('gatehouse models list', () => {
         '  - id: broken-onnx',
         '    backend: onnx',
         `    path: ${join(root, 'no-such-folder')}`,
+        `    sha256: ${'ab'.repeat(32)}`,
         '',
       ].join('\n'),
     );

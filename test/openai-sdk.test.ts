@@ -27,7 +27,12 @@ beforeAll(async () => {
   f = await startApp({
     listen: true,
     realClock: true,
-    config: { models, inference: { moderation: {}, promptInjection: {} } },
+    // The shared stories260K copy is not pinned by a sha256 here.
+    config: {
+      models,
+      inference: { moderation: {}, promptInjection: {} },
+      registry: { requireDigest: false },
+    },
   });
   const c = await f.client({ roles: ['developer'] });
   const apiKey = (await requestToken(f, c)).json<{ access_token: string }>().access_token;

@@ -128,7 +128,8 @@ describe('model loading and /readyz', () => {
     const app = await buildApp(
       configWith([
         { id: 'ok', backend: 'echo' },
-        { id: 'broken', backend: 'llama-cpp', path: missing },
+        // Pinned (registry.requireDigest), so it fails for the missing file.
+        { id: 'broken', backend: 'llama-cpp', path: missing, sha256: 'ab'.repeat(32) },
       ]),
       { logger: createLogger('silent') },
     );

@@ -2,6 +2,7 @@
 export { loadConfig, envToTree, type Config, type LoadOptions } from './load.js';
 export {
   configSchema,
+  modelSpec,
   SIGNING_ALGS,
   VERIFY_ALGS,
   type ConfigInput,

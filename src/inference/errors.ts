@@ -74,3 +74,27 @@ export class PayloadTooLargeError extends GatewayError {
     super('PAYLOAD_TOO_LARGE', message, 413);
   }
 }
+
+/**
+ * A config model names a file without its `sha256` while `registry.requireDigest` holds: it is
+ * not loaded (serving is pinned to approved digests). 500: an operator's error, not a client's.
+ */
+export class ModelUnpinnedError extends GatewayError {
+  constructor(id: string) {
+    super(
+      'MODEL_UNPINNED',
+      `model ${id} names a file without its sha256; set models[].sha256 (or registry.requireDigest: false to serve it unpinned)`,
+      500,
+    );
+  }
+}
+
+/**
+ * A registry version cannot be served as recorded: its load parameters fail the backend's config
+ * schema, or its task is not one its backend serves (400: the message names the key).
+ */
+export class ModelParamsInvalidError extends GatewayError {
+  constructor(message: string) {
+    super('MODEL_PARAMS_INVALID', message, 400);
+  }
+}

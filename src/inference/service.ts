@@ -30,6 +30,12 @@ export interface CallContext {
    * counted with the model's tokenizer like the model's limit; 413 beyond it.
    */
   maxPromptTokens?: number | undefined;
+  /**
+   * Told which served model takes the request, as the service looks it up (before it queues):
+   * the one that answers it, even when another version is deployed meanwhile — what the audit
+   * facts and the receipt should name (`info.sha256`, `version`), rather than a later lookup.
+   */
+  onModel?: (model: ServedModel) => void;
 }
 
 /** One text's moderation verdict (OpenAI shape, camel-cased). */
@@ -156,6 +162,7 @@ export class InferenceService {
     ctx: CallContext,
   ): Promise<{ vectors: Float32Array[]; promptTokens: number }> {
     const m = this.model(id, 'embedding');
+    ctx.onModel?.(m);
     const promptTokens = this.#checkInputs(m, texts);
     roleLimit(promptTokens, ctx);
     return { vectors: await this.#batched(m, texts, ctx), promptTokens };
@@ -168,6 +175,7 @@ export class InferenceService {
     ctx: CallContext,
   ): Promise<{ labels: readonly string[]; scores: Float32Array[] }> {
     const m = this.model(id, 'classification');
+    ctx.onModel?.(m);
     if (m.handle.task !== 'classification') throw new ModelUnavailableError('not a classifier');
     this.#checkInputs(m, texts);
     return { labels: m.handle.labels, scores: await this.#batched(m, texts, ctx) };
@@ -195,6 +203,7 @@ export class InferenceService {
     const { handle } = c.model;
     if (handle.task !== 'classification') throw new ModelUnavailableError('not a classifier');
     this.#checkInputs(c.model, texts);
+    ctx.onModel?.(c.model);
     const scores = await c.classify(texts, ctx);
     return scores.map((s) => {
       const categories: Record<string, boolean> = {};
@@ -221,6 +230,7 @@ export class InferenceService {
   ): Promise<GenerateResult> {
     const asked = req.messages === undefined ? 'text completions' : 'chat completions';
     const m = this.model(id, 'generation', asked);
+    ctx.onModel?.(m);
     const { handle, slots } = m;
     if (handle.task !== 'generation' || slots === undefined)
       throw new ModelUnavailableError('not a generator');

@@ -3,7 +3,9 @@
  * servable model — the configured ones and the few-shot classifiers built on them
  * (`moderation`, `prompt-injection`) — with Gatehouse's own facts about each under `gatehouse`:
  * what it does (task, description, the endpoints that accept it, labels), digest, load time,
- * memory, and for a classifier the model it is built on, its threshold and method.
+ * memory, and for a classifier the model it is built on, its threshold and method. A model served
+ * from the registry shows its active version (`version`, `version_id`) beside `sha256`, the
+ * approved digest of that version; a model from the config file has null for both.
  */
 import type { FastifyInstance } from 'fastify';
 import type { InferenceService, ModelHandle, ServedModel } from '../../inference/index.js';
@@ -61,6 +63,8 @@ function entry(m: ServedModel, classifier: boolean) {
       description,
       endpoints: classifier ? ['/v1/moderations'] : ENDPOINTS[i.task],
       sha256: i.sha256 ?? null,
+      version: m.version?.version ?? null,
+      version_id: m.version?.versionId ?? null,
       size_bytes: i.sizeBytes ?? null,
       load_ms: i.loadMs,
       rss_delta_bytes: i.rssDeltaBytes,
