@@ -9,7 +9,12 @@ import type { Logger } from 'pino';
 import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { buildHttp } from './http/server.js';
-import { prepareInference, type BackendLoaders, type Inference } from './inference/index.js';
+import {
+  InferenceRegistryServing,
+  prepareInference,
+  type BackendLoaders,
+  type Inference,
+} from './inference/index.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
 import { randomId, type IdGenerator } from './lib/random.js';
@@ -99,16 +104,24 @@ export async function buildApp(
     },
     ...overrides.auth,
   });
-  const inference = prepareInference(config, {
-    log: (level, obj, msg) => {
+  const inferenceDeps = {
+    log: (level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string) => {
       logger[level](obj, msg);
     },
     ...(overrides.loaders === undefined ? {} : { loaders: overrides.loaders }),
-  });
-  const audit = openAudit(config, store, auth, clock, logger);
-  audit?.watchPolicy(policy);
+  };
+  const inference = prepareInference(config, inferenceDeps);
+  // What the registry deploys is served from the blob store; a model with an active registry
+  // version is served as that version, not as its config entry (read before anything loads).
+  const serving = new InferenceRegistryServing(inference.served, config.inference, inferenceDeps);
   // One content-addressed store for model artifacts and dataset files.
   const blobs = new BlobStore(join(config.dataDir, 'blobs'));
+  const restore = await serving.restoreActive(store.registry, (v) =>
+    blobs.pathOf(v.artifactSha256),
+  );
+  const loadModels = (): Promise<void> => restore.load().then(() => inference.load());
+  const audit = openAudit(config, store, auth, clock, logger);
+  audit?.watchPolicy(policy);
   const datasets = new DatasetService({
     store,
     blobs,
@@ -128,7 +141,6 @@ export async function buildApp(
     ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
     auditStage: audit?.stage,
     datasets,
-    // The serving side (inference/) is plugged in by the integrator; until then deploy records only.
     registry: new ModelRegistry({
       store: store.registry,
       blobs,
@@ -136,11 +148,11 @@ export async function buildApp(
       clock,
       allowedPaths: config.registry.allowedPaths,
       maxBlobBytes: config.registry.maxBlobBytes,
-      serving: undefined,
+      serving,
     }),
   });
   await http.ready();
-  if (options.waitForModels !== false) await inference.load();
+  if (options.waitForModels !== false) await loadModels();
   phase = 'serving';
   const retention = datasets.startRetention((err) => {
     logger.error({ err }, 'dataset retention purge failed');
@@ -153,7 +165,7 @@ export async function buildApp(
     config,
     policy,
     audit: audit?.log,
-    loadModels: () => inference.load(),
+    loadModels,
     close: async () => {
       phase = 'draining';
       // Stop accepting connections, let in-flight requests finish, then free the models.

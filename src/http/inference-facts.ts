@@ -11,10 +11,18 @@ import {
   textOutputSha256,
   type Canonical,
 } from '../audit/index.js';
-import type { InferenceService } from '../inference/index.js';
+import type { InferenceService, ServedModel } from '../inference/index.js';
 
-/** The artifact digest of a served model or classifier (null when it has none). */
-function modelSha256(inference: InferenceService, id: string): string | null {
+/**
+ * The artifact digest of the model that answered (null when it has none): `answered`, the model
+ * the call was looked up on, when the route knows it; else the classifier or model served now.
+ */
+function modelSha256(
+  inference: InferenceService,
+  id: string,
+  answered: ServedModel | undefined,
+): string | null {
+  if (answered !== undefined) return answered.info.sha256 ?? null;
   const classifier = inference.classifierModels().find((m) => m.config.id === id);
   return (classifier ?? inference.lookup(id)).info.sha256 ?? null;
 }
@@ -33,10 +41,11 @@ export function inferenceFacts(
   input: Canonical,
   output: InferenceOutput,
   usage: { promptTokens: number; completionTokens: number },
+  answered?: ServedModel,
 ): void {
   // The digests are the audit's to pay for: with the log off, nobody reads them.
   if (request.server.auditStage === undefined) return;
-  const sha256 = modelSha256(inference, model);
+  const sha256 = modelSha256(inference, model, answered);
   request.audit = {
     ...(request.audit?.guard === undefined ? {} : { guard: request.audit.guard }),
     resource: `model:${model}${sha256 === null ? '' : `@${sha256}`}`,

@@ -1,6 +1,6 @@
 /** @module http/openai — small helpers shared by the OpenAI-compatible routes. */
 import type { FastifyRequest } from 'fastify';
-import type { CallContext } from '../inference/index.js';
+import type { CallContext, ServedModel } from '../inference/index.js';
 import type { LazyAbort } from '../lib/abort.js';
 import type { DataControls, Policy } from '../policy/index.js';
 import { uniqueIds } from '../lib/random.js';
@@ -11,6 +11,8 @@ class RequestCall implements CallContext {
   readonly signal: LazyAbort;
   readonly maxPromptTokens: number | undefined;
   readonly #gone: LazyAbort;
+  /** The served model (and registry version) the request was looked up on. */
+  answeredBy: ServedModel | undefined;
 
   constructor(identity: string, gone: LazyAbort, maxPromptTokens: number | undefined) {
     this.identity = identity;
@@ -22,6 +24,18 @@ class RequestCall implements CallContext {
   cancel(): void {
     this.#gone.abort();
   }
+
+  onModel(model: ServedModel): void {
+    this.answeredBy = model;
+  }
+}
+
+/**
+ * The served model a request's call was answered by — the version it was looked up on, even if
+ * another was deployed or this one retired since (what its audit event and receipt name).
+ */
+export function answeredBy(ctx: CallContext): ServedModel | undefined {
+  return ctx instanceof RequestCall ? ctx.answeredBy : undefined;
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   type RequestGuards,
 } from '../content-guards.js';
 import { inferenceFacts } from '../inference-facts.js';
-import { callContext, modelResource, objectId } from '../openai.js';
+import { answeredBy, callContext, modelResource, objectId } from '../openai.js';
 import { clientGone, EventStream } from '../sse.js';
 import {
   chatSchema,
@@ -128,7 +128,7 @@ async function run(
     const v = guards === undefined ? undefined : guardOutput(request, guards, r.text);
     const text = v === undefined ? r.text : v.text;
     const reason = v?.blocked === undefined ? finish(r) : FILTERED;
-    inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r));
+    inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r), answeredBy(ctx));
     const choice =
       job.kind === 'chat'
         ? {
@@ -209,7 +209,7 @@ async function run(
         });
       }
     }
-    inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r));
+    inferenceFacts(request, inference, job.model, job.input, { text }, tokens(r), answeredBy(ctx));
     await end(stream, request, reply, r.finishReason === 'cancelled' && !cut ? 499 : 200);
   } catch (err) {
     if (!stream.isOpen) throw err;

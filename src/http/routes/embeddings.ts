@@ -10,7 +10,7 @@ import { inferenceFacts } from '../inference-facts.js';
 import { checkInputs } from '../../guard/index.js';
 import type { Policy } from '../../policy/index.js';
 import { guardPrompt, requestGuards } from '../content-guards.js';
-import { callContext, modelResource, textInputSchema } from '../openai.js';
+import { answeredBy, callContext, modelResource, textInputSchema } from '../openai.js';
 import { clientGone } from '../sse.js';
 
 interface Body {
@@ -81,6 +81,7 @@ export function embeddingRoutes(
           promptTokens,
           completionTokens: 0,
         },
+        answeredBy(ctx),
       );
       return {
         object: 'list',
