@@ -65,6 +65,13 @@ describe('gatehouse --help', () => {
       'models',
       'models list',
       'models pull',
+      'models propose',
+      'models approve',
+      'models reject',
+      'models deploy',
+      'models rollback',
+      'models retire',
+      'models history',
       'datasets',
       'datasets purge',
     ]);
