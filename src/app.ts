@@ -157,6 +157,15 @@ export async function buildApp(
   const retention = datasets.startRetention((err) => {
     logger.error({ err }, 'dataset retention purge failed');
   });
+  // Partial files of uploads cut by a crash; an upload lasts at most server.requestTimeoutMs.
+  blobs
+    .sweepPartials(2 * config.server.requestTimeoutMs + 60_000)
+    .then((removed) => {
+      if (removed > 0) logger.info({ removed }, 'removed partial uploads left by an earlier run');
+    })
+    .catch((err: unknown) => {
+      logger.warn({ err }, 'could not sweep partial uploads');
+    });
   return {
     http,
     auth,

@@ -444,3 +444,34 @@ describe('BlobStore reads', () => {
     expect(biggest).toBeLessThanOrEqual(64 * 1024);
   });
 });
+
+describe('BlobStore.sweepPartials', () => {
+  it('removes only old partial files, never a blob, a fresh partial or a stranger', async () => {
+    await store.put(ABC, chunks('abc'), { maxBytes: 10 });
+    const shard = join(dir, 'ba');
+    await writeFile(join(shard, '.tmp-old'), 'half an upload');
+    await writeFile(join(shard, '.tmp-fresh'), 'an upload in progress');
+    await mkdir(join(shard, '.tmp-dir'));
+    await mkdir(join(dir, 'zz'));
+    await writeFile(join(dir, 'zz', '.tmp-outside-a-shard'), 'x');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(shard, '.tmp-old'), hourAgo, hourAgo);
+    await utimes(join(dir, 'zz', '.tmp-outside-a-shard'), hourAgo, hourAgo);
+
+    expect(await store.sweepPartials(60_000)).toBe(1);
+    expect(await tree(dir)).toEqual([
+      'ba/',
+      'ba/.tmp-dir/',
+      'ba/.tmp-fresh',
+      `ba/${ABC}`,
+      'zz/',
+      'zz/.tmp-outside-a-shard',
+    ]);
+    expect(await store.verify(ABC)).toBe(true);
+    expect(await store.sweepPartials(60_000)).toBe(0);
+  });
+
+  it('finds nothing to do in a store that was never written', async () => {
+    expect(await store.sweepPartials(0)).toBe(0);
+  });
+});

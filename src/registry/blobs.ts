@@ -4,7 +4,7 @@
  * 0700. The only path component that comes from outside is a validated digest. How uploads
  * arrive safely is in ./upload.ts.
  */
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NotFoundError, StoreError } from '../errors.js';
 import { RegistryInputError } from './errors.js';
@@ -115,6 +115,47 @@ export class BlobStore {
     if (typeof opened === 'string') throw new NotFoundError(`No blob ${sha256} is stored`);
     const got = await onDisk('read a blob', () => digestHandle(opened.handle));
     return got.sha256 === sha256;
+  }
+
+  /**
+   * Removes the partial files (`.tmp-…`) of uploads that never finished — a process killed
+   * mid-upload leaves one — last modified more than `olderThanMs` ago (so an upload still
+   * running, here or on a replica sharing the directory, is never cut: pass at least the
+   * longest an upload may take). Returns how many went.
+   */
+  async sweepPartials(olderThanMs: number, now: number = Date.now()): Promise<number> {
+    let shards: string[];
+    try {
+      shards = await readdir(this.dir);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return 0;
+      throw new StoreError('blob store: cannot list the store', { cause: err });
+    }
+    let removed = 0;
+    for (const shard of shards) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      const dir = join(this.dir, shard);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue; // not a directory, or gone meanwhile
+      }
+      for (const name of names) {
+        if (!name.startsWith('.tmp-')) continue;
+        const path = join(dir, name);
+        try {
+          const st = await lstat(path);
+          if (!st.isFile() || now - st.mtimeMs <= olderThanMs) continue;
+          await unlink(path);
+          removed++;
+        } catch (err) {
+          if (errnoOf(err) !== 'ENOENT')
+            throw new StoreError('blob store: cannot sweep', { cause: err });
+        }
+      }
+    }
+    return removed;
   }
 
   /** Removes the blob; false when it was not there. */
