@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'PRECONDITION_FAILED'
   | 'PRECONDITION_REQUIRED'
   | 'REGISTRY_DENIED'
+  | 'REGISTRY_UNLOADABLE'
   | 'INTERNAL';
 
 /** Base class of every error the server throws on purpose. */

@@ -16,6 +16,7 @@ import { startApp, type Fixture } from './support/app-fixture.js';
 import {
   artifact,
   call,
+  ggufArtifact,
   caller,
   putBlob,
   type ApiError,
@@ -31,7 +32,7 @@ if (url === '') {
   );
 }
 
-const MAX_BLOB = 64 * 1024;
+const MAX_BLOB = 512 * 1024; // above the tiny GGUF models' ~165 KB
 const OWNER = { issuer: 'https://idp.example', subject: 'data-steward' };
 
 /** Every file below `dir`, recursively (what a refused upload must not have left). */
@@ -61,16 +62,20 @@ for (const backend of backends) {
       let auditor: Caller;
       let ml: Caller; // a plain ml-engineer
       let narrow: Caller; // ml-engineer whose token lacks datasets:read
+      let dev: Caller; // a developer who chats with the served model
       let allowed: string;
       const blobsDir = () => join(f.dir, 'blobs');
       const model = `chat-${randomBytes(3).toString('hex')}`;
-      const a1 = artifact();
-      const a2 = artifact(3000);
+      // Loadable models: deploy loads the version's artifact with its backend.
+      let a1: { bytes: Buffer; sha256: string };
+      let a2: { bytes: Buffer; sha256: string };
       const dsFile = artifact(100);
       const ds = { readable: 'tickets', secret: 'hr-files', pii: 'customers' };
 
       beforeAll(async () => {
         allowed = mkdtempSync(join(tmpdir(), 'gh-registry-allowed-'));
+        a1 = await ggufArtifact(1);
+        a2 = await ggufArtifact(2);
         f = await startApp({
           config: {
             registry: { maxBlobBytes: MAX_BLOB, allowedPaths: [allowed] },
@@ -82,6 +87,7 @@ for (const backend of backends) {
         auditor = await caller(f, ['auditor']);
         ml = await caller(f, ['ml-engineer']);
         narrow = await caller(f, ['ml-engineer'], ['models:propose']);
+        dev = await caller(f, ['developer']);
         // The datasets API is another area's: the records are made in the store directly.
         const reg = f.app.store.registry;
         const acl = [{ principal: 'role:ml-engineer', access: 'read' as const }];
@@ -118,6 +124,21 @@ for (const backend of backends) {
       const versions = `/v1/registry/models/${model}/versions`;
       const propose = (who: Caller, body: Record<string, unknown>, m = model) =>
         call(f, who, 'POST', `/v1/registry/models/${m}/versions`, body);
+      /** The version `/v1/models/{model}` names (undefined when not served), and a chat's status. */
+      const served = async (m = model) => {
+        const res = await call(f, dev, 'GET', `/v1/models/${m}`);
+        if (res.statusCode === 404) return undefined;
+        expect(res.statusCode).toBe(200);
+        return res.json<{ gatehouse: { version: unknown } }>().gatehouse.version;
+      };
+      const chatStatus = async (m = model) =>
+        (
+          await call(f, dev, 'POST', '/v1/chat/completions', {
+            model: m,
+            messages: [{ role: 'user', content: 'hello' }],
+            max_tokens: 4,
+          })
+        ).statusCode;
       const errorOf = (res: Awaited<ReturnType<typeof call>>) => res.json<ApiError>().error;
 
       it('stores an uploaded blob once, and refuses a bad digest or an oversized body keeping nothing', async () => {
@@ -205,6 +226,8 @@ for (const backend of backends) {
           kind: 'deploy',
           actor: { subject: admin.id },
         });
+        expect(await served()).toBe(1);
+        expect(await chatStatus()).toBe(200);
 
         // Version 2 registered from a file under allowedPaths: hashed, and copied into the store.
         const file = join(allowed, 'v2.gguf');
@@ -234,6 +257,7 @@ for (const backend of backends) {
           previous_version: 1,
           kind: 'deploy',
         });
+        expect(await served()).toBe(2);
 
         const back = await call(f, admin, 'POST', `/v1/registry/models/${model}/rollback`);
         expect(back.statusCode).toBe(200);
@@ -242,6 +266,7 @@ for (const backend of backends) {
           previous_version: 2,
           kind: 'rollback',
         });
+        expect(await served()).toBe(1);
         const listed = await call(f, auditor, 'GET', '/v1/registry/models');
         expect(listed.json<{ data: unknown[] }>().data).toContainEqual({
           model,
@@ -416,6 +441,27 @@ for (const backend of backends) {
         expect(list.json<{ data: unknown[] }>().data).toHaveLength(2);
       });
 
+      it('refuses to deploy a version whose artifact cannot be loaded, changing nothing', async () => {
+        const broken = `${model}-broken`;
+        const junk = artifact(500);
+        expect((await putBlob(f, eng, junk.sha256, junk.bytes)).statusCode).toBe(201);
+        const p = await propose(eng, { backend: 'llama-cpp', sha256: junk.sha256 }, broken);
+        expect(p.statusCode).toBe(201);
+        const path = `/v1/registry/models/${broken}`;
+        expect((await call(f, admin, 'POST', `${path}/versions/1/approve`)).statusCode).toBe(200);
+        const d = await call(f, admin, 'POST', `${path}/deploy`, { version: 1 });
+        expect(d.statusCode).toBe(422);
+        expect(errorOf(d).code).toBe('artifact-unloadable');
+        expect(errorOf(d).message).toMatch(
+          /^Version 1 of .* cannot be served: .*Nothing changed\.$/,
+        );
+        expect(d.body).not.toContain(f.dir);
+        const v = await call(f, auditor, 'GET', `${path}/versions/1`);
+        expect(v.json<VersionBody>().status).toBe('approved');
+        const deployments = await call(f, auditor, 'GET', `${path}/deployments`);
+        expect(deployments.json<{ data: unknown[] }>().data).toEqual([]);
+      });
+
       it('lets an auditor read every record and change none', async () => {
         for (const path of [
           '/v1/registry/models',
@@ -503,6 +549,25 @@ for (const backend of backends) {
         }
         const verify = await call(f, reader, 'GET', '/v1/audit/verify');
         expect(verify.json()).toMatchObject({ ok: true });
+      });
+
+      // After the audit counts above: this model's deploy and retire are not among them.
+      it('stops serving a model when its active version is retired', async () => {
+        const solo = `${model}-solo`;
+        const path = `/v1/registry/models/${solo}`;
+        expect(
+          (await propose(eng, { backend: 'llama-cpp', sha256: a2.sha256 }, solo)).statusCode,
+        ).toBe(201);
+        expect((await call(f, admin, 'POST', `${path}/versions/1/approve`)).statusCode).toBe(200);
+        expect((await call(f, admin, 'POST', `${path}/deploy`, { version: 1 })).statusCode).toBe(
+          200,
+        );
+        expect(await served(solo)).toBe(1);
+        expect(await chatStatus(solo)).toBe(200);
+        const retired = await call(f, admin, 'POST', `${path}/versions/1/retire`);
+        expect(retired.json<VersionBody>().status).toBe('retired');
+        expect(await served(solo)).toBeUndefined();
+        expect(await chatStatus(solo)).toBe(404);
       });
     },
   );

@@ -158,6 +158,19 @@ export class DatasetPreconditionRequiredError extends GatewayError {
 }
 
 /**
+ * An approved version that the serving side could not load at deploy or rollback (422
+ * `artifact-unloadable`): nothing changed, in the store or in what is served. The message says
+ * why in public terms (never a path); the cause is logged.
+ */
+export class VersionUnloadableError extends GatewayError {
+  readonly reason = 'artifact-unloadable';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('REGISTRY_UNLOADABLE', message, 422, options);
+  }
+}
+
+/**
  * How the API names a registry refusal: its rule as the error `code` (`digest-mismatch`,
  * `self-approval`, …) and the fields it adds to the error body (`current_status`); undefined for
  * errors that are not the registry's.
@@ -171,7 +184,8 @@ export function registryRefusal(
   if (
     err instanceof RegistryInputError ||
     err instanceof RegistryNotFoundError ||
-    err instanceof RegistryDeniedError
+    err instanceof RegistryDeniedError ||
+    err instanceof VersionUnloadableError
   ) {
     return { code: err.reason, fields: {} };
   }

@@ -11,7 +11,8 @@ import type {
   VersionStatus,
 } from '../store/index.js';
 import type { BlobStore } from './blobs.js';
-import { InvalidTransitionError, RegistryNotFoundError } from './errors.js';
+import { GatewayError } from '../errors.js';
+import { InvalidTransitionError, RegistryNotFoundError, VersionUnloadableError } from './errors.js';
 import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
 
 /** A deployment or rollback, with the version numbers it went between. */
@@ -62,7 +63,25 @@ function prepare(
     artifactPath: blobs.pathOf(v.artifactSha256),
     params: v.params,
   };
-  return serving.prepare(version);
+  return serving.prepare(version).catch((err: unknown) => {
+    throw unloadable(v, err);
+  });
+}
+
+/**
+ * What a failed prepare answers: a refusal the caller can act on as it is (invalid params 400,
+ * shutting down 503), else 422 `artifact-unloadable` in public terms.
+ */
+function unloadable(v: ModelVersionRecord, err: unknown): unknown {
+  if (err instanceof GatewayError && (err.statusCode === 400 || err.statusCode === 503)) return err;
+  const why =
+    err instanceof GatewayError && err.code === 'MODEL_ARTIFACT_INVALID'
+      ? 'its artifact is missing, unreadable or does not match its approved sha256'
+      : `the ${v.backend} backend could not load its artifact`;
+  return new VersionUnloadableError(
+    `Version ${String(v.version)} of ${v.model} cannot be served: ${why}. Nothing changed.`,
+    { cause: err },
+  );
 }
 
 /**

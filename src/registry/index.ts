@@ -17,6 +17,7 @@ export {
   DatasetStaleError,
   InvalidTransitionError,
   RegistryDeniedError,
+  VersionUnloadableError,
   RegistryInputError,
   RegistryNotFoundError,
   registryRefusal,

@@ -122,7 +122,9 @@ describe('registry service and serving', () => {
   it('records nothing when the version cannot be prepared', async () => {
     const model = await approvedModel(1);
     serving.failPrepare = true;
-    await expect(registry.deploy(bob, model, 1)).rejects.toThrow(/does not load/);
+    await expect(registry.deploy(bob, model, 1)).rejects.toThrow(
+      /cannot be served: the echo backend could not load/,
+    );
     expect(await store.registry.deployments(model)).toEqual([]);
     expect((await registry.version(model, 1)).status).toBe('approved');
     expect(serving.served(model)).toBeUndefined();
