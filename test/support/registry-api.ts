@@ -4,8 +4,12 @@
  * requests through `inject()`, and the shapes the tests read back.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { requestToken, type Fixture } from './app-fixture.js';
+import { writeTinyGguf } from './gguf.js';
 
 /** A caller: its client (the token's subject) and a bearer token from the token endpoint. */
 export interface Caller {
@@ -25,6 +29,17 @@ export async function caller(f: Fixture, roles: string[], scopes?: string[]): Pr
 export function artifact(size = 2048): { bytes: Buffer; sha256: string } {
   const bytes = randomBytes(size);
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A tiny GGUF model the llama-cpp backend loads (same seed, same bytes), and its sha256. */
+export async function ggufArtifact(seed: number): Promise<{ bytes: Buffer; sha256: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'gh-registry-gguf-'));
+  try {
+    const g = await writeTinyGguf(join(dir, 'tiny.gguf'), { seed });
+    return { bytes: await readFile(g.path), sha256: g.sha256 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** `PUT /v1/registry/blobs/{sha256}` with `bytes` as the octet-stream body. */
