@@ -12,24 +12,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GatewayError } from '../errors.js';
+import { ModelArtifactError } from '../inference/artifact.js';
+import { ModelParamsInvalidError, ModelUnavailableError } from '../inference/errors.js';
 import { openPolicy } from '../policy/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { BlobStore } from './blobs.js';
+import { registryRefusal, VersionUnloadableError } from './errors.js';
 import type { RegistryCaller } from './lineage.js';
 import { ModelRegistry } from './models.js';
 import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
 
-/** Records every call, in order; `failPrepare` makes the next prepare reject. */
+/** Records every call, in order; `failPrepare` makes the next prepare reject with that error. */
 class RecordingServing implements RegistryServing {
   readonly calls: string[] = [];
-  failPrepare = false;
+  failPrepare: Error | false = false;
   #served = new Map<string, { versionId: string; version: number; sha256: string }>();
 
   prepare(v: ServingVersion): Promise<PreparedVersion> {
     this.calls.push(`prepare ${v.model}@${String(v.version)} ${v.artifactPath}`);
-    if (this.failPrepare) {
+    if (this.failPrepare !== false) {
+      const err = this.failPrepare;
       this.failPrepare = false;
-      return Promise.reject(new Error('the artifact does not load'));
+      return Promise.reject(err);
     }
     return Promise.resolve({
       commit: () => {
@@ -119,12 +124,31 @@ describe('registry service and serving', () => {
     expect((await store.registry.activeVersion(model))?.id).toBe(v.id);
   });
 
-  it('records nothing when the version cannot be prepared', async () => {
+  it.each([
+    [new Error('/srv/blobs/ab/abcd: bad magic'), 422, /the echo backend could not load/],
+    [
+      new ModelArtifactError('model file /srv/blobs/ab/abcd has sha256 0000, expected abcd'),
+      422,
+      /does not match its approved sha256/,
+    ],
+    [new ModelParamsInvalidError('slots must be a positive integer'), 400, /^slots must be/],
+    [new ModelUnavailableError('the server is shutting down'), 503, /shutting down/],
+  ])('records nothing when prepare fails (%s), answering %i', async (err, status, message) => {
     const model = await approvedModel(1);
-    serving.failPrepare = true;
-    await expect(registry.deploy(bob, model, 1)).rejects.toThrow(
-      /cannot be served: the echo backend could not load/,
+    serving.failPrepare = err;
+    const refused = await registry.deploy(bob, model, 1).then(
+      () => undefined,
+      (e: unknown) => e,
     );
+    expect(refused).toBeInstanceOf(GatewayError);
+    const g = refused as GatewayError;
+    expect(g.statusCode).toBe(status);
+    expect(g.message).toMatch(message);
+    expect(g.message).not.toContain('/srv/blobs');
+    if (status === 422) {
+      expect(g).toBeInstanceOf(VersionUnloadableError);
+      expect(registryRefusal(g)?.code).toBe('artifact-unloadable');
+    }
     expect(await store.registry.deployments(model)).toEqual([]);
     expect((await registry.version(model, 1)).status).toBe('approved');
     expect(serving.served(model)).toBeUndefined();
