@@ -3,7 +3,10 @@
  * commands work directly on the data dir (or the configured store), like the server does;
  * `serve` and `token` share the server options so that a token names the issuer the server uses.
  */
+import { openKeyRing, TokenIssuer, type IssuedAccessToken } from '../auth/index.js';
 import { loadConfig, type Config } from '../config/index.js';
+import { systemClock } from '../lib/clock.js';
+import { randomId } from '../lib/random.js';
 import {
   BUILTIN_ROLES,
   PolicyFileError,
@@ -131,4 +134,29 @@ export function scopesFrom(value: string | undefined): string[] | undefined {
       `unknown scope(s): ${unknown.join(', ')}; valid scopes: ${SCOPES.join(' ')}`,
     );
   return scopes;
+}
+
+/**
+ * An access token signed with the data dir's key for `config`'s issuer and audience (client
+ * `gatehouse-cli`): what `gatehouse token` prints and what local registry commands call with.
+ */
+export async function mintLocalToken(
+  config: Config,
+  claims: { subject: string; roles: readonly string[]; scopes: readonly string[]; ttl: number },
+): Promise<IssuedAccessToken> {
+  const issuer = new TokenIssuer({
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    maxLifetime: config.auth.maxTokenLifetime,
+    keys: await openKeyRing(config, systemClock),
+    clock: systemClock,
+    newId: randomId,
+  });
+  return issuer.issue({
+    subject: claims.subject,
+    clientId: 'gatehouse-cli',
+    scopes: [...claims.scopes],
+    roles: [...claims.roles],
+    ttl: claims.ttl,
+  });
 }

@@ -8,10 +8,8 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { App } from '../app.js';
-import { openKeyRing, TokenIssuer } from '../auth/index.js';
 import type { Config } from '../config/index.js';
-import { systemClock } from '../lib/clock.js';
-import { randomId } from '../lib/random.js';
+import { mintLocalToken } from './context.js';
 
 /** A response: its status and parsed JSON body (undefined when there was none). */
 export interface ApiResponse {
@@ -93,20 +91,8 @@ export async function localApi(
   identity: LocalIdentity,
   build: (config: Config) => Promise<App>,
 ): Promise<RegistryApi> {
-  const keys = await openKeyRing(config, systemClock);
-  const issuer = new TokenIssuer({
-    issuer: config.auth.issuer,
-    audience: config.auth.audience,
-    maxLifetime: config.auth.maxTokenLifetime,
-    keys,
-    clock: systemClock,
-    newId: randomId,
-  });
-  const t = await issuer.issue({
-    subject: identity.subject,
-    clientId: 'gatehouse-cli',
-    scopes: [...identity.scopes],
-    roles: [...identity.roles],
+  const t = await mintLocalToken(config, {
+    ...identity,
     ttl: Math.min(600, config.auth.maxTokenLifetime),
   });
   const app = await build(config);

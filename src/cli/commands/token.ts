@@ -4,15 +4,13 @@
  * server options as `serve`, so the token names the issuer that server checks; stdout holds only
  * the token, the issuer it was signed for goes to stderr.
  */
-import { openKeyRing, TokenIssuer } from '../../auth/index.js';
-import { systemClock } from '../../lib/clock.js';
-import { randomId } from '../../lib/random.js';
 import { leaf, UsageError, type Leaf } from '../command.js';
 import {
   CONFIG_OPTIONS,
   configFrom,
   HELP_OPTION,
   JSON_OPTION,
+  mintLocalToken,
   policyFor,
   rolesFrom,
   scopesFrom,
@@ -50,17 +48,8 @@ export const command: Leaf = leaf({
     if (!Number.isInteger(ttl) || ttl <= 0 || ttl > config.auth.maxTokenLifetime) {
       throw new UsageError(`--ttl must be 1–${config.auth.maxTokenLifetime} seconds`);
     }
-    const keys = await openKeyRing(config, systemClock);
-    const issuer = new TokenIssuer({
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      maxLifetime: config.auth.maxTokenLifetime,
-      keys,
-      clock: systemClock,
-      newId: randomId,
-    });
     const sub = values.sub ?? `local:${process.env.USER ?? 'operator'}`;
-    const t = await issuer.issue({ subject: sub, clientId: 'gatehouse-cli', scopes, roles, ttl });
+    const t = await mintLocalToken(config, { subject: sub, scopes, roles, ttl });
     io.err(
       `token for issuer ${config.auth.issuer} (audience ${config.auth.audience}), ` +
         `expires in ${t.exp - t.iat} s`,
