@@ -84,10 +84,13 @@ function handleSignals(app: App, logger: ReturnType<typeof createLogger>): void 
       },
     );
   };
-  process.once('SIGTERM', () => {
+  // `on`, not `once`: the listeners must stay registered while the server drains. A library
+  // loaded with a model (signal-exit, through node-llama-cpp's proper-lockfile) re-raises the
+  // signal when it sees no listener but its own, which killed the process mid-drain.
+  process.on('SIGTERM', () => {
     shutdown('SIGTERM');
   });
-  process.once('SIGINT', () => {
+  process.on('SIGINT', () => {
     shutdown('SIGINT');
   });
 }

@@ -40,6 +40,11 @@ function holdPort(): Promise<{ port: number; close: () => Promise<void> }> {
   });
 }
 
+/** Resolves once `done()` holds, polling every 50 ms (the test's own timeout bounds it). */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Starts `gatehouse serve` and resolves with the child and its address once it listens. */
 function startServer(...args: string[]) {
   const child = spawn(process.execPath, [...CLI, 'serve', ...args, '--data-dir', dir], {
@@ -209,9 +214,12 @@ describe('gatehouse CLI', () => {
         resolve({ code, signal });
       }),
     );
+    // Only once the models are loaded: loading one pulls in signal-exit (node-llama-cpp →
+    // proper-lockfile), which re-raised SIGTERM and killed the server mid-drain while the
+    // server's own listener was a `once` one.
+    await until(() => log.output.includes('gatehouse ready'));
     child.kill('SIGTERM');
-    // On failure the signal and the server's last words say why (a Node 24 run once saw code
-    // null: the process ended by a signal, not by its own shutdown).
+    // On failure the signal and the server's last words say why.
     const ended = await exit;
     expect({ ...ended, stderr: ended.code === 0 ? '' : stderr.slice(-2000) }).toEqual({
       code: 0,
