@@ -334,6 +334,47 @@ export const configSchema = z.strictObject({
       anonymousMaxKeys: z.number().int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
+  /** Rate limits and token quotas (README "Limits"); the limits themselves are the policy's. */
+  ratelimit: z
+    .strictObject({
+      /**
+       * Empty: counters in this process's memory (one replica). `redis://…` / `rediss://…`: one
+       * Redis shared by every replica, so N replicas enforce one limit, not N times it.
+       */
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+        .optional(),
+      /** Prefix of every Redis key (several deployments may share one Redis). */
+      keyPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{0,64}$/)
+        .default('gatehouse:rl:'),
+      /**
+       * When the limiter cannot answer (Redis down or slower than `timeoutMs`): false (default)
+       * refuses limited requests with 503 (fail closed); true lets them through unlimited.
+       */
+      failOpen: z.boolean().default(false),
+      /** A limit check that takes longer than this many ms counts as the limiter failing. */
+      timeoutMs: z.number().int().min(1).max(10_000).default(250),
+      /**
+       * A concurrency lease whose request never released it (a replica that died mid-request)
+       * expires after this many ms; keep it above the longest request.
+       */
+      leaseMs: z.number().int().min(1000).max(3_600_000).default(600_000),
+    })
+    .prefault({}),
+  /** `GET /metrics` (README "Metrics"). */
+  metrics: z
+    .strictObject({
+      /**
+       * Also serve `/metrics` without a token on this port (bind it where only the scraper
+       * reaches); absent: only on the main port, with a token holding `metrics:read`.
+       */
+      port: z.number().int().min(0).max(65535).optional(),
+      host: z.string().min(1).default('127.0.0.1'),
+    })
+    .prefault({}),
   /** The data controls' content guards (README "Data controls"); what they do is the policy's. */
   guard: z
     .strictObject({

@@ -32,7 +32,7 @@ describe('policy file parsing', () => {
           scopes: ['inference:invoke', 'models:read'],
           models: ['use-lite', 'chat-*'],
           datasets: [],
-          limits: {},
+          limits: { models: {} },
           // Deny by default: a role the file does not let send system messages has them refused.
           dataControls: {
             systemMessages: 'refuse',

@@ -68,6 +68,28 @@ const termList = z
 /** The guards a role may run in dry-run (verdicts recorded, not applied). */
 export const GUARD_NAMES = ['pii', 'injection', 'terms'] as const;
 
+/** One set of budgets; an absent one is unlimited. */
+const limitSet = z.strictObject({
+  /** Requests per minute. */
+  requestsPerMinute: z.number().int().min(1).max(10_000_000).optional(),
+  /** Prompt + completion tokens per minute (reserved before the model runs, refunded after). */
+  tokensPerMinute: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Prompt + completion tokens per day (a rolling 24 hours). */
+  tokensPerDay: z.number().int().min(1).max(100_000_000_000).optional(),
+  /** Requests running at once. */
+  concurrentRequests: z.number().int().min(1).max(100_000).optional(),
+});
+
+/** A role's budgets: for all models together, plus per model (`models: {"<pattern>": …}`). */
+export const limitsSpec = limitSet.extend({
+  models: z.record(pattern, limitSet).default({}),
+});
+
+/** One set of budgets (requests/min, tokens/min, tokens/day, concurrent requests). */
+export type LimitSet = z.output<typeof limitSet>;
+/** A role's or a client's limits. */
+export type LimitsSpec = z.output<typeof limitsSpec>;
+
 const role = z.strictObject({
   /** Free text for people reading the file. */
   description: z.string().max(500).optional(),
@@ -76,8 +98,12 @@ const role = z.strictObject({
   models: z.array(pattern).max(256).default([]),
   /** Datasets (`dataset:<name>`) this role may use the dataset scopes on. */
   datasets: z.array(pattern).max(256).default([]),
-  /** Per-role rate limits and quotas (filled by a later issue; empty for now). */
-  limits: z.strictObject({}).default({}),
+  /**
+   * Per-role rate limits and quotas (README "Limits"), each held separately for the token's
+   * subject and for its client. The top-level budgets count every model together; `models`
+   * adds budgets per model: each model a pattern matches is counted on its own.
+   */
+  limits: limitsSpec.prefault({}),
   /** Per-role data controls on prompts and outputs (README "Data controls"). */
   dataControls: z
     .strictObject({
