@@ -155,6 +155,56 @@ describe('gatehouse CLI', () => {
     expect(retired).toMatch(/ {2}retired, published until \d{4}-\d\d-\d\dT/);
   });
 
+  it('sets a client’s limits at creation, changes and clears them, and refuses bad ones', () => {
+    const created = JSON.parse(
+      gatehouse(
+        'clients',
+        'create',
+        '--name',
+        'limited',
+        '--roles',
+        'developer',
+        '--limits',
+        'requestsPerMinute=60,models.stories*.tokensPerDay=1000',
+        '--json',
+      ).stdout,
+    ) as { client_id: string };
+    const limitsOf = () =>
+      (
+        JSON.parse(gatehouse('clients', 'list', '--json').stdout) as {
+          client_id: string;
+          limits: unknown;
+        }[]
+      ).find((c) => c.client_id === created.client_id)?.limits;
+    expect(limitsOf()).toEqual({
+      requestsPerMinute: 60,
+      models: { 'stories*': { tokensPerDay: 1000 } },
+    });
+    const updated = gatehouse(
+      'clients',
+      'update',
+      created.client_id,
+      '--limits',
+      'concurrentRequests=2',
+    );
+    expect(updated.stdout).toBe(
+      `updated ${created.client_id}: limits {"concurrentRequests":2,"models":{}}\n`,
+    );
+    expect(limitsOf()).toEqual({ concurrentRequests: 2, models: {} });
+    const zero = gatehouse('clients', 'update', created.client_id, '--limits', 'tokensPerDay=0');
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(/^gatehouse: limits\.tokensPerDay: /);
+    expect(limitsOf()).toEqual({ concurrentRequests: 2, models: {} });
+    const typo = gatehouse('clients', 'update', created.client_id, '--limits', 'rpm=5');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown limit "rpm"');
+    expect(gatehouse('clients', 'update', created.client_id, '--limits', 'none').code).toBe(0);
+    expect(limitsOf()).toBeNull();
+    const missing = gatehouse('clients', 'update', 'gh_nope', '--limits', 'none');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('gatehouse: no client gh_nope\n');
+  });
+
   it('names an unknown command and lists the commands, exit 2', () => {
     const r = gatehouse('frobnicate');
     expect(r.code).toBe(2);

@@ -5,7 +5,13 @@
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import { randomToken } from '../lib/random.js';
-import { builtinPolicy, parseScope, type PolicySnapshot } from '../policy/index.js';
+import {
+  builtinPolicy,
+  limitsSpec,
+  parseScope,
+  type LimitsSpec,
+  type PolicySnapshot,
+} from '../policy/index.js';
 import type { ClientAuthMethod, ClientRecord, Store } from '../store/index.js';
 import { parsePublicJwk } from './jwk.js';
 import { CLIENT_REVOCATION_RETENTION, clientRevocationKey } from './revocations.js';
@@ -20,6 +26,8 @@ export interface NewClient {
   /** Public keys for private_key_jwt (validated here); when given, the client has no secret. */
   jwks?: readonly unknown[] | undefined;
   allowRefresh?: boolean | undefined;
+  /** Limits replacing the roles' for this client (the policy's `limits` shape); default none. */
+  limits?: unknown;
 }
 
 /** Result of registration: `secret` is present only for secret-based clients, shown once. */
@@ -68,11 +76,39 @@ export async function createClient(
     roles: [...new Set(input.roles)],
     scopes,
     allowRefresh: input.allowRefresh ?? false,
+    limits: input.limits === undefined ? null : validateLimits(input.limits),
     createdAt: epochSeconds(clock),
     revokedAt: null,
   };
   await store.clients.insert(client);
   return { client, secret };
+}
+
+/**
+ * A client's limits checked against the policy's `limits` schema; a 400 names the first bad
+ * key, e.g. `limits.requestsPerMinute: …`.
+ */
+export function validateLimits(input: unknown): LimitsSpec {
+  const r = limitsSpec.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = ['limits', ...(issue?.path ?? []).map(String)].join('.');
+  throw new BadRequestError(`${path}: ${issue?.message ?? 'invalid'}`);
+}
+
+/**
+ * Replaces a client's limits (null: back to its roles'). Every replica applies them from its
+ * next look-up of the client (the limiter caches clients for at most the revocation sync
+ * interval).
+ */
+export async function setClientLimits(
+  store: Store,
+  id: string,
+  limits: unknown,
+): Promise<LimitsSpec | null> {
+  const checked = limits === null ? null : validateLimits(limits);
+  if (!(await store.clients.setLimits(id, checked))) throw new NotFoundError(`no client ${id}`);
+  return checked;
 }
 
 function validatePublicJwk(input: unknown, index: number): Record<string, unknown> {

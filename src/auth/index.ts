@@ -1,6 +1,13 @@
 /** @module auth — the identity area's public surface. */
 export { createAuth, keyFilePath, openKeyRing, type Auth, type AuthDeps } from './service.js';
-export { createClient, revokeClient, type CreatedClient, type NewClient } from './clients.js';
+export {
+  createClient,
+  revokeClient,
+  setClientLimits,
+  validateLimits,
+  type CreatedClient,
+  type NewClient,
+} from './clients.js';
 export { KeyRing, type KeyInfo, type SigningAlg } from './keyring.js';
 export { KeyDecryptError } from './key-file.js';
 export { TokenIssuer, type IssuedAccessToken } from './issue.js';

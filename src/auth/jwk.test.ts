@@ -57,6 +57,7 @@ describe('AssertionKeys', () => {
     roles: ['developer'],
     scopes: [],
     allowRefresh: false,
+    limits: null,
     createdAt: 0,
     revokedAt: null,
   });

@@ -21,8 +21,8 @@ export { builtinPolicy, builtinPolicyText } from './builtin.js';
 export { PolicyFileError, type PolicyIssue } from './errors.js';
 export { parsePolicy } from './parse.js';
 export { isResourceId } from './pattern.js';
-export type { PolicyDocument } from './schema.js';
-export { LABEL_NAME } from './schema.js';
+export type { LimitSet, LimitsSpec, PolicyDocument } from './schema.js';
+export { LABEL_NAME, limitsSpec } from './schema.js';
 export {
   openPolicy,
   policySnapshot,

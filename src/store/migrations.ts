@@ -186,4 +186,10 @@ export const migrations: readonly Migration[] = [
       `CREATE INDEX registry_lineage_dataset ON registry_lineage (dataset, digest)`,
     ],
   },
+  {
+    id: 4,
+    name: 'client-limits',
+    // JSON of the policy's `limits` shape; NULL: the client's roles' limits.
+    sql: [`ALTER TABLE clients ADD COLUMN limits TEXT`],
+  },
 ];

@@ -11,6 +11,7 @@ export interface ClientRow {
   roles: string;
   scopes: string;
   allow_refresh: number;
+  limits: string | null;
   created_at: number | string;
   revoked_at: number | string | null;
 }
@@ -46,6 +47,7 @@ export function clientFromRow(r: ClientRow): ClientRecord {
     roles: JSON.parse(r.roles) as string[],
     scopes: JSON.parse(r.scopes) as string[],
     allowRefresh: num(r.allow_refresh) === 1,
+    limits: r.limits === null ? null : (JSON.parse(r.limits) as Record<string, unknown>),
     createdAt: num(r.created_at),
     revokedAt: numOrNull(r.revoked_at),
   };
@@ -79,6 +81,7 @@ export function clientToRow(c: ClientRecord): ClientRow {
     roles: JSON.stringify(c.roles),
     scopes: JSON.stringify(c.scopes),
     allow_refresh: c.allowRefresh ? 1 : 0,
+    limits: c.limits === null ? null : JSON.stringify(c.limits),
     created_at: c.createdAt,
     revoked_at: c.revokedAt,
   };

@@ -22,6 +22,7 @@ const aClient = (over: Partial<ClientRecord> = {}): ClientRecord => ({
   roles: ['user'],
   scopes: ['models:read', 'inference'],
   allowRefresh: true,
+  limits: null,
   createdAt: T,
   revokedAt: null,
   ...over,
@@ -129,6 +130,23 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.clients.revoke(c.id, T + 9)).toBe(false);
         expect(await store.clients.get(c.id)).toEqual({ ...c, revokedAt: T + 5 });
         expect(await store.clients.revoke(uid('missing'), T)).toBe(false);
+      });
+
+      it('keeps, replaces and clears a client’s limits', async () => {
+        const limits = { requestsPerMinute: 60, models: { 'chat-*': { tokensPerDay: 1000 } } };
+        const c = aClient({ limits });
+        await store.clients.insert(c);
+        expect(await store.clients.get(c.id)).toEqual(c);
+        expect(await store.clients.setLimits(c.id, { concurrentRequests: 2, models: {} })).toBe(
+          true,
+        );
+        expect((await store.clients.get(c.id))?.limits).toEqual({
+          concurrentRequests: 2,
+          models: {},
+        });
+        expect(await store.clients.setLimits(c.id, null)).toBe(true);
+        expect(await store.clients.get(c.id)).toEqual({ ...c, limits: null });
+        expect(await store.clients.setLimits(uid('missing'), null)).toBe(false);
       });
     });
 

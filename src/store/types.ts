@@ -23,6 +23,11 @@ export interface ClientRecord {
   /** The most this client may ever be granted. */
   scopes: string[];
   allowRefresh: boolean;
+  /**
+   * Rate limits and quotas that replace the roles' for this client and the subjects it acts for
+   * (the policy's `limits` shape, validated by the identity area); null: the roles' limits.
+   */
+  limits: Readonly<Record<string, unknown>> | null;
   createdAt: number;
   revokedAt: number | null;
 }
@@ -62,6 +67,8 @@ export interface ClientStore {
   list(): Promise<ClientRecord[]>;
   /** Marks the client revoked; false if it does not exist or already was. */
   revoke(id: string, now: number): Promise<boolean>;
+  /** Replaces the client's limits (null: back to its roles'); false if it does not exist. */
+  setLimits(id: string, limits: Readonly<Record<string, unknown>> | null): Promise<boolean>;
 }
 
 export interface RefreshStore {

@@ -1,9 +1,10 @@
-/** @module cli/commands/clients — `gatehouse clients create|list|revoke`. */
+/** @module cli/commands/clients — `gatehouse clients create|list|update|revoke`. */
 import { readFileSync } from 'node:fs';
-import { createClient, jwksFileKeys, revokeClient } from '../../auth/index.js';
+import { createClient, jwksFileKeys, revokeClient, setClientLimits } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { recordAdmin } from '../admin-audit.js';
 import { leaf, UsageError, type Group } from '../command.js';
+import { parseLimitsOption } from '../limits.js';
 import {
   CONFIG_OPTIONS,
   configFrom,
@@ -30,10 +31,19 @@ function readJwks(file: string): unknown[] {
   return r.keys;
 }
 
+const LIMITS_OPTION = {
+  limits: {
+    type: 'string',
+    value: 'L',
+    help: "limits replacing the roles', e.g. requestsPerMinute=60,models.chat-*.tokensPerDay=100000",
+  },
+} as const;
+
 const create = leaf({
   name: 'gatehouse clients create',
   summary: 'register an OAuth client; prints its client_id and client_secret once',
-  synopsis: '--name N --roles r1,r2 [--scopes s1,s2] [--jwks FILE] [--refresh] [--json]',
+  synopsis:
+    '--name N --roles r1,r2 [--scopes s1,s2] [--jwks FILE] [--refresh] [--limits L] [--json]',
   description:
     'The secret is stored as an scrypt hash and never shown again. With --jwks the client\n' +
     'authenticates with private_key_jwt (its public keys) instead of a secret.',
@@ -42,6 +52,7 @@ const create = leaf({
     ...ROLE_OPTIONS,
     jwks: { type: 'string', value: 'FILE', help: 'public JWK or JWKS file for private_key_jwt' },
     refresh: { type: 'boolean', default: false, help: 'allow refresh tokens' },
+    ...LIMITS_OPTION,
     ...JSON_OPTION,
     ...CONFIG_OPTIONS,
     ...HELP_OPTION,
@@ -53,6 +64,7 @@ const create = leaf({
     const policy = policyFor(config);
     const roles = rolesFrom(values.roles, policy);
     const scopes = scopesFrom(values.scopes);
+    const limits = values.limits === undefined ? undefined : parseLimitsOption(values.limits);
     const { client, secret } = await withStore(config, async (store) => {
       const created = await createClient(
         store,
@@ -63,6 +75,7 @@ const create = leaf({
           scopes,
           jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
           allowRefresh: values.refresh,
+          limits: limits ?? undefined,
         },
         policy,
       );
@@ -77,6 +90,7 @@ const create = leaf({
           scopes: c.scopes,
           authMethods: c.authMethods,
           refresh: c.allowRefresh,
+          limits: c.limits,
         },
       });
       return created;
@@ -110,6 +124,7 @@ const listCommand = leaf({
       scopes: c.scopes,
       auth_methods: c.authMethods,
       refresh: c.allowRefresh,
+      limits: c.limits,
       created_at: new Date(c.createdAt * 1000).toISOString(),
       revoked_at: c.revokedAt === null ? null : new Date(c.revokedAt * 1000).toISOString(),
     }));
@@ -119,6 +134,38 @@ const listCommand = leaf({
         io.out(
           `${r.client_id}  ${r.name}  [${r.roles.join(',')}]${r.revoked_at === null ? '' : '  REVOKED'}`,
         );
+  },
+});
+
+const update = leaf({
+  name: 'gatehouse clients update',
+  summary: 'change a client’s rate limits and token quotas',
+  synopsis: 'CLIENT_ID --limits L|none [--json]',
+  description:
+    "L uses the names of the policy file's limits: requestsPerMinute, tokensPerMinute,\n" +
+    'tokensPerDay, concurrentRequests, and models.<model pattern>.<name> for one model; or a\n' +
+    "JSON object. `none` returns the client to its roles' limits. Every replica applies the\n" +
+    'change within auth.revocationSyncInterval.',
+  options: { ...LIMITS_OPTION, ...JSON_OPTION, ...CONFIG_OPTIONS, ...HELP_OPTION },
+  positionals: { name: 'CLIENT_ID', min: 1, max: 1 },
+  async run({ values, positionals }, io) {
+    const id = positionals[0] ?? '';
+    if (values.limits === undefined) throw new UsageError('--limits is required');
+    const wanted = parseLimitsOption(values.limits);
+    const config = configFrom(values);
+    const limits = await withStore(config, async (store) => {
+      const set = await setClientLimits(store, id, wanted);
+      await recordAdmin(config, store, {
+        action: 'client.update',
+        resource: `client:${id}`,
+        command: 'gatehouse clients update',
+        details: { limits: set },
+      });
+      return set;
+    });
+    if (values.json) io.out(JSON.stringify({ client_id: id, limits }));
+    else
+      io.out(`updated ${id}: limits ${limits === null ? 'of its roles' : JSON.stringify(limits)}`);
   },
 });
 
@@ -147,6 +194,6 @@ const revoke = leaf({
 export const command: Group = {
   kind: 'group',
   name: 'gatehouse clients',
-  summary: 'register, list and revoke OAuth clients',
-  commands: [create, listCommand, revoke],
+  summary: 'register, list, update and revoke OAuth clients',
+  commands: [create, listCommand, update, revoke],
 };

@@ -112,6 +112,13 @@ function build(pool: Pool, auditPool: Pool): Store {
           const sql = 'UPDATE clients SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL';
           return (await query(sql, [id, now])).rowCount === 1;
         }),
+      setLimits: (id, limits) =>
+        op('clients.setLimits', async () => {
+          const json = limits === null ? null : JSON.stringify(limits);
+          return (
+            (await query('UPDATE clients SET limits = $2 WHERE id = $1', [id, json])).rowCount === 1
+          );
+        }),
     },
     refresh: {
       insert: (r) =>

@@ -75,14 +75,15 @@ function build(db: BetterSqlite3.Database, auditWorker: SqliteAuditWorker | null
   const audit = sqliteAudit(db, auditWorker);
   const q = {
     clientInsert: db.prepare(
-      `INSERT INTO clients (id, name, secret_hash, jwks, auth_methods, roles, scopes, allow_refresh, created_at, revoked_at)
-       VALUES (@id, @name, @secret_hash, @jwks, @auth_methods, @roles, @scopes, @allow_refresh, @created_at, @revoked_at)`,
+      `INSERT INTO clients (id, name, secret_hash, jwks, auth_methods, roles, scopes, allow_refresh, limits, created_at, revoked_at)
+       VALUES (@id, @name, @secret_hash, @jwks, @auth_methods, @roles, @scopes, @allow_refresh, @limits, @created_at, @revoked_at)`,
     ),
     clientGet: db.prepare('SELECT * FROM clients WHERE id = ?'),
     clientList: db.prepare('SELECT * FROM clients ORDER BY created_at, id'),
     clientRevoke: db.prepare(
       'UPDATE clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     ),
+    clientLimits: db.prepare('UPDATE clients SET limits = ? WHERE id = ?'),
     refreshInsert: db.prepare(
       `INSERT INTO refresh_tokens (hash, family_id, client_id, subject, scope, roles, jkt, access_jti, access_exp, created_at, expires_at)
        VALUES (@hash, @family_id, @client_id, @subject, @scope, @roles, @jkt, @access_jti, @access_exp, @created_at, @expires_at)`,
@@ -146,6 +147,12 @@ function build(db: BetterSqlite3.Database, auditWorker: SqliteAuditWorker | null
         attempt('clients.list', () => (q.clientList.all() as ClientRow[]).map(clientFromRow)),
       revoke: (id, now) =>
         attempt('clients.revoke', () => q.clientRevoke.run(now, id).changes === 1),
+      setLimits: (id, limits) =>
+        attempt(
+          'clients.setLimits',
+          () =>
+            q.clientLimits.run(limits === null ? null : JSON.stringify(limits), id).changes === 1,
+        ),
     },
     refresh: {
       insert: (r) => attempt('refresh.insert', () => void q.refreshInsert.run(refreshToRow(r))),
