@@ -172,3 +172,56 @@ describe('training labels', () => {
     expect(() => policy(`training:\n  oops: 1\n${ROLES}`)).toThrow();
   });
 });
+
+describe('rate limits of a caller', () => {
+  const LIMITED = `
+roles:
+  developer:
+    scopes: [inference:invoke]
+    limits:
+      requestsPerMinute: 60
+      tokensPerDay: 100000
+      models:
+        "chat-*": { tokensPerMinute: 2000, concurrentRequests: 2 }
+  power:
+    scopes: [inference:invoke]
+    limits:
+      requestsPerMinute: 600
+      models:
+        "chat-*": { tokensPerMinute: 8000 }
+        "embed-*": { requestsPerMinute: 1000 }
+  open:
+    scopes: [inference:invoke]
+`;
+  const p = new Snapshot(parsePolicy(LIMITED, 'l.yaml'), 'e'.repeat(64), 'l.yaml');
+
+  it('gives one role its own limits', () => {
+    expect(p.rateLimits(['developer'])).toEqual({
+      requestsPerMinute: 60,
+      tokensPerDay: 100000,
+      models: { 'chat-*': { tokensPerMinute: 2000, concurrentRequests: 2 } },
+    });
+  });
+
+  it('keeps a budget only when every role sets it, at the largest value, per model too', () => {
+    expect(p.rateLimits(['developer', 'power'])).toEqual({
+      requestsPerMinute: 600,
+      models: { 'chat-*': { tokensPerMinute: 8000 } },
+    });
+    // A role without limits lifts them all; unknown roles change nothing.
+    expect(p.rateLimits(['developer', 'open'])).toEqual({ models: {} });
+    expect(p.rateLimits(['developer', 'nobody'])).toEqual(p.rateLimits(['developer']));
+  });
+
+  it('sets no limits for a caller with no role the policy defines, nor in the built-in policy', () => {
+    expect(p.rateLimits([])).toEqual({ models: {} });
+    expect(p.rateLimits(['nobody'])).toEqual({ models: {} });
+    expect(builtinPolicy().rateLimits(['developer'])).toEqual({ models: {} });
+  });
+
+  it('answers the same frozen object for the same roles', () => {
+    const a = p.rateLimits(['power', 'developer']);
+    expect(p.rateLimits(['power', 'developer'])).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+  });
+});

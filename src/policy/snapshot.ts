@@ -9,7 +9,7 @@
 import { compileCustomPatterns } from '../guard/detectors/custom.js';
 import { foldTerm } from '../guard/terms.js';
 import type { Detector } from '../guard/types.js';
-import type { PolicyDocument } from './schema.js';
+import type { LimitSet, LimitsSpec, PolicyDocument } from './schema.js';
 import { PatternSet } from './pattern.js';
 import type {
   AccessRequest,
@@ -32,6 +32,25 @@ export const DECISION_CACHE_SIZE = 10_000;
 
 const EMPTY: ReadonlySet<string> = new Set();
 const NO_TERMS = Object.freeze({ deny: [], allow: [] });
+
+const RATE_KEYS = [
+  'requestsPerMinute',
+  'tokensPerMinute',
+  'tokensPerDay',
+  'concurrentRequests',
+] as const satisfies readonly (keyof LimitSet)[];
+
+const NO_RATE_LIMITS: LimitsSpec = Object.freeze({ models: Object.freeze({}) });
+
+/** Each budget of `sets` that every one of them sets, at its largest value. */
+function mergeLimitSets(sets: readonly LimitSet[]): LimitSet {
+  const out: { -readonly [K in keyof LimitSet]: LimitSet[K] } = {};
+  for (const k of RATE_KEYS) {
+    const values = sets.map((s) => s[k]);
+    if (values.length > 0 && values.every((v) => v !== undefined)) out[k] = Math.max(...values);
+  }
+  return Object.freeze(out);
+}
 
 const LIMIT_KEYS = [
   'maxMessages',
@@ -134,6 +153,7 @@ export class Snapshot implements PolicySnapshot {
   #decisionCount = 0;
   readonly #granted = new Map<string, ReadonlySet<string>>();
   readonly #controls = new Map<string, DataControls>();
+  readonly #rateLimits = new Map<string, LimitsSpec>();
   readonly #cacheSize: number;
 
   constructor(
@@ -250,6 +270,36 @@ export class Snapshot implements PolicySnapshot {
         // Dry-run is the permissive side of a guard: any role's dry-run holds.
         dryRun: new Set(own.flatMap((c) => c.dryRun)),
       }),
+    );
+  }
+
+  rateLimits(roles: readonly string[]): LimitsSpec {
+    const key = this.#rolesKey(roles);
+    if (key === '') return NO_RATE_LIMITS;
+    const hit = this.#rateLimits.get(key);
+    if (hit !== undefined) return hit;
+    const specs = key.split(',').flatMap((n) => {
+      const l = this.document.roles[n]?.limits;
+      return l === undefined ? [] : [l];
+    });
+    const byPattern = new Map<string, LimitSet[]>();
+    for (const s of specs)
+      for (const [pattern, set] of Object.entries(s.models)) {
+        const list = byPattern.get(pattern);
+        if (list === undefined) byPattern.set(pattern, [set]);
+        else list.push(set);
+      }
+    const models: Record<string, LimitSet> = {};
+    for (const [pattern, sets] of byPattern) {
+      // A role that does not name the pattern does not limit those models: it lifts the budget.
+      if (sets.length < specs.length) continue;
+      const merged = mergeLimitSets(sets);
+      if (Object.keys(merged).length > 0) models[pattern] = merged;
+    }
+    return this.#remember(
+      this.#rateLimits,
+      key,
+      Object.freeze({ ...mergeLimitSets(specs), models: Object.freeze(models) }),
     );
   }
 

@@ -4,6 +4,7 @@
  */
 
 import type { Detector } from '../guard/types.js';
+import type { LimitsSpec } from './schema.js';
 
 /** A decision and why (the reason is for logs and the audit trail, never for the caller). */
 export interface Decision {
@@ -53,6 +54,13 @@ export interface PolicySnapshot {
    * strictest when none is defined.
    */
   dataControls(roles: readonly string[]): DataControls;
+  /**
+   * The rate limits and token quotas of a caller with `roles` (the policy's `limits`), merged as
+   * the data controls are: a top-level budget holds only if every role the policy defines sets
+   * it (the largest value wins), and so does a per-model budget: only if every such role names
+   * the pattern with that budget (a caller has what its best role allows). No defined role: none.
+   */
+  rateLimits(roles: readonly string[]): LimitsSpec;
   /** The operator's detectors from `guard.patterns`, compiled once per snapshot. */
   readonly patterns: readonly Detector[];
   /** The term lists for model `id` from `guard.models` (its own entry plus `*`). */
