@@ -33,3 +33,4 @@ export { SecretChecks } from './oauth/secret-checks.js';
 export { TokenAdmin, type IntrospectionResponse } from './oauth/token-admin.js';
 export { parsePublicJwk, jwksFileKeys } from './jwk.js';
 export { clientRevocationKey } from './revocations.js';
+export { ClientLimitsCache } from './client-limits.js';

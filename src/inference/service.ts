@@ -36,6 +36,17 @@ export interface CallContext {
    * facts and the receipt should name (`info.sha256`, `version`), rather than a later lookup.
    */
   onModel?: (model: ServedModel) => void;
+  /**
+   * Reserves the caller's token budget once the prompt is counted and checked, before the
+   * request queues for the model: `promptTokens` plus at most `completionTokens` generated (0
+   * for embeddings). Rejects (429) when the budget is short; nothing runs then.
+   */
+  reserve?: (promptTokens: number, completionTokens: number) => Promise<void> | void;
+  /**
+   * Told the tokens the model actually spent, once it is done (prompt + generated; the prompt
+   * alone when a generation fails after it started); not called when nothing ran.
+   */
+  onUsage?: (tokens: number) => void;
 }
 
 /** One text's moderation verdict (OpenAI shape, camel-cased). */
@@ -165,7 +176,10 @@ export class InferenceService {
     ctx.onModel?.(m);
     const promptTokens = this.#checkInputs(m, texts);
     roleLimit(promptTokens, ctx);
-    return { vectors: await this.#batched(m, texts, ctx), promptTokens };
+    if (ctx.reserve !== undefined) await ctx.reserve(promptTokens, 0);
+    const vectors = await this.#batched(m, texts, ctx);
+    ctx.onUsage?.(promptTokens);
+    return { vectors, promptTokens };
   }
 
   /** Label probabilities for `texts` with classification model `id`. */
@@ -243,10 +257,13 @@ export class InferenceService {
         `The prompt has ${promptTokens} tokens; the model '${id}' accepts at most ${limit - 1}`,
       );
     }
+    const maxTokens = Math.max(1, Math.min(req.maxTokens, handle.contextSize - promptTokens));
+    if (ctx.reserve !== undefined) await ctx.reserve(promptTokens, maxTokens);
     const lease = slots.tryAcquire(ctx) ?? (await slots.acquire(ctx));
+    // What the model spent, for the caller's token budget: the prompt once it started.
+    let spent = promptTokens;
     try {
       hooks.onStart?.();
-      const maxTokens = Math.max(1, Math.min(req.maxTokens, handle.contextSize - promptTokens));
       const result = await handle.generate(
         {
           messages: req.messages,
@@ -260,10 +277,12 @@ export class InferenceService {
         },
         hooks.onText ?? ignoreText,
       );
+      spent = result.promptTokens + result.completionTokens;
       if (result.finishReason === 'cancelled' && lease.timedOut) throw new DeadlineError();
       return result;
     } finally {
       lease.release();
+      ctx.onUsage?.(spent);
     }
   }
 
