@@ -309,4 +309,26 @@ describe('gatehouse CLI administration is audited', () => {
     expect(verify.stderr).toBe('');
     expect(verify.code).toBe(0);
   });
+
+  it('records every token gatehouse token mints, by its jti and never the token', () => {
+    const t = gatehouse('token', '--roles', 'auditor', '--sub', 'ops:carol', '--ttl', '120');
+    expect(t.code).toBe(0);
+    const token = t.stdout.trim();
+    const { jti, exp } = decodeJwt(token);
+    const out = gatehouse('audit', 'export', '--format', 'jsonl');
+    const events = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = events.filter((e) => e.resource === `token:${String(jti)}`);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      action: 'token.issue',
+      decision: 'allow',
+      source: 'cli',
+      details: { subject: 'ops:carol', roles: ['auditor'], expiresAt: exp },
+    });
+    expect(out.stdout).not.toContain(token);
+    expect(out.stdout).not.toContain(token.split('.')[2] ?? 'no signature');
+  });
 });

@@ -2,8 +2,10 @@
  * @module cli/commands/token — `gatehouse token --roles …` mints a short-lived access token with
  * the local signing key, for local use (curl, SDK experiments). It reads the same config and
  * server options as `serve`, so the token names the issuer that server checks; stdout holds only
- * the token, the issuer it was signed for goes to stderr.
+ * the token, the issuer it was signed for goes to stderr. Each token minted is an audit event
+ * (`token.issue`, by its `jti`) on this host's chain.
  */
+import { recordAdmin } from '../admin-audit.js';
 import { leaf, UsageError, type Leaf } from '../command.js';
 import {
   CONFIG_OPTIONS,
@@ -16,6 +18,7 @@ import {
   scopesFrom,
   SERVER_OPTIONS,
   ROLE_OPTIONS,
+  withStore,
 } from '../context.js';
 
 export const command: Leaf = leaf({
@@ -50,6 +53,15 @@ export const command: Leaf = leaf({
     }
     const sub = values.sub ?? `local:${process.env.USER ?? 'operator'}`;
     const t = await mintLocalToken(config, { subject: sub, scopes, roles, ttl });
+    // Recorded like a token the server issues (by its jti, never the token), before it is shown.
+    await withStore(config, (store) =>
+      recordAdmin(config, store, {
+        action: 'token.issue',
+        resource: `token:${t.jti}`,
+        command: 'gatehouse token',
+        details: { subject: sub, roles, scopes, expiresAt: t.exp },
+      }),
+    );
     io.err(
       `token for issuer ${config.auth.issuer} (audience ${config.auth.audience}), ` +
         `expires in ${t.exp - t.iat} s`,
