@@ -128,6 +128,10 @@ function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
     if ('retryAfter' in err && typeof err.retryAfter === 'number') {
       headers['retry-after'] = String(err.retryAfter);
     }
+    // A rate-limit refusal carries the IETF RateLimit-Policy / RateLimit fields.
+    if ('headers' in err && typeof err.headers === 'object' && err.headers !== null) {
+      Object.assign(headers, err.headers);
+    }
     // A registry refusal is named by its rule (`digest-mismatch`, `self-approval`, …).
     const refusal = registryRefusal(err);
     const code = refusal?.code ?? err.code.toLowerCase();
