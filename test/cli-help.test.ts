@@ -51,6 +51,7 @@ describe('gatehouse --help', () => {
       'clients',
       'clients create',
       'clients list',
+      'clients update',
       'clients revoke',
       'token',
       'keys',
@@ -124,7 +125,7 @@ describe('gatehouse usage errors', () => {
     const sub = await gatehouse('clients', 'frob');
     expect(sub.code).toBe(2);
     expect(sub.stderr).toBe(
-      "gatehouse: unknown command frob for 'gatehouse clients'; commands: create, list, revoke; " +
+      "gatehouse: unknown command frob for 'gatehouse clients'; commands: create, list, update, revoke; " +
         "see 'gatehouse clients --help'",
     );
   });
