@@ -23,6 +23,8 @@ import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
 import { BlobStore, DatasetService, ModelRegistry } from './registry/index.js';
+import { Metrics } from './metrics/index.js';
+import { metricsServer, type MetricsServer } from './http/routes/metrics.js';
 
 /** Things tests replace. */
 export interface AppOverrides {
@@ -63,6 +65,13 @@ export interface App {
    * each is loaded or has failed; never rejects.
    */
   loadModels(): Promise<void>;
+  /** The server's Prometheus metrics (README "Metrics"); other stages report to it. */
+  readonly metrics: Metrics;
+  /**
+   * Starts the unauthenticated `/metrics` listener on `metrics.host:metrics.port` and resolves
+   * with its address; undefined (nothing started) when `metrics.port` is not set.
+   */
+  listenMetrics(): Promise<string | undefined>;
   /** Stops accepting requests, drains in-flight ones, closes the store. */
   close(): Promise<void>;
 }
@@ -122,6 +131,19 @@ export async function buildApp(
   const loadModels = (): Promise<void> => restore.load().then(() => inference.load());
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
+  // metrics: one registry per app, fed by the pipeline, the schedulers and the audit writer.
+  const metrics = new Metrics({
+    models: config.models.map((m) => m.id),
+    redis: config.ratelimit.url !== undefined,
+  });
+  metrics.watchModels(() => inference.served.served());
+  if (audit !== undefined) metrics.watchAudit(audit.log);
+  let metricsListener: MetricsServer | undefined;
+  const listenMetrics = async (): Promise<string | undefined> => {
+    if (config.metrics.port === undefined) return undefined;
+    metricsListener ??= metricsServer(metrics);
+    return metricsListener.listen(config.metrics.host, config.metrics.port);
+  };
   const datasets = new DatasetService({
     store,
     blobs,
@@ -150,6 +172,7 @@ export async function buildApp(
       maxBlobBytes: config.registry.maxBlobBytes,
       serving,
     }),
+    metrics,
   });
   await http.ready();
   if (options.waitForModels !== false) await loadModels();
@@ -175,8 +198,11 @@ export async function buildApp(
     policy,
     audit: audit?.log,
     loadModels,
+    metrics,
+    listenMetrics,
     close: async () => {
       phase = 'draining';
+      await metricsListener?.close();
       // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
       await retention.stop();

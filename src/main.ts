@@ -47,8 +47,27 @@ export async function serve(config: Config, overrides: AppOverrides = {}): Promi
       `server.port: ${host}:${port} ${problem} choose another with --port or server.port`,
     );
   }
+  // The unauthenticated /metrics listener, when metrics.port is set (README "Metrics").
+  let metrics: string | undefined;
+  try {
+    metrics = await app.listenMetrics();
+  } catch (err) {
+    await app.close();
+    const problem = bindProblem(err);
+    if (problem === undefined) throw err;
+    const { host: mHost, port: mPort } = config.metrics;
+    throw new ConfigError(
+      `metrics.port: ${mHost}:${mPort ?? ''} ${problem} choose another with metrics.port`,
+    );
+  }
   logger.info(
-    { address, issuer: config.auth.issuer, dataDir: config.dataDir, store: app.store.kind },
+    {
+      address,
+      ...(metrics === undefined ? {} : { metrics: `${metrics}/metrics` }),
+      issuer: config.auth.issuer,
+      dataDir: config.dataDir,
+      store: app.store.kind,
+    },
     'gatehouse listening; loading models',
   );
   const modelsLoaded = app.loadModels().then(() => {

@@ -72,6 +72,21 @@ export interface AuditEvent extends AuditEventInput, ChainPosition {
 }
 
 /** Records events durably. */
+/** What the writer tells metrics (write latency). */
+export interface AuditWriteObserver {
+  /** A transaction of `events` events was committed; the store took `seconds`. */
+  written(events: number, seconds: number): void;
+  /** A write failed: the log refuses audited requests until the store answers again. */
+  failed(): void;
+}
+
+/** Events waiting for their commit (queued or in the transaction in flight). */
+export interface AuditBacklog {
+  readonly events: number;
+  /** Seconds since the oldest of them was recorded (0 when none waits). */
+  readonly oldestSeconds: number;
+}
+
 export interface AuditLog {
   /**
    * Appends one event and resolves once it is durable (fsync'd / committed), with its place in
@@ -84,6 +99,10 @@ export interface AuditLog {
   readonly chain: string;
   /** Whether the last write succeeded (for `/readyz`). */
   healthy(): boolean;
+  /** Reports every commit and failed write to `observer` from now on (metrics). */
+  observe?(observer: AuditWriteObserver): void;
+  /** Events not yet durable, and how long the oldest of them has waited (metrics: the lag). */
+  backlog?(): AuditBacklog;
   /** Writes what is pending and a final signed checkpoint. */
   close(): Promise<void>;
 }

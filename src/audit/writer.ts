@@ -10,7 +10,13 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import type { AuditRow, AuditStore, ChainHead } from '../store/index.js';
 import { eventText, linkHash } from './chain.js';
 import { CHECKPOINT_TYP, type PayloadSigner } from './checkpoint.js';
-import type { AuditEventInput, AuditLog, ChainPosition } from './types.js';
+import type {
+  AuditBacklog,
+  AuditEventInput,
+  AuditLog,
+  AuditWriteObserver,
+  ChainPosition,
+} from './types.js';
 
 /** Where the writer reports what a request cannot (failures, checkpoints that failed). */
 export type AuditLogSink = (
@@ -43,6 +49,8 @@ export interface AuditLogOptions {
 
 interface Waiter {
   event: AuditEventInput;
+  /** `performance.now()` when recorded (metrics: the lag). */
+  at: number;
   resolve: (p: ChainPosition) => void;
   reject: (e: Error) => void;
 }
@@ -71,6 +79,10 @@ class Writer implements AuditLog {
   #retryAt = 0;
   #closed = false;
   readonly #timer: NodeJS.Timeout;
+  // metrics: who hears of commits, and the batch in flight (its size, its oldest event's time).
+  #observer: AuditWriteObserver | undefined;
+  #inFlight = 0;
+  #inFlightSince = 0;
 
   constructor(o: AuditLogOptions) {
     this.chain = o.chain;
@@ -97,6 +109,16 @@ class Writer implements AuditLog {
     return !this.#failing;
   }
 
+  observe(observer: AuditWriteObserver): void {
+    this.#observer = observer;
+  }
+
+  backlog(): AuditBacklog {
+    const events = this.#inFlight + this.#pending.length;
+    const since = this.#inFlight > 0 ? this.#inFlightSince : this.#pending[0]?.at;
+    return { events, oldestSeconds: since === undefined ? 0 : (performance.now() - since) / 1000 };
+  }
+
   record(event: AuditEventInput): Promise<ChainPosition> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError());
     // While the store is failing, refuse without touching it until the next probe is due.
@@ -107,7 +129,7 @@ class Writer implements AuditLog {
       return Promise.reject(new AuditUnavailableError());
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ event, resolve, reject });
+      this.#pending.push({ event, at: performance.now(), resolve, reject });
       this.#running ??= this.#drain();
     });
   }
@@ -126,6 +148,8 @@ class Writer implements AuditLog {
   }
 
   async #commit(batch: Waiter[]): Promise<void> {
+    this.#inFlight = batch.length;
+    this.#inFlightSince = batch[0]?.at ?? 0;
     try {
       for (let attempt = 0; attempt <= MAX_CONFLICTS; attempt++) {
         if (this.#head === undefined) await this.#loadHead();
@@ -134,7 +158,9 @@ class Writer implements AuditLog {
         batch = waiters;
         const last = rows.at(-1);
         if (last === undefined) return;
+        const started = performance.now();
         if ((await this.#o.store.append(this.chain, head.seq, rows)) === 'ok') {
+          this.#observer?.written(rows.length, (performance.now() - started) / 1000);
           this.#head = { seq: last.seq, hash: last.hash };
           if (this.#failing)
             this.#o.log?.('info', { chain: this.chain }, 'audit log writable again');
@@ -156,12 +182,15 @@ class Writer implements AuditLog {
     } catch (cause) {
       // The commit may have landed even though it reported failure: reload the head next time.
       this.#head = undefined;
+      this.#observer?.failed();
       if (!this.#failing)
         this.#o.log?.('error', { err: cause, chain: this.chain }, 'audit log write failed');
       this.#failing = true;
       this.#retryAt = this.#o.clock() + this.#o.probeIntervalMs;
       const waiting = [...batch, ...this.#pending.splice(0)];
       for (const w of waiting) w.reject(new AuditUnavailableError({ cause }));
+    } finally {
+      this.#inFlight = 0;
     }
   }
 

@@ -52,10 +52,24 @@ export function refuseBodyToken(
   done: HookHandlerDoneFunction,
 ): void {
   if (hasToken((request as { body: unknown }).body)) {
+    request.server.metrics?.authFailure('malformed_request'); // metrics
     done(new AuthRequestError('The access token was sent in more than one place'));
     return;
   }
   done();
+}
+
+/** metrics: counts a refused authentication by its bounded reason. */
+function countFailure(request: FastifyRequest, err: unknown): void {
+  const reason =
+    err instanceof TokenError
+      ? err.reason
+      : err instanceof MissingTokenError
+        ? 'missing_token'
+        : err instanceof AuthRequestError
+          ? 'malformed_request'
+          : 'other';
+  request.server.metrics?.authFailure(reason);
 }
 
 /**
@@ -129,6 +143,7 @@ export function authenticator(auth: Auth, publicBase: string) {
         cached = null;
       }
     } catch (err) {
+      countFailure(request, err); // metrics
       done(err as Error);
       return;
     }
@@ -137,8 +152,14 @@ export function authenticator(auth: Auth, publicBase: string) {
       done();
       return;
     }
-    slowly(request, scheme, token, cached).then(() => {
-      done();
-    }, done);
+    slowly(request, scheme, token, cached).then(
+      () => {
+        done();
+      },
+      (err: unknown) => {
+        countFailure(request, err); // metrics
+        done(err as Error);
+      },
+    );
   };
 }

@@ -55,6 +55,7 @@ export function authorizer(
     }
     request.decision = decision;
     if (!decision.allowed) {
+      request.server.metrics?.policyDenied(challenge); // metrics
       // The reason is logged by the error handler, never sent.
       done(new InsufficientScopeError(challenge));
       return;

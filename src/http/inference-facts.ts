@@ -33,7 +33,10 @@ export type InferenceOutput =
   | { vectors: readonly (readonly number[] | Float32Array)[] }
   | { json: Canonical };
 
-/** Sets the audit facts of a successful inference response (nothing when audit is off). */
+/**
+ * Counts the tokens of a successful inference response in the metrics, and sets its audit facts
+ * (nothing when audit is off).
+ */
 export function inferenceFacts(
   request: FastifyRequest,
   inference: InferenceService,
@@ -43,6 +46,7 @@ export function inferenceFacts(
   usage: { promptTokens: number; completionTokens: number },
   answered?: ServedModel,
 ): void {
+  request.server.metrics?.tokens(model, usage.promptTokens, usage.completionTokens); // metrics
   // The digests are the audit's to pay for: with the log off, nobody reads them.
   if (request.server.auditStage === undefined) return;
   const sha256 = modelSha256(inference, model, answered);

@@ -25,7 +25,7 @@ import { auditRoutes } from './routes/audit.js';
 import { Guards, type InjectionClassifier } from '../guard/index.js';
 import { guardRoutes } from './routes/guard.js';
 import { Metrics } from '../metrics/index.js';
-import { metricsRoutes } from './routes/metrics.js';
+import { countRequests, metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { policyRoutes } from './routes/policy.js';
@@ -53,6 +53,8 @@ export interface HttpDeps {
   datasets: DatasetService;
   /** The model registry behind `/v1/registry/…` (undefined: those routes are not served). */
   registry?: ModelRegistry | undefined;
+  /** The app's metrics (absent: the server makes its own). */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -107,6 +109,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       : { error: 'not_found', error_description: 'Not found' };
     return reply.code(404).send(body);
   });
+  // metrics: every response by route pattern, status and model (before any route is added).
+  const metrics = deps.metrics ?? new Metrics();
+  countRequests(app, metrics);
   // Only routes with a scope are protected: they get the hooks, the others pay nothing for them.
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
@@ -121,7 +126,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     route.preHandler = [refuseBodyToken, authorize, ...list(route.preHandler)];
   });
   app.decorate('auditStage', deps.auditStage);
-  const metrics = new Metrics();
   app.decorate('metrics', metrics);
   app.decorate('guards', contentGuards(config, deps.inference));
   deps.auditStage?.attach(app);

@@ -89,9 +89,12 @@ export class MicroBatcher<I, O> {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #idle: (() => void)[] = [];
+  /** metrics: batches run so far, by size (`[n]`: batches of n inputs). */
+  readonly #sizes: Float64Array;
 
   constructor(options: BatcherOptions<I, O>) {
     this.#o = options;
+    this.#sizes = new Float64Array(options.maxBatch + 1);
     this.#bound = new QueueBound(options.maxQueue);
     this.#deadlines = new Deadlines(options.now);
   }
@@ -99,6 +102,16 @@ export class MicroBatcher<I, O> {
   /** Inputs waiting right now. */
   get queued(): number {
     return this.#queued;
+  }
+
+  /** Batches running right now (metrics). */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Batches run so far by size: `[n]` counts the batches of n inputs (metrics). */
+  get batchSizes(): Readonly<Float64Array> {
+    return this.#sizes;
   }
 
   /** Whether any timer is pending (tests: an idle batcher leaves none behind). */
@@ -218,6 +231,7 @@ export class MicroBatcher<I, O> {
       if (lane.waiting > 0) this.#lanes.set(lane.identity, lane);
     }
     this.#running++;
+    this.#sizes[batch.length] = (this.#sizes[batch.length] ?? 0) + 1; // metrics
     this.#o.run(batch).then(
       (outputs) => {
         owners.forEach((job, k) => {
