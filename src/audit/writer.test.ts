@@ -210,3 +210,56 @@ describe('audit writer', () => {
     expect(cps.map((c) => c.seq)).toEqual([4]);
   });
 });
+
+describe('audit writer metrics', () => {
+  it('reports each commit and each failed write to its observer', async () => {
+    const { log } = await open({ probeIntervalMs: 1000 });
+    const written: number[] = [];
+    let failed = 0;
+    log.observe?.({
+      written: (events, seconds) => {
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        written.push(events);
+      },
+      failed: () => {
+        failed++;
+      },
+    });
+    await Promise.all([log.record(anEvent()), log.record(anEvent()), log.record(anEvent())]);
+    await log.record(anEvent());
+    expect(written).toEqual([3, 1]);
+    await raw(
+      `CREATE TRIGGER broken BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk'); END`,
+    );
+    await expect(log.record(anEvent())).rejects.toBeInstanceOf(AuditUnavailableError);
+    expect(failed).toBe(1);
+    expect(written).toEqual([3, 1]);
+  });
+
+  it('shows as backlog the events not yet durable, the commit in flight included', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const base = watched(store.audit).store;
+    const { log } = await open({
+      store: {
+        ...base,
+        append: async (c, after, rows) => {
+          await gate;
+          return base.append(c, after, rows);
+        },
+      },
+    });
+    expect(log.backlog?.()).toEqual({ events: 0, oldestSeconds: 0 });
+    const first = [log.record(anEvent()), log.record(anEvent())];
+    await new Promise((resolve) => setImmediate(resolve)); // the first commit is in flight
+    const third = log.record(anEvent()); // queued behind it
+    const during = log.backlog?.();
+    expect(during?.events).toBe(3);
+    expect(during?.oldestSeconds).toBeGreaterThanOrEqual(0);
+    release();
+    await Promise.all([...first, third]);
+    expect(log.backlog?.()).toEqual({ events: 0, oldestSeconds: 0 });
+  });
+});
