@@ -220,6 +220,12 @@ describe('models, audit and health', () => {
     });
     expect(res.statusCode).toBe(200);
     const text = await scrape();
+    expect(
+      sample(
+        text,
+        'gatehouse_http_requests_total{route="/v1/embeddings",method="POST",status="200",model="echo-embed"}',
+      ),
+    ).toBe(1);
     expect(sample(text, 'gatehouse_inference_queue_depth{model="echo"}')).toBe(0);
     expect(sample(text, 'gatehouse_inference_queue_depth{model="echo-embed"}')).toBe(0);
     expect(sample(text, 'gatehouse_inference_batch_size_count{model="echo-embed"}')).toBe(1);
