@@ -19,7 +19,7 @@ import type {
 import { canTransition } from '../store/registry-rules.js';
 import { assertDigest, type BlobBody, type BlobInfo, type BlobStore } from './blobs.js';
 import { RegistryDeniedError, RegistryNotFoundError } from './errors.js';
-import { storedArtifact, taskOf } from './artifacts.js';
+import { storedArtifact, taskOf, type ArtifactKind } from './artifacts.js';
 import { conflictOf, goLive, refusalOf, type Deployment } from './go-live.js';
 import { checkLineage, type RegistryCaller } from './lineage.js';
 import { validName } from './paths.js';
@@ -50,8 +50,13 @@ export interface Proposal {
   readonly task?: string | undefined;
   /** An uploaded blob; with `path`, the digest the file must have. */
   readonly sha256?: string | undefined;
-  /** A file under `allowedPaths`, hashed and copied into the blob store. */
+  /** A file or folder under `allowedPaths`, hashed and copied into the blob store. */
   readonly path?: string | undefined;
+  /**
+   * What the artifact is, checked against what it turns out to be: `file`, or `folder` (`sha256`
+   * is then a folder manifest whose files are all stored, or `path` a directory). Default: told.
+   */
+  readonly kind?: ArtifactKind | undefined;
   readonly params?: Record<string, unknown> | undefined;
   readonly datasets?: readonly DatasetRef[] | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
@@ -117,7 +122,7 @@ export class ModelRegistry {
   async propose(caller: RegistryCaller, model: string, p: Proposal): Promise<ModelVersionRecord> {
     validName(model);
     const task = taskOf(p.backend, p.task);
-    const artifact = await storedArtifact(this.#d, p.sha256, p.path);
+    const artifact = await storedArtifact(this.#d, p.sha256, p.path, p.kind);
     const datasets = await checkLineage(
       this.#d.store,
       this.#d.policy.current(),
