@@ -1,0 +1,206 @@
+/**
+ * Folder artifacts end to end, over a real socket with real tokens: the bundled USE-lite folder
+ * (model.json, weight shards, vocab.json) uploaded file by file and then its manifest, proposed
+ * as version 1 of a new embedding model (refused while a file is missing, naming its digest),
+ * approved by a second admin (never by its proposer), deployed, and answering /v1/embeddings
+ * with exactly the vectors of the config-loaded USE-lite. The same folder registered from a path
+ * under `registry.allowedPaths` names the same digest; a blob changed on disk by hand is refused
+ * when the folder is materialized, and what was served goes on being served. On SQLite, and on
+ * PostgreSQL when DATABASE_URL is set.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, chmod, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledModelDir } from '../src/inference/backends/tfjs/artifact.js';
+import { hashFolder, type HashedFolder } from '../src/registry/index.js';
+import { startApp, type Fixture } from './support/app-fixture.js';
+import { caller, type Caller } from './support/registry-api.js';
+
+const url = process.env.DATABASE_URL ?? '';
+if (url === '')
+  console.warn('registry-folders: PostgreSQL leg skipped; set DATABASE_URL to run it');
+const STORES: [string, Record<string, unknown>][] = [
+  ['SQLite', {}],
+  ...(url === ''
+    ? []
+    : [
+        [
+          'PostgreSQL',
+          { store: { url, schema: `gh_folders_${randomBytes(5).toString('hex')}` } },
+        ] as [string, Record<string, unknown>],
+      ]),
+];
+
+const INPUT = ['the quick brown fox jumps over the lazy dog', 'a governed embedding model'];
+
+describe.each(STORES)('a folder artifact served from the registry (%s)', (_name, storeConfig) => {
+  let f: Fixture;
+  let folder: HashedFolder;
+  let eng: Caller; // ml-engineer who also holds admin: proposes, may never approve its own
+  let admin: Caller; // a second admin: approves and deploys
+  let dev: Caller;
+  const model = 'use-lite-governed';
+  const dir = bundledModelDir();
+
+  beforeAll(async () => {
+    f = await startApp({
+      listen: true,
+      realClock: true,
+      config: {
+        models: [{ id: 'use-lite', backend: 'tfjs', threads: 1 }],
+        registry: { allowedPaths: [dir], maxBlobBytes: 8 * 1024 * 1024 },
+        ...storeConfig,
+      },
+    });
+    folder = await hashFolder(dir);
+    eng = await caller(f, ['ml-engineer', 'admin']);
+    admin = await caller(f, ['admin']);
+    dev = await caller(f, ['developer']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await f.close();
+    const schema = (storeConfig.store as { schema?: string } | undefined)?.schema;
+    if (schema === undefined) return;
+    const { Client } = await import('pg');
+    const pg = new Client({ connectionString: url });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pg.end();
+  });
+
+  async function api(who: Caller, method: string, path: string, body?: unknown) {
+    const res = await fetch(`${f.base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${who.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function putBlob(sha256: string, bytes: Uint8Array) {
+    const res = await fetch(`${f.base}/v1/registry/blobs/${sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${eng.token}`, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    expect([200, 201]).toContain(res.status);
+  }
+
+  async function embed(m: string): Promise<number[][]> {
+    const res = await api(dev, 'POST', '/v1/embeddings', { model: m, input: INPUT });
+    expect(res.status).toBe(200);
+    return (res.body.data as { embedding: number[] }[]).map((d) => d.embedding);
+  }
+
+  const errorCode = (body: Record<string, unknown>) => (body.error as { code: string }).code;
+  const errorMessage = (body: Record<string, unknown>) =>
+    (body.error as { message: string }).message;
+
+  it('refuses the proposal until every file the manifest lists is uploaded, naming the missing one', async () => {
+    const vocab = folder.manifest.files.find((x) => x.path === 'vocab.json');
+    if (vocab === undefined) throw new Error('the bundled folder has no vocab.json');
+    const fileOf = new Map(folder.found.map((x) => [x.path, x.file]));
+    for (const file of folder.manifest.files) {
+      if (file !== vocab) await putBlob(file.sha256, await readFile(fileOf.get(file.path) ?? ''));
+    }
+    const proposal = { backend: 'tfjs', sha256: folder.sha256, artifact_kind: 'folder' };
+    const early = await api(eng, 'POST', `/v1/registry/models/${model}/versions`, proposal);
+    expect(early.status).toBe(404); // the manifest itself is not uploaded yet
+    expect(errorCode(early.body)).toBe('blob-not-found');
+
+    await putBlob(folder.sha256, folder.bytes);
+    const missing = await api(eng, 'POST', `/v1/registry/models/${model}/versions`, proposal);
+    expect(missing.status).toBe(400);
+    expect(errorCode(missing.body)).toBe('folder-incomplete');
+    expect(errorMessage(missing.body)).toContain(vocab.sha256);
+
+    await putBlob(vocab.sha256, await readFile(fileOf.get('vocab.json') ?? ''));
+    const ok = await api(eng, 'POST', `/v1/registry/models/${model}/versions`, proposal);
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({
+      version: 1,
+      backend: 'tfjs',
+      task: 'embedding',
+      sha256: folder.sha256,
+      size: folder.bytes.length,
+      status: 'proposed',
+    });
+  });
+
+  it('lets anyone who reads the registry read the manifest an approver approves', async () => {
+    const res = await fetch(`${f.base}/v1/registry/blobs/${folder.sha256}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    expect(res.status).toBe(200);
+    const listed = (await res.json()) as { kind: string; files: { path: string }[] };
+    expect(listed.kind).toBe('gatehouse.folder/v1');
+    expect(listed.files.map((x) => x.path)).toEqual(
+      expect.arrayContaining(['model.json', 'vocab.json', 'group1-shard1of7']),
+    );
+  });
+
+  it('is approved by a second admin only, deployed, and answers with the bundled vectors', async () => {
+    const versions = `/v1/registry/models/${model}/versions`;
+    const self = await api(eng, 'POST', `${versions}/1/approve`, {});
+    expect(self.status).toBe(403);
+    expect(errorCode(self.body)).toBe('self-approval');
+    expect((await api(admin, 'POST', `${versions}/1/approve`, { reason: 'eval ok' })).status).toBe(
+      200,
+    );
+    const deployed = await api(admin, 'POST', `/v1/registry/models/${model}/deploy`, {
+      version: 1,
+    });
+    expect(deployed.status).toBe(200);
+    expect(deployed.body).toMatchObject({ version: 1, previous_version: null });
+
+    const listed = await api(dev, 'GET', `/v1/models/${model}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.gatehouse).toMatchObject({ version: 1, sha256: folder.sha256 });
+
+    const [governed, bundled] = [await embed(model), await embed('use-lite')];
+    expect(governed).toHaveLength(2);
+    expect(governed[0]).toHaveLength(512);
+    expect(governed).toEqual(bundled);
+
+    // Served from the materialized folder: the listed files, nothing else.
+    const materialized = join(f.dir, 'artifacts', folder.sha256);
+    expect((await readdir(materialized)).sort()).toEqual(
+      folder.manifest.files.map((x) => x.path).sort(),
+    );
+  }, 60_000);
+
+  it('registers the same folder from a path to the same digest, and refuses a tampered blob at deploy', async () => {
+    const versions = `/v1/registry/models/${model}/versions`;
+    const byPath = await api(eng, 'POST', versions, { backend: 'tfjs', path: dir });
+    expect(byPath.status).toBe(201);
+    expect(byPath.body).toMatchObject({ version: 2, sha256: folder.sha256 });
+    expect((await api(admin, 'POST', `${versions}/2/approve`, {})).status).toBe(200);
+
+    // A weight shard changed on disk by hand after approval.
+    const shard = folder.manifest.files.find((x) => x.path === 'group1-shard7of7');
+    if (shard === undefined) throw new Error('the bundled folder has no shard 7');
+    const blob = join(f.dir, 'blobs', shard.sha256.slice(0, 2), shard.sha256);
+    await chmod(blob, 0o600);
+    await appendFile(blob, Buffer.from([0]));
+
+    const refused = await api(admin, 'POST', `/v1/registry/models/${model}/deploy`, {
+      version: 2,
+    });
+    expect(refused.status).toBe(422);
+    expect(errorCode(refused.body)).toBe('artifact-unloadable');
+    expect(errorMessage(refused.body)).toMatch(/does not match its approved sha256/);
+    expect(JSON.stringify(refused.body)).not.toContain(f.dir); // no path in the answer
+
+    // Nothing changed: version 1 is still active and served.
+    const listed = await api(dev, 'GET', `/v1/models/${model}`);
+    expect(listed.body.gatehouse).toMatchObject({ version: 1 });
+    expect((await embed(model))[0]).toHaveLength(512);
+    const v2 = await api(admin, 'GET', `${versions}/2`);
+    expect(v2.body.status).toBe('approved');
+  }, 60_000);
+});
