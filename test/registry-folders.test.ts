@@ -4,16 +4,19 @@
  * as version 1 of a new embedding model (refused while a file is missing, naming its digest),
  * approved by a second admin (never by its proposer), deployed, and answering /v1/embeddings
  * with exactly the vectors of the config-loaded USE-lite. The same folder registered from a path
- * under `registry.allowedPaths` names the same digest; a blob changed on disk by hand is refused
+ * under `registry.allowedPaths` names the same digest; a restart serves the version again from
+ * its materialized folder, verified again; a blob changed on disk by hand is refused
  * when the folder is materialized, and what was served goes on being served. On SQLite, and on
  * PostgreSQL when DATABASE_URL is set.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, readdir, readFile } from 'node:fs/promises';
+import { appendFile, chmod, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type App } from '../src/app.js';
 import { bundledModelDir } from '../src/inference/backends/tfjs/artifact.js';
 import { hashFolder, type HashedFolder } from '../src/registry/index.js';
+import { createLogger } from '../src/lib/logger.js';
 import { startApp, type Fixture } from './support/app-fixture.js';
 import { caller, type Caller } from './support/registry-api.js';
 
@@ -40,6 +43,7 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
   let eng: Caller; // ml-engineer who also holds admin: proposes, may never approve its own
   let admin: Caller; // a second admin: approves and deploys
   let dev: Caller;
+  let restarted: App | undefined; // the app started again on the same data dir
   const model = 'use-lite-governed';
   const dir = bundledModelDir();
 
@@ -60,7 +64,11 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
   }, 60_000);
 
   afterAll(async () => {
-    await f.close();
+    if (restarted === undefined) await f.close();
+    else {
+      await restarted.close();
+      await rm(f.dir, { recursive: true, force: true });
+    }
     const schema = (storeConfig.store as { schema?: string } | undefined)?.schema;
     if (schema === undefined) return;
     const { Client } = await import('pg');
@@ -172,6 +180,16 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
     expect((await readdir(materialized)).sort()).toEqual(
       folder.manifest.files.map((x) => x.path).sort(),
     );
+  }, 60_000);
+
+  it('is served again after a restart on the same data dir, from its verified folder', async () => {
+    await f.app.close();
+    restarted = await buildApp(f.config, { logger: createLogger('silent') });
+    await restarted.http.listen({ host: '127.0.0.1', port: Number(new URL(f.base).port) });
+    const listed = await api(dev, 'GET', `/v1/models/${model}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.gatehouse).toMatchObject({ version: 1, sha256: folder.sha256 });
+    expect(await embed(model)).toEqual(await embed('use-lite'));
   }, 60_000);
 
   it('registers the same folder from a path to the same digest, and refuses a tampered blob at deploy', async () => {

@@ -13,8 +13,8 @@ import type {
 import type { BlobStore } from './blobs.js';
 import { GatewayError } from '../errors.js';
 import { InvalidTransitionError, RegistryNotFoundError, VersionUnloadableError } from './errors.js';
-import { materializeFolder, servedManifest } from './materialize.js';
-import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+import { withFolder } from './materialize.js';
+import type { PreparedVersion, RegistryServing } from './serving.js';
 
 /** A deployment or rollback, with the version numbers it went between. */
 export interface Deployment {
@@ -46,12 +46,6 @@ export function refusalOf(v: ModelVersionRecord, verb: string, r: VersionRefusal
   return conflictOf(v, verb, r.current);
 }
 
-/** The materialized folder of `v`'s artifact when it is a folder artifact (./materialize). */
-async function folderOf(blobs: BlobStore, v: ModelVersionRecord): Promise<string | undefined> {
-  const manifest = await servedManifest(blobs, v.artifactSha256);
-  return manifest === undefined ? undefined : materializeFolder(blobs, v.artifactSha256, manifest);
-}
-
 /** Asks `serving` (if any) to load `v` from its blob (or folder) beside what is served. */
 async function prepare(
   serving: RegistryServing | undefined,
@@ -59,10 +53,7 @@ async function prepare(
   v: ModelVersionRecord,
 ): Promise<PreparedVersion | undefined> {
   if (serving === undefined) return undefined;
-  const folder = await folderOf(blobs, v).catch((err: unknown) => {
-    throw unloadable(v, err);
-  });
-  const version: ServingVersion = {
+  const version = await withFolder(blobs, {
     model: v.model,
     versionId: v.id,
     version: v.version,
@@ -72,8 +63,9 @@ async function prepare(
     size: v.artifactSize,
     artifactPath: blobs.pathOf(v.artifactSha256),
     params: v.params,
-    ...(folder === undefined ? {} : { folder }),
-  };
+  }).catch((err: unknown) => {
+    throw unloadable(v, err);
+  });
   return serving.prepare(version).catch((err: unknown) => {
     throw unloadable(v, err);
   });

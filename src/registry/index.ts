@@ -37,7 +37,7 @@ export {
   type FolderManifest,
 } from './folders.js';
 export { hashFolder, walkFolder, type FoundFile, type HashedFolder } from './folder-walk.js';
-export { artifactsDirOf, materializeFolder, servedManifest } from './materialize.js';
+export { artifactsDirOf, materializeFolder, servedManifest, withFolder } from './materialize.js';
 export { datasetAccess, grants, PRINCIPAL, type DatasetCaller } from './access.js';
 export type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
 export {

@@ -16,6 +16,7 @@ import { FolderArtifactError, RegistryInputError, RegistryNotFoundError } from '
 import { digestHandle, errnoOf, onDisk, openRegular } from './files.js';
 import { storedManifest } from './folder-blobs.js';
 import type { FolderFile, FolderManifest } from './folders.js';
+import type { ServingVersion } from './serving.js';
 
 const DIR_MODE = 0o700;
 const READ_ONLY_DIR = 0o500;
@@ -180,4 +181,17 @@ export async function materializeFolder(
     await removeTree(temp);
   }
   return target;
+}
+
+/**
+ * `version` with its folder materialized when its artifact is a folder manifest (as it is when
+ * it is a single file). Throws FolderArtifactError when the folder cannot be served as approved.
+ */
+export async function withFolder(
+  blobs: BlobStore,
+  version: ServingVersion,
+): Promise<ServingVersion> {
+  const manifest = await servedManifest(blobs, version.sha256);
+  if (manifest === undefined) return version;
+  return { ...version, folder: await materializeFolder(blobs, version.sha256, manifest) };
 }
