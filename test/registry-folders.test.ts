@@ -140,7 +140,7 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
     });
   });
 
-  it('lets anyone who reads the registry read the manifest an approver approves', async () => {
+  it('lets anyone who reads the registry read the manifest an approver approves, and its files', async () => {
     const res = await fetch(`${f.base}/v1/registry/blobs/${folder.sha256}`, {
       headers: { authorization: `Bearer ${admin.token}` },
     });
@@ -150,6 +150,18 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
     expect(listed.files.map((x) => x.path)).toEqual(
       expect.arrayContaining(['model.json', 'vocab.json', 'group1-shard1of7']),
     );
+    // And each file it lists, by its digest.
+    const vocab = folder.manifest.files.find((x) => x.path === 'vocab.json');
+    const file = await fetch(`${f.base}/v1/registry/blobs/${vocab?.sha256 ?? ''}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    expect(file.status).toBe(200);
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(await readFile(join(dir, 'vocab.json')));
+    // A developer holds no registry:read.
+    const denied = await fetch(`${f.base}/v1/registry/blobs/${vocab?.sha256 ?? ''}`, {
+      headers: { authorization: `Bearer ${dev.token}` },
+    });
+    expect(denied.status).toBe(403);
   });
 
   it('is approved by a second admin only, deployed, and answers with the bundled vectors', async () => {

@@ -87,3 +87,22 @@ export async function storedFolder(blobs: BlobStore, sha256: string): Promise<Fo
   await assertFolderStored(blobs, manifest);
   return manifest;
 }
+
+/**
+ * A check of whether the artifact `artifact` is a folder listing the file `sha256`, reading each
+ * manifest once (an artifact gone or unreadable lists nothing).
+ */
+export function folderLister(
+  blobs: BlobStore,
+): (artifact: string, sha256: string) => Promise<boolean> {
+  const seen = new Map<string, ReadonlySet<string>>();
+  return async (artifact, sha256) => {
+    let files = seen.get(artifact);
+    if (files === undefined) {
+      const manifest = await storedManifest(blobs, artifact).catch(() => undefined);
+      files = new Set(manifest?.files.map((f) => f.sha256) ?? []);
+      seen.set(artifact, files);
+    }
+    return files.has(sha256);
+  };
+}
