@@ -7,18 +7,21 @@
  * under `registry.allowedPaths` names the same digest; a restart serves the version again from
  * its materialized folder, verified again; a blob changed on disk by hand is refused
  * when the folder is materialized, and what was served goes on being served. On SQLite, and on
- * PostgreSQL when DATABASE_URL is set.
+ * PostgreSQL when DATABASE_URL is set. An ONNX model folder (model + tokenizer files, from
+ * ../shared/models/onnx-tiny-bert when present) is served from the registry the same way.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, chmod, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../src/app.js';
 import { bundledModelDir } from '../src/inference/backends/tfjs/artifact.js';
+import { digestFile } from '../src/inference/index.js';
 import { hashFolder, type HashedFolder } from '../src/registry/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { startApp, type Fixture } from './support/app-fixture.js';
-import { caller, type Caller } from './support/registry-api.js';
+import { call, caller, type Caller } from './support/registry-api.js';
 
 const url = process.env.DATABASE_URL ?? '';
 if (url === '')
@@ -232,5 +235,58 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
     expect((await embed(model))[0]).toHaveLength(512);
     const v2 = await api(admin, 'GET', `${versions}/2`);
     expect(v2.body.status).toBe('approved');
+  }, 60_000);
+});
+
+const TINY_BERT = join(import.meta.dirname, '../../shared/models/onnx-tiny-bert');
+const haveBert = existsSync(TINY_BERT);
+if (!haveBert) console.warn(`registry-folders: onnx folder skipped (${TINY_BERT} not present)`);
+
+describe.skipIf(!haveBert)('an ONNX model folder (model + tokenizer files) as a version', () => {
+  let f: Fixture;
+  let eng: Caller;
+  let admin: Caller;
+  let dev: Caller;
+
+  beforeAll(async () => {
+    const { sha256 } = await digestFile(join(TINY_BERT, 'onnx', 'model.onnx'));
+    f = await startApp({
+      config: {
+        models: [{ id: 'tiny-bert', backend: 'onnx', path: TINY_BERT, task: 'embedding', sha256 }],
+        registry: { allowedPaths: [TINY_BERT] },
+      },
+    });
+    eng = await caller(f, ['ml-engineer']);
+    admin = await caller(f, ['admin']);
+    dev = await caller(f, ['developer']);
+  }, 60_000);
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('is registered from its path, deployed, and embeds exactly as the config-loaded folder', async () => {
+    const base = '/v1/registry/models/bert-governed';
+    const proposed = await call(f, eng, 'POST', `${base}/versions`, {
+      backend: 'onnx',
+      task: 'embedding',
+      path: TINY_BERT,
+      artifact_kind: 'folder',
+    });
+    expect(proposed.statusCode).toBe(201);
+    const sha256 = proposed.json<{ sha256: string }>().sha256;
+    expect(sha256).toBe((await hashFolder(await realpath(TINY_BERT))).sha256);
+    expect((await call(f, admin, 'POST', `${base}/versions/1/approve`, {})).statusCode).toBe(200);
+    expect((await call(f, admin, 'POST', `${base}/deploy`, { version: 1 })).statusCode).toBe(200);
+    const embed = async (model: string) => {
+      const res = await call(f, dev, 'POST', '/v1/embeddings', {
+        model,
+        input: 'a short sentence',
+      });
+      expect(res.statusCode).toBe(200);
+      return res.json<{ data: { embedding: number[] }[] }>().data[0]?.embedding;
+    };
+    const governed = await embed('bert-governed');
+    expect(governed?.length).toBeGreaterThan(0);
+    expect(governed).toEqual(await embed('tiny-bert'));
   }, 60_000);
 });
