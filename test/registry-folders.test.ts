@@ -120,6 +120,10 @@ describe.each(STORES)('a folder artifact served from the registry (%s)', (_name,
       if (file !== vocab) await putBlob(file.sha256, await readFile(fileOf.get(file.path) ?? ''));
     }
     const proposal = { backend: 'tfjs', sha256: folder.sha256, artifact_kind: 'folder' };
+    const unknownKind = { ...proposal, artifact_kind: 'tree' };
+    expect(
+      (await api(eng, 'POST', `/v1/registry/models/${model}/versions`, unknownKind)).status,
+    ).toBe(400);
     const early = await api(eng, 'POST', `/v1/registry/models/${model}/versions`, proposal);
     expect(early.status).toBe(404); // the manifest itself is not uploaded yet
     expect(errorCode(early.body)).toBe('blob-not-found');

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { StoreError } from '../errors.js';
 import type { BlobStore } from './blobs.js';
 import { FolderArtifactError, RegistryInputError, RegistryNotFoundError } from './errors.js';
 import { digestHandle, errnoOf, onDisk, openRegular } from './files.js';
@@ -171,7 +172,9 @@ export async function materializeFolder(
       await rename(temp, target);
     } catch (err) {
       const code = errnoOf(err);
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
+        throw new StoreError('blob store: cannot place a folder artifact', { cause: err });
+      }
       // Another deploy of the same folder placed it first: use that one, once verified.
       if (!(await complete(target, manifest))) {
         throw new FolderArtifactError(`folder artifact ${sha256}: its folder changed while placed`);
