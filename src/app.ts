@@ -22,7 +22,7 @@ import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
-import { BlobStore, DatasetService, ModelRegistry } from './registry/index.js';
+import { BlobStore, DatasetService, ModelRegistry, withFolder } from './registry/index.js';
 import { Metrics } from './metrics/index.js';
 import { metricsServer, type MetricsServer } from './http/routes/metrics.js';
 
@@ -125,8 +125,10 @@ export async function buildApp(
   const serving = new InferenceRegistryServing(inference.served, config.inference, inferenceDeps);
   // One content-addressed store for model artifacts and dataset files.
   const blobs = new BlobStore(join(config.dataDir, 'blobs'));
-  const restore = await serving.restoreActive(store.registry, (v) =>
-    blobs.pathOf(v.artifactSha256),
+  const restore = await serving.restoreActive(
+    store.registry,
+    (v) => blobs.pathOf(v.artifactSha256),
+    (v) => withFolder(blobs, v),
   );
   const loadModels = (): Promise<void> => restore.load().then(() => inference.load());
   const audit = openAudit(config, store, auth, clock, logger);

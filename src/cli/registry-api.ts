@@ -23,6 +23,8 @@ export interface RegistryApi {
   call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse>;
   /** Streams the file `file` of `size` bytes with PUT to `path` (never read whole). */
   upload(path: string, file: string, size: number): Promise<ApiResponse>;
+  /** Sends `bytes` (small: a folder manifest) with PUT to `path`. */
+  put(path: string, bytes: Uint8Array): Promise<ApiResponse>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,14 @@ export function remoteApi(
         },
         body: stream,
         duplex: 'half',
+      });
+      return done(res);
+    },
+    async put(path, bytes) {
+      const res = await fetchImpl(`${root}${path}`, {
+        method: 'PUT',
+        headers: { ...headers, 'content-type': 'application/octet-stream' },
+        body: bytes,
       });
       return done(res);
     },
@@ -120,6 +130,15 @@ export async function localApi(
           'content-length': String(size),
         },
         payload: createReadStream(file),
+      });
+      return { status: res.statusCode, body: parseBody(res.body) };
+    },
+    async put(path, bytes) {
+      const res = await app.http.inject({
+        method: 'PUT',
+        url: path,
+        headers: { authorization, 'content-type': 'application/octet-stream' },
+        payload: Buffer.from(bytes),
       });
       return { status: res.statusCode, body: parseBody(res.body) };
     },

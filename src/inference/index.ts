@@ -39,6 +39,7 @@ export {
   InferenceRegistryServing,
   type ActiveVersions,
   type ArtifactPathOf,
+  type ResolveArtifact,
   type ClassifierModels,
   type Restore,
 } from './registry-serving.js';

@@ -7,11 +7,10 @@
  * on the version they started on; the replaced version's scheduler is then drained and its
  * handle closed. Nothing that was accepted fails because of a swap.
  *
- * A version's artifact is one file (a blob, or a file registered under `allowedPaths`), so the
- * backends whose models are one file are served from the registry: `llama-cpp` (a GGUF) and
- * `echo` (which reads none, but its file is still verified). `tfjs` and `onnx` models are
- * folders and come from the config file; a version of either is refused by `prepare` when its
- * artifact is not a regular file.
+ * A version's artifact is one file (a blob: a GGUF for `llama-cpp`; `echo` reads none, but its
+ * file is still verified) or a folder artifact (`tfjs`, `onnx`): its manifest blob is verified
+ * here like a file, and the backend loads the folder the registry materialized and verified file
+ * by file (`ServingVersion.folder`).
  */
 import type { PreparedVersion, RegistryServing, ServingVersion } from '../registry/index.js';
 import type { ModelVersionRecord, RegistryStore } from '../store/index.js';
@@ -29,6 +28,12 @@ import { servingVersion, specOf, taskOf } from './version-spec.js';
 
 /** Where a version's artifact is on disk: its blob (`BlobStore.pathOf`) or its registered file. */
 export type ArtifactPathOf = (version: ModelVersionRecord) => string;
+
+/**
+ * Readies a restored version's artifact before it loads (registry `withFolder`: a folder
+ * artifact is materialized and verified); a rejection fails that model like a failed load.
+ */
+export type ResolveArtifact = (version: ServingVersion) => Promise<ServingVersion>;
 
 /** The registry reads restoring at start-up needs. */
 export type ActiveVersions = Pick<RegistryStore, 'listModels' | 'activeVersion'>;
@@ -180,7 +185,11 @@ export class InferenceRegistryServing implements RegistryServing {
    * entry of the same id is not loaded: the registry's version wins, and is logged); `load`
    * then serves them. A version that fails to load leaves its model failed (503).
    */
-  async restoreActive(registry: ActiveVersions, artifactPathOf: ArtifactPathOf): Promise<Restore> {
+  async restoreActive(
+    registry: ActiveVersions,
+    artifactPathOf: ArtifactPathOf,
+    resolve: ResolveArtifact = (v) => Promise.resolve(v),
+  ): Promise<Restore> {
     const active: ServingVersion[] = [];
     for (const name of await registry.listModels()) {
       const record = await registry.activeVersion(name);
@@ -209,15 +218,18 @@ export class InferenceRegistryServing implements RegistryServing {
       this.#served.pin(v.model);
     }
     let loading: Promise<void> | undefined;
-    return { versions, load: () => (loading ??= this.#served.during(this.#restore(versions))) };
+    return {
+      versions,
+      load: () => (loading ??= this.#served.during(this.#restore(versions, resolve))),
+    };
   }
 
-  async #restore(versions: readonly ServingVersion[]): Promise<void> {
+  async #restore(versions: readonly ServingVersion[], resolve: ResolveArtifact): Promise<void> {
     for (const v of versions) {
       if (this.#served.stopping) break;
       const facts = { model: v.model, version: v.version, versionId: v.versionId };
       try {
-        (await this.#prepare(v)).commit();
+        (await this.#prepare(await resolve(v))).commit();
       } catch (err) {
         this.#served.settle(v.model, err);
         const error = err instanceof Error ? err.message : String(err);

@@ -49,8 +49,10 @@ export function specOf(version: ServingVersion): ModelConfig {
     ...version.params,
     id: version.model,
     backend: version.backend,
-    sha256: version.sha256,
-    ...(version.backend === 'echo' ? {} : { path: version.artifactPath }),
+    // A folder was verified file by file against its approved manifest while materialized; the
+    // backends' own digests (tfjs: model.json + shards, onnx: the .onnx) are not the manifest's.
+    ...(version.folder === undefined ? { sha256: version.sha256 } : {}),
+    ...(version.backend === 'echo' ? {} : { path: version.folder ?? version.artifactPath }),
     ...(fixed === undefined ? { task } : {}),
   };
   const parsed = modelSpec.safeParse(fields);

@@ -19,6 +19,11 @@ export type RegistryRefusal =
   | 'path-missing'
   | 'path-not-regular'
   | 'artifact-source'
+  | 'artifact-kind'
+  | 'manifest-invalid'
+  | 'folder-path-invalid'
+  | 'folder-incomplete'
+  | 'folder-too-large'
   | 'backend-invalid'
   | 'task-invalid'
   | 'label-invalid'
@@ -167,6 +172,17 @@ export class VersionUnloadableError extends GatewayError {
 
   constructor(message: string, options?: ErrorOptions) {
     super('REGISTRY_UNLOADABLE', message, 422, options);
+  }
+}
+
+/**
+ * A folder artifact cannot be materialized for serving: a file it lists is missing, not a
+ * regular file, or does not match its digest (a blob changed on disk by hand). The same code as
+ * a single model file that fails its digest; the message names the file in the folder only.
+ */
+export class FolderArtifactError extends GatewayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('MODEL_ARTIFACT_INVALID', message, 500, options);
   }
 }
 

@@ -13,7 +13,8 @@ import type {
 import type { BlobStore } from './blobs.js';
 import { GatewayError } from '../errors.js';
 import { InvalidTransitionError, RegistryNotFoundError, VersionUnloadableError } from './errors.js';
-import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+import { withFolder } from './materialize.js';
+import type { PreparedVersion, RegistryServing } from './serving.js';
 
 /** A deployment or rollback, with the version numbers it went between. */
 export interface Deployment {
@@ -45,14 +46,14 @@ export function refusalOf(v: ModelVersionRecord, verb: string, r: VersionRefusal
   return conflictOf(v, verb, r.current);
 }
 
-/** Asks `serving` (if any) to load `v` from its blob beside what is served. */
-function prepare(
+/** Asks `serving` (if any) to load `v` from its blob (or folder) beside what is served. */
+async function prepare(
   serving: RegistryServing | undefined,
   blobs: BlobStore,
   v: ModelVersionRecord,
 ): Promise<PreparedVersion | undefined> {
-  if (serving === undefined) return Promise.resolve(undefined);
-  const version: ServingVersion = {
+  if (serving === undefined) return undefined;
+  const version = await withFolder(blobs, {
     model: v.model,
     versionId: v.id,
     version: v.version,
@@ -62,7 +63,9 @@ function prepare(
     size: v.artifactSize,
     artifactPath: blobs.pathOf(v.artifactSha256),
     params: v.params,
-  };
+  }).catch((err: unknown) => {
+    throw unloadable(v, err);
+  });
   return serving.prepare(version).catch((err: unknown) => {
     throw unloadable(v, err);
   });

@@ -15,6 +15,7 @@ export {
   DatasetNotFoundError,
   DatasetPreconditionRequiredError,
   DatasetStaleError,
+  FolderArtifactError,
   InvalidTransitionError,
   RegistryDeniedError,
   VersionUnloadableError,
@@ -26,6 +27,17 @@ export {
   type RegistryRefusal,
 } from './errors.js';
 export { allowedFile, hashFile, validName } from './paths.js';
+export type { ArtifactKind } from './artifacts.js';
+export {
+  FOLDER_KIND,
+  folderManifest,
+  manifestBytes,
+  parseManifest,
+  type FolderFile,
+  type FolderManifest,
+} from './folders.js';
+export { hashFolder, walkFolder, type FoundFile, type HashedFolder } from './folder-walk.js';
+export { artifactsDirOf, materializeFolder, servedManifest, withFolder } from './materialize.js';
 export { datasetAccess, grants, PRINCIPAL, type DatasetCaller } from './access.js';
 export type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
 export {

@@ -19,7 +19,8 @@ import type {
 import { canTransition } from '../store/registry-rules.js';
 import { assertDigest, type BlobBody, type BlobInfo, type BlobStore } from './blobs.js';
 import { RegistryDeniedError, RegistryNotFoundError } from './errors.js';
-import { storedArtifact, taskOf } from './artifacts.js';
+import { storedArtifact, taskOf, type ArtifactKind } from './artifacts.js';
+import { folderLister } from './folder-blobs.js';
 import { conflictOf, goLive, refusalOf, type Deployment } from './go-live.js';
 import { checkLineage, type RegistryCaller } from './lineage.js';
 import { validName } from './paths.js';
@@ -50,8 +51,13 @@ export interface Proposal {
   readonly task?: string | undefined;
   /** An uploaded blob; with `path`, the digest the file must have. */
   readonly sha256?: string | undefined;
-  /** A file under `allowedPaths`, hashed and copied into the blob store. */
+  /** A file or folder under `allowedPaths`, hashed and copied into the blob store. */
   readonly path?: string | undefined;
+  /**
+   * What the artifact is, checked against what it turns out to be: `file`, or `folder` (`sha256`
+   * is then a folder manifest whose files are all stored, or `path` a directory). Default: told.
+   */
+  readonly kind?: ArtifactKind | undefined;
   readonly params?: Record<string, unknown> | undefined;
   readonly datasets?: readonly DatasetRef[] | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
@@ -85,16 +91,19 @@ export class ModelRegistry {
   }
 
   /**
-   * The model versions whose artifact is the stored blob `sha256` (several models may share
-   * one); 404 `blob-not-found` when none has it (a dataset file is never a model artifact) or it
-   * is not stored.
+   * The model versions whose artifact is the stored blob `sha256`, or a folder listing it
+   * (several models may share one); 404 `blob-not-found` when none has it (a dataset file is
+   * never a model artifact) or it is not stored.
    */
   async artifactVersions(sha256: string): Promise<ModelVersionRecord[]> {
     assertDigest(sha256);
     const versions: ModelVersionRecord[] = [];
+    const lists = folderLister(this.#d.blobs);
     for (const model of await this.#d.store.listModels()) {
-      const all = await this.#d.store.listVersions(model);
-      versions.push(...all.filter((v) => v.artifactSha256 === sha256));
+      for (const v of await this.#d.store.listVersions(model)) {
+        if (v.artifactSha256 === sha256 || (await lists(v.artifactSha256, sha256)))
+          versions.push(v);
+      }
     }
     if (versions.length === 0 || !(await this.#d.blobs.has(sha256))) {
       throw new RegistryNotFoundError('blob-not-found', `No model artifact ${sha256} is stored`);
@@ -102,11 +111,15 @@ export class ModelRegistry {
     return versions;
   }
 
-  /** A read stream of the artifact of `version` (read it to its end or destroy it). */
+  /**
+   * A read stream of the artifact of `version`, or of the file `sha256` of its folder (as
+   * {@link artifactVersions} found it); read it to its end or destroy it.
+   */
   openArtifact(
     version: ModelVersionRecord,
+    sha256: string = version.artifactSha256,
   ): Promise<{ info: BlobInfo; stream: NodeJS.ReadableStream }> {
-    return this.#d.blobs.open(version.artifactSha256);
+    return this.#d.blobs.open(sha256);
   }
 
   /**
@@ -117,7 +130,7 @@ export class ModelRegistry {
   async propose(caller: RegistryCaller, model: string, p: Proposal): Promise<ModelVersionRecord> {
     validName(model);
     const task = taskOf(p.backend, p.task);
-    const artifact = await storedArtifact(this.#d, p.sha256, p.path);
+    const artifact = await storedArtifact(this.#d, p.sha256, p.path, p.kind);
     const datasets = await checkLineage(
       this.#d.store,
       this.#d.policy.current(),

@@ -47,6 +47,22 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
  * regular file (`path-not-regular`: directories, FIFOs, devices, sockets).
  */
 export async function allowedFile(candidate: string, allowed: readonly string[]): Promise<string> {
+  const resolved = await allowedPath(candidate, allowed);
+  const opened = await openRegular(resolved).catch((err: unknown) => {
+    throw new StoreError('registry: cannot open a registered path', { cause: err });
+  });
+  if (opened === 'absent') refuseWith('path-missing', 'no file is there');
+  if (typeof opened === 'string') refuseWith('path-not-regular', 'it is not a regular file');
+  await opened.handle.close();
+  return resolved;
+}
+
+/**
+ * The real path of `candidate` under the `allowed` roots, whatever is there (a file, a folder,
+ * anything else: the caller looks); refused exactly as {@link allowedFile} refuses, but for
+ * `path-not-regular`.
+ */
+export async function allowedPath(candidate: string, allowed: readonly string[]): Promise<string> {
   if (candidate.includes('\0')) refuseWith('path-nul', 'it contains a NUL byte');
   if (candidate.split(/[\\/]/).includes('..')) {
     refuseWith('path-dotdot', "it contains a '..' segment");
@@ -72,12 +88,6 @@ export async function allowedFile(candidate: string, allowed: readonly string[])
   if (!real.some((r) => within(resolved, r))) {
     refuseWith('path-escape', 'a symlink in it leads outside every root in registry.allowedPaths');
   }
-  const opened = await openRegular(resolved).catch((err: unknown) => {
-    throw new StoreError('registry: cannot open a registered path', { cause: err });
-  });
-  if (opened === 'absent') refuseWith('path-missing', 'no file is there');
-  if (typeof opened === 'string') refuseWith('path-not-regular', 'it is not a regular file');
-  await opened.handle.close();
   return resolved;
 }
 

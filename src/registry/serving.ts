@@ -22,8 +22,14 @@ export interface ServingVersion {
   /** The approved digest (lower-case hex) and size of the artifact. */
   readonly sha256: string;
   readonly size: number;
-  /** Absolute path of the artifact (its blob, or a registered file under `allowedPaths`). */
+  /** Absolute path of the artifact's blob (for a folder artifact: its manifest's blob). */
   readonly artifactPath: string;
+  /**
+   * A folder artifact only: the absolute path of its materialized folder, every file in it
+   * already verified against the approved manifest (./materialize). The backend loads this;
+   * `artifactPath` is still verified against `sha256`.
+   */
+  readonly folder?: string | undefined;
   /** Load parameters (the backend's config keys: threads, contextSize, …), validated on load. */
   readonly params: Readonly<Record<string, unknown>>;
 }

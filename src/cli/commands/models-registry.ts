@@ -5,6 +5,7 @@
  * minted with the local key for `--sub` and `--roles`; see cli/registry-api). The same API,
  * policy, two-person rule and audit log either way.
  */
+import { realpath, stat } from 'node:fs/promises';
 import { leaf, UsageError, type Input, type Io, type Leaf, type Options } from '../command.js';
 import {
   CONFIG_OPTIONS,
@@ -138,10 +139,50 @@ function printVersion(io: Io, json: boolean, body: unknown, verb: string): void 
   );
 }
 
+/**
+ * Uploads `--file`: a file as one blob, or a folder as a folder artifact (each file a blob, then
+ * the manifest that lists them, whose digest is proposed). Returns the digest to propose.
+ */
+async function uploadArtifact(
+  api: RegistryApi,
+  io: Io,
+  path: string,
+  json: boolean,
+): Promise<{ sha256: string; kind?: 'folder' }> {
+  const { hashFile, hashFolder } = await import('../../registry/index.js');
+  const isDir = await stat(path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+  if (!isDir) {
+    const file = await hashFile(path);
+    ok(await api.upload(`/v1/registry/blobs/${file.sha256}`, path, file.size));
+    if (!json) io.err(`uploaded ${path}: sha256 ${file.sha256}, ${String(file.size)} bytes`);
+    return { sha256: file.sha256 };
+  }
+  const folder = await hashFolder(await realpath(path));
+  const fileOf = new Map(folder.found.map((f) => [f.path, f.file]));
+  let bytes = 0;
+  for (const f of folder.manifest.files) {
+    ok(await api.upload(`/v1/registry/blobs/${f.sha256}`, fileOf.get(f.path) ?? '', f.size));
+    bytes += f.size;
+  }
+  ok(await api.put(`/v1/registry/blobs/${folder.sha256}`, folder.bytes));
+  if (!json)
+    io.err(
+      `uploaded folder ${path}: ${String(folder.manifest.files.length)} files, ${String(bytes)} bytes; manifest sha256 ${folder.sha256}`,
+    );
+  return { sha256: folder.sha256, kind: 'folder' };
+}
+
 const PROPOSE_OPTIONS = {
   backend: { type: 'string', value: 'B', help: 'tfjs | onnx | llama-cpp | echo (required)' },
   task: { type: 'string', value: 'T', help: 'embedding | classification | generation' },
-  file: { type: 'string', value: 'FILE', help: 'artifact to upload (hashed, then streamed)' },
+  file: {
+    type: 'string',
+    value: 'FILE|DIR',
+    help: 'artifact to upload (hashed, then streamed); a folder is uploaded file by file',
+  },
   path: {
     type: 'string',
     value: 'PATH',
@@ -165,9 +206,11 @@ const PROPOSE_OPTIONS = {
 const propose = leaf({
   name: 'gatehouse models propose',
   summary: 'propose a new version of a model (needs models:propose)',
-  synopsis: 'MODEL --backend B (--file FILE | --path PATH | --sha256 HEX) [options]',
+  synopsis: 'MODEL --backend B (--file FILE|DIR | --path PATH | --sha256 HEX) [options]',
   description:
     'With --file the artifact is hashed, uploaded to the blob store and proposed by digest.\n' +
+    'A folder (a tfjs or ONNX model folder) becomes a folder artifact: each file is uploaded,\n' +
+    'then the manifest listing them, and the manifest digest is proposed.\n' +
     'The version starts as proposed; another identity with models:approve must approve it.',
   options: PROPOSE_OPTIONS,
   positionals: { name: 'MODEL', min: 1, max: 1 },
@@ -190,18 +233,17 @@ const propose = leaf({
     const metadata = jsonOption('metadata', values.metadata);
     await withApi(values, 'ml-engineer', async (api) => {
       let sha256 = values.sha256;
+      let kind: 'folder' | undefined;
       if (values.file !== undefined) {
-        const { hashFile } = await import('../../registry/index.js');
-        const file = await hashFile(values.file);
-        sha256 = file.sha256;
-        ok(await api.upload(`/v1/registry/blobs/${sha256}`, values.file, file.size));
-        if (!values.json)
-          io.err(`uploaded ${values.file}: sha256 ${sha256}, ${String(file.size)} bytes`);
+        const uploaded = await uploadArtifact(api, io, values.file, values.json);
+        sha256 = uploaded.sha256;
+        kind = uploaded.kind;
       }
       const body = {
         backend: values.backend,
         ...(values.task === undefined ? {} : { task: values.task }),
         ...(sha256 === undefined ? {} : { sha256 }),
+        ...(kind === undefined ? {} : { artifact_kind: kind }),
         ...(values.path === undefined ? {} : { path: values.path }),
         ...(datasets.length === 0 ? {} : { datasets }),
         ...(params === undefined ? {} : { params }),

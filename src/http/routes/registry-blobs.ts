@@ -2,7 +2,8 @@
  * @module http/routes/registry-blobs — `PUT /v1/registry/blobs/{sha256}` (`models:propose`):
  * the raw `application/octet-stream` body streamed into the blob store, never buffered, within
  * `registry.maxBlobBytes` (not `server.bodyLimit`); and `GET /v1/registry/blobs/{sha256}`
- * (`registry:read`): the artifact of a model version, streamed, under that model's policy.
+ * (`registry:read`): the artifact of a model version (or a file of a folder artifact), streamed,
+ * under that model's policy.
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -102,7 +103,7 @@ function routes(
         throw new InsufficientScopeError('registry:read');
       }
       request.decision = decide(version.model);
-      const { info, stream } = await registry.openArtifact(version);
+      const { info, stream } = await registry.openArtifact(version, request.params.sha256);
       note(request, `model:${version.model}@${String(version.version)}`, {
         sha256: info.sha256,
         size: info.size,

@@ -24,6 +24,8 @@ import { deploymentView, list, transitionView, versionView } from './registry-vi
 interface VersionParams extends ModelParams {
   n: string;
 }
+/** The propose body: a Proposal, its artifact's kind as `artifact_kind`. */
+type ProposeBody = Omit<Proposal, 'kind'> & { artifact_kind?: 'file' | 'folder' };
 interface ReasonBody {
   reason?: string;
 }
@@ -57,6 +59,7 @@ const proposeBody = {
     task: { type: 'string', minLength: 1, maxLength: 64 },
     sha256: { type: 'string', maxLength: 64 },
     path: { type: 'string', minLength: 1, maxLength: 4096 },
+    artifact_kind: { type: 'string', enum: ['file', 'folder'] },
     params: jsonObject,
     metadata: jsonObject,
     datasets: {
@@ -113,7 +116,7 @@ function versionRoutes(app: FastifyInstance, registry: ModelRegistry, policy: Po
     },
   );
 
-  app.post<{ Params: ModelParams; Body: Proposal }>(
+  app.post<{ Params: ModelParams; Body: ProposeBody }>(
     `${BASE}/versions`,
     {
       schema: { params: modelParams, body: proposeBody },
@@ -121,11 +124,11 @@ function versionRoutes(app: FastifyInstance, registry: ModelRegistry, policy: Po
       onRequest: audited('registry.propose', onModel),
     },
     async (request, reply) => {
-      const v = await registry.propose(
-        callerOf(request, policy),
-        request.params.model,
-        request.body,
-      );
+      const { artifact_kind: kind, ...rest } = request.body;
+      const v = await registry.propose(callerOf(request, policy), request.params.model, {
+        ...rest,
+        ...(kind === undefined ? {} : { kind }),
+      });
       note(request, `model:${v.model}@${String(v.version)}`, {
         id: v.id,
         sha256: v.artifactSha256,
