@@ -1,5 +1,7 @@
-/** @module ratelimit/errors — the limiter's one failure: its backend cannot answer. */
+/** @module ratelimit/errors — a budget that ran out (429), and a limiter that cannot answer (503). */
 import { GatewayError } from '../errors.js';
+import { rateLimitHeaders, retryAfterSeconds, type RateLimitFields } from './headers.js';
+import type { BudgetState, LimitName } from './types.js';
 
 /**
  * The rate limiter cannot answer (Redis down, or slower than `ratelimit.timeoutMs`). With
@@ -14,5 +16,24 @@ export class LimiterUnavailableError extends GatewayError {
 
   constructor(options?: ErrorOptions) {
     super('RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable; retry shortly', 503, options);
+  }
+}
+
+/**
+ * A budget ran out: 429 with `Retry-After` and the RateLimit fields of the check. Names the
+ * limit (`requests-per-minute`, …) but never the identity.
+ */
+export class RateLimitExceededError extends GatewayError {
+  readonly limit: LimitName;
+  /** Seconds until the budget could take the request again. */
+  readonly retryAfter: number;
+  /** `RateLimit-Policy` and `RateLimit`, merged into the response by the HTTP error mapper. */
+  readonly headers: RateLimitFields;
+
+  constructor(limit: LimitName, retryAfterMs: number, states: readonly BudgetState[]) {
+    super('RATE_LIMIT_EXCEEDED', `Rate limit reached (${limit}); retry later`, 429);
+    this.limit = limit;
+    this.retryAfter = retryAfterSeconds(retryAfterMs);
+    this.headers = rateLimitHeaders(states);
   }
 }

@@ -107,6 +107,10 @@ export class MemoryBackend implements LimiterBackend {
     return Promise.resolve(budgets.map((b) => this.#state(b, now)));
   }
 
+  roundTrips(): number {
+    return 0;
+  }
+
   healthy(): Promise<boolean> {
     return Promise.resolve(true);
   }

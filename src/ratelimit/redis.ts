@@ -1,7 +1,8 @@
 /**
  * @module ratelimit/redis — the shared backend: every replica's checks run as one atomic Lua
  * script in one Redis, so N replicas enforce one limit, not N times it. One round trip per
- * acquire, release and peek (EVALSHA; after a Redis restart the first call re-sends the script).
+ * acquire, release and peek (EVALSHA; after a Redis restart emptied its script cache, the first
+ * call takes a second one to send the script with EVAL).
  *
  * Redis Cluster is NOT supported: the budgets of one check (a subject's and a client's, several
  * limits) must be read and written by one script, so their keys must live on one node. Use a
@@ -11,6 +12,7 @@
  * {@link LimiterUnavailableError}; the client reconnects by itself and calls succeed again once
  * it is back.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LimiterUnavailableError } from './errors.js';
 import { LIMITER_SCRIPT } from './redis-script.js';
@@ -34,10 +36,7 @@ export interface RedisBackendOptions {
 
 type Reply = readonly number[];
 
-/** The script as a command of the client (ioredis `defineCommand`: EVALSHA, EVAL on NOSCRIPT). */
-type WithScript = Redis & {
-  gatehouseLimit(numKeys: number, ...args: (string | number)[]): Promise<Reply>;
-};
+const SCRIPT_SHA = createHash('sha1').update(LIMITER_SCRIPT).digest('hex');
 
 /**
  * Connects to Redis (waiting at most a few timeouts for the first connection; if Redis is down
@@ -52,8 +51,7 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Re
     enableOfflineQueue: false,
     // Reconnect quickly at first, then every second: a check fails fast meanwhile.
     retryStrategy: (times) => Math.min(times * 50, 1000),
-  }) as WithScript;
-  client.defineCommand('gatehouseLimit', { lua: LIMITER_SCRIPT });
+  });
   // Without a listener, a connection error would be an unhandled 'error' event (a crash).
   client.on('error', (err: Error) => options.onError?.(err));
   client.on('ready', () => options.onStatus?.(true));
@@ -73,11 +71,13 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Re
 /** Counters in one Redis, shared by every replica that uses the same `keyPrefix`. */
 export class RedisBackend implements LimiterBackend {
   readonly kind = 'redis';
-  readonly #client: WithScript;
+  readonly #client: Redis;
   readonly #prefix: string;
   readonly #offset: () => number;
 
-  constructor(client: WithScript, options: RedisBackendOptions) {
+  #roundTrips = 0;
+
+  constructor(client: Redis, options: RedisBackendOptions) {
     this.#client = client;
     this.#prefix = options.keyPrefix;
     this.#offset = options.timeOffsetMs ?? (() => 0);
@@ -113,6 +113,10 @@ export class RedisBackend implements LimiterBackend {
     return statesOf(budgets, reply);
   }
 
+  roundTrips(): number {
+    return this.#roundTrips;
+  }
+
   async healthy(): Promise<boolean> {
     try {
       await this.#client.ping();
@@ -143,7 +147,17 @@ export class RedisBackend implements LimiterBackend {
       args.push(kind, budget.capacity, Math.max(1, budget.windowMs), amount);
     }
     try {
-      return await this.#client.gatehouseLimit(charges.length, ...args);
+      this.#roundTrips++;
+      return (await this.#client.evalsha(SCRIPT_SHA, charges.length, ...args)) as Reply;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) {
+        throw new LimiterUnavailableError({ cause: err });
+      }
+    }
+    // Redis lost its script cache (a restart): EVAL sends the script and caches it again.
+    try {
+      this.#roundTrips++;
+      return (await this.#client.eval(LIMITER_SCRIPT, charges.length, ...args)) as Reply;
     } catch (cause) {
       throw new LimiterUnavailableError({ cause });
     }
