@@ -59,16 +59,13 @@ export class MemoryBackend implements LimiterBackend {
   acquire(charges: readonly Charge[], leaseId: string, leaseMs: number): Promise<AcquireResult> {
     const now = this.#clock();
     const levels = charges.map((c) => this.#available(c.budget, now));
-    const failed = charges.findIndex(
-      (c, i) => !fits(c, levels[i] ?? 0, this.#leases(c.budget, now), leaseId),
-    );
-    if (failed >= 0) {
-      const charge = charges[failed];
-      if (charge === undefined) throw new Error('unreachable');
+    for (const [i, charge] of charges.entries()) {
+      const level = levels[i] ?? 0;
+      if (fits(charge, level, this.#leases(charge.budget, now), leaseId)) continue;
       return Promise.resolve({
         ok: false,
         denied: charge.budget,
-        retryAfterMs: this.#retryAfter(charge, levels[failed] ?? 0, now),
+        retryAfterMs: this.#retryAfter(charge, level, now),
         states: charges.map((c) => this.#state(c.budget, now)),
       });
     }
