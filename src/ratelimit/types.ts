@@ -81,6 +81,8 @@ export interface LimiterBackend {
   release(charges: readonly Charge[], leaseId: string): Promise<void>;
   /** The budgets' current state, charging nothing (for `GET /v1/usage`). */
   peek(budgets: readonly Budget[]): Promise<readonly BudgetState[]>;
+  /** Network round trips made so far by acquire, release and peek (memory: none, 0). */
+  roundTrips(): number;
   /** Whether the backend answers now (for `/readyz` and metrics). */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
