@@ -12,6 +12,7 @@ import {
 } from './errors.js';
 import type { AbortLike } from '../lib/abort.js';
 import type { ServedModels, ServedModel } from './served-models.js';
+import type { Lease } from './scheduler/slots.js';
 import type { GenerateRequest, GenerateResult, ModelTask } from './types.js';
 
 /** Who asks, and until when they listen. The deadline is the model's `timeoutMs`. */
@@ -41,12 +42,13 @@ export interface CallContext {
    * request queues for the model: `promptTokens` plus at most `completionTokens` generated (0
    * for embeddings). Rejects (429) when the budget is short; nothing runs then.
    */
-  reserve?: (promptTokens: number, completionTokens: number) => Promise<void> | void;
+  reserve?: ((promptTokens: number, completionTokens: number) => Promise<void> | void) | undefined;
   /**
-   * Told the tokens the model actually spent, once it is done (prompt + generated; the prompt
-   * alone when a generation fails after it started); not called when nothing ran.
+   * Told the tokens the model actually spent, once the call is over: exactly once after every
+   * `reserve` that resolved (prompt + generated; the prompt alone when a generation fails after
+   * it started; 0 when it never got to run), so the reservation can be settled.
    */
-  onUsage?: (tokens: number) => void;
+  onUsage?: ((tokens: number) => void) | undefined;
 }
 
 /** One text's moderation verdict (OpenAI shape, camel-cased). */
@@ -177,9 +179,14 @@ export class InferenceService {
     const promptTokens = this.#checkInputs(m, texts);
     roleLimit(promptTokens, ctx);
     if (ctx.reserve !== undefined) await ctx.reserve(promptTokens, 0);
-    const vectors = await this.#batched(m, texts, ctx);
-    ctx.onUsage?.(promptTokens);
-    return { vectors, promptTokens };
+    let spent = 0;
+    try {
+      const vectors = await this.#batched(m, texts, ctx);
+      spent = promptTokens;
+      return { vectors, promptTokens };
+    } finally {
+      ctx.onUsage?.(spent);
+    }
   }
 
   /** Label probabilities for `texts` with classification model `id`. */
@@ -259,10 +266,13 @@ export class InferenceService {
     }
     const maxTokens = Math.max(1, Math.min(req.maxTokens, handle.contextSize - promptTokens));
     if (ctx.reserve !== undefined) await ctx.reserve(promptTokens, maxTokens);
-    const lease = slots.tryAcquire(ctx) ?? (await slots.acquire(ctx));
-    // What the model spent, for the caller's token budget: the prompt once it started.
-    let spent = promptTokens;
+    // What the model spent, for the caller's token budget: nothing until it holds a slot, the
+    // prompt once it started.
+    let spent = 0;
+    let lease: Lease | undefined;
     try {
+      lease = slots.tryAcquire(ctx) ?? (await slots.acquire(ctx));
+      spent = promptTokens;
       hooks.onStart?.();
       const result = await handle.generate(
         {
@@ -281,7 +291,7 @@ export class InferenceService {
       if (result.finishReason === 'cancelled' && lease.timedOut) throw new DeadlineError();
       return result;
     } finally {
-      lease.release();
+      lease?.release();
       ctx.onUsage?.(spent);
     }
   }
