@@ -278,7 +278,8 @@ describe('gatehouse CLI', () => {
     });
     expect(log.output).toContain('shutdown complete');
     expect(log.output).not.toContain('cli test master key');
-  });
+    // Loads the default models (a GGUF and USE-lite) on a shared 2-core machine.
+  }, 120_000);
 });
 
 describe('gatehouse CLI administration is audited', () => {
