@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAuth, type Auth, type AuthDeps } from './auth/index.js';
+import { ClientLimitsCache, createAuth, type Auth, type AuthDeps } from './auth/index.js';
 import type { Config } from './config/index.js';
 import { buildHttp } from './http/server.js';
 import {
@@ -22,6 +22,7 @@ import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
 import { openStore, type Store } from './store/index.js';
+import { openLimiter } from './ratelimit/index.js';
 import { BlobStore, DatasetService, ModelRegistry, withFolder } from './registry/index.js';
 import { Metrics } from './metrics/index.js';
 import { metricsServer, type MetricsServer } from './http/routes/metrics.js';
@@ -113,6 +114,27 @@ export async function buildApp(
     },
     ...overrides.auth,
   });
+  // metrics: one registry per app, fed by the pipeline, the schedulers and the audit writer.
+  const metrics = new Metrics({
+    models: config.models.map((m) => m.id),
+    redis: config.ratelimit.url !== undefined,
+  });
+  // Rate limits and token quotas: counted in this process, or in the Redis every replica shares.
+  const limiter = await openLimiter(config.ratelimit, {
+    clock,
+    newId: overrides.newId ?? randomId,
+    log: (level, obj, msg) => {
+      logger[level](obj, msg);
+    },
+    onHealth: (healthy) => {
+      metrics.setRedisHealthy(healthy);
+    },
+  });
+  const clientLimits = new ClientLimitsCache(
+    store,
+    config.auth.revocationSyncInterval * 1000,
+    clock,
+  );
   const inferenceDeps = {
     log: (level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string) => {
       logger[level](obj, msg);
@@ -133,11 +155,6 @@ export async function buildApp(
   const loadModels = (): Promise<void> => restore.load().then(() => inference.load());
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
-  // metrics: one registry per app, fed by the pipeline, the schedulers and the audit writer.
-  const metrics = new Metrics({
-    models: config.models.map((m) => m.id),
-    redis: config.ratelimit.url !== undefined,
-  });
   metrics.watchModels(() => inference.served.served());
   if (audit !== undefined) metrics.watchAudit(audit.log);
   let metricsListener: MetricsServer | undefined;
@@ -164,6 +181,7 @@ export async function buildApp(
     policy,
     ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
     auditStage: audit?.stage,
+    rateLimits: { limiter, policy, clientLimits },
     datasets,
     registry: new ModelRegistry({
       store: store.registry,
@@ -211,6 +229,7 @@ export async function buildApp(
       await inference.close();
       // What is still counted and the final checkpoint are written before the store closes.
       await audit?.close();
+      await limiter.close();
       auth.close();
       policy.close();
       if (overrides.store === undefined) await store.close();

@@ -4,6 +4,7 @@ import type { CallContext, ServedModel } from '../inference/index.js';
 import type { LazyAbort } from '../lib/abort.js';
 import type { DataControls, Policy } from '../policy/index.js';
 import { uniqueIds } from '../lib/random.js';
+import type { RequestLimit } from './rate-limit.js';
 
 /** A request's {@link CallContext}: a class, so that a request allocates no closure for it. */
 class RequestCall implements CallContext {
@@ -14,11 +15,31 @@ class RequestCall implements CallContext {
   /** The served model (and registry version) the request was looked up on. */
   answeredBy: ServedModel | undefined;
 
-  constructor(identity: string, gone: LazyAbort, maxPromptTokens: number | undefined) {
+  /** Reserves the caller's tokens (only when a token budget applies to the request). */
+  readonly reserve: ((promptTokens: number, completionTokens: number) => Promise<void>) | undefined;
+  /** Reports what the model spent, to settle the reservation. */
+  readonly onUsage: ((tokens: number) => void) | undefined;
+
+  constructor(
+    identity: string,
+    gone: LazyAbort,
+    maxPromptTokens: number | undefined,
+    limit: RequestLimit | undefined,
+  ) {
     this.identity = identity;
     this.#gone = gone;
     this.signal = gone;
     this.maxPromptTokens = maxPromptTokens;
+    if (limit === undefined) {
+      this.reserve = undefined;
+      this.onUsage = undefined;
+    } else {
+      this.reserve = (promptTokens, completionTokens) =>
+        limit.reserve(promptTokens + completionTokens);
+      this.onUsage = (tokens) => {
+        limit.spent(tokens);
+      };
+    }
   }
 
   cancel(): void {
@@ -52,6 +73,7 @@ export function callContext(
     id === undefined ? 'anonymous' : `${id.issuer}|${id.subject}`,
     gone,
     controls?.maxPromptTokens,
+    request.rateLimit,
   );
 }
 

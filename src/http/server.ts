@@ -36,7 +36,9 @@ import { datasetRoutes } from './routes/datasets.js';
 import type { DatasetService } from '../registry/index.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { moderationRoutes } from './routes/moderations.js';
+import { usageRoutes } from './routes/usage.js';
 import { v1Routes } from './routes/v1.js';
+import { rateLimiter, type RateLimitDeps } from './rate-limit.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 
 export interface HttpDeps {
@@ -55,6 +57,8 @@ export interface HttpDeps {
   registry?: ModelRegistry | undefined;
   /** The app's metrics (absent: the server makes its own). */
   metrics?: Metrics | undefined;
+  /** Rate limits and token quotas of the inference routes, and `GET /v1/usage`. */
+  rateLimits: RateLimitDeps;
 }
 
 /**
@@ -112,6 +116,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   // metrics: every response by route pattern, status and model (before any route is added).
   const metrics = deps.metrics ?? new Metrics();
   countRequests(app, metrics);
+  const rateLimit = rateLimiter(deps.rateLimits);
   // Only routes with a scope are protected: they get the hooks, the others pay nothing for them.
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
@@ -123,7 +128,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     // Authenticated before the body is read; authorized once it is (the resource is in it).
     // The route's own hooks run for authorized callers only.
     route.onRequest = [authenticate, ...list(route.onRequest)];
-    route.preHandler = [refuseBodyToken, authorize, ...list(route.preHandler)];
+    // An authorized caller's budgets are charged; a refused one costs none.
+    const limit = route.config?.limited === true ? [rateLimit] : [];
+    route.preHandler = [refuseBodyToken, authorize, ...limit, ...list(route.preHandler)];
   });
   app.decorate('auditStage', deps.auditStage);
   app.decorate('metrics', metrics);
@@ -144,6 +151,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     // The OpenAI API takes JSON only; Fastify answers other media types with 415.
     api.removeContentTypeParser('text/plain');
     v1Routes(api, deps.inference);
+    usageRoutes(api, deps.rateLimits, deps.inference);
     policyRoutes(api, deps.policy);
     guardRoutes(api, deps.policy);
     embeddingRoutes(api, deps.inference, deps.policy);

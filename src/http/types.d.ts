@@ -6,6 +6,7 @@ import type { AuditFacts } from './audit-facts.js';
 import type { AuditStage } from './audit-stage.js';
 import type { Guards } from '../guard/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { RequestLimit } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,6 +23,8 @@ declare module 'fastify' {
     audit?: AuditFacts;
     /** Why the request was refused (a stable code), set by the error handler for the audit. */
     auditReason?: string;
+    /** The caller's budgets for this request, when any applies (set by the rate-limit stage). */
+    rateLimit?: RequestLimit;
   }
   interface FastifyInstance {
     /** The access log, when `log.access` is on (also called for a client that went away). */
@@ -46,5 +49,10 @@ declare module 'fastify' {
     resource?: (request: FastifyRequest) => string | undefined;
     /** Audit every response of this route although it has no scope (the OAuth endpoints). */
     audit?: boolean;
+    /**
+     * The caller's rate limits and token quotas apply (the inference routes): checked after
+     * authorize, for the model of the route's resource.
+     */
+    limited?: boolean;
   }
 }

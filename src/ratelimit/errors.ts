@@ -1,7 +1,7 @@
 /** @module ratelimit/errors — a budget that ran out (429), and a limiter that cannot answer (503). */
 import { GatewayError } from '../errors.js';
 import { rateLimitHeaders, retryAfterSeconds, type RateLimitFields } from './headers.js';
-import type { BudgetState, LimitName } from './types.js';
+import type { Budget, BudgetState, LimitName } from './types.js';
 
 /**
  * The rate limiter cannot answer (Redis down, or slower than `ratelimit.timeoutMs`). With
@@ -19,21 +19,50 @@ export class LimiterUnavailableError extends GatewayError {
   }
 }
 
+const UNIT: Readonly<Record<LimitName, string>> = {
+  'requests-per-minute': 'requests per minute',
+  'tokens-per-minute': 'tokens per minute',
+  'tokens-per-day': 'tokens per day',
+  'concurrent-requests': 'concurrent requests',
+};
+
+/** The budget in words: `3 requests per minute for your identity on all models`. */
+export function budgetWords(budget: Budget): string {
+  const who = budget.identity.kind === 'sub' ? 'your identity' : 'your client';
+  const on = budget.model === '*' ? 'all models' : `model '${budget.model}'`;
+  return `${String(budget.capacity)} ${UNIT[budget.limit]} for ${who} on ${on}`;
+}
+
 /**
- * A budget ran out: 429 with `Retry-After` and the RateLimit fields of the check. Names the
- * limit (`requests-per-minute`, …) but never the identity.
+ * A budget ran out: 429 with `Retry-After` and the RateLimit fields of the check. The message
+ * names the budget (its value, whether the subject's or the client's, which models) but never
+ * the identity itself. `needs` (a token reservation larger than the budget could ever hold)
+ * says so instead of a retry time that could never help.
  */
 export class RateLimitExceededError extends GatewayError {
-  readonly limit: LimitName;
-  /** Seconds until the budget could take the request again. */
-  readonly retryAfter: number;
+  readonly budget: Budget;
+  /** Seconds until the budget could take the request again (absent: it never can). */
+  readonly retryAfter: number | undefined;
   /** `RateLimit-Policy` and `RateLimit`, merged into the response by the HTTP error mapper. */
   readonly headers: RateLimitFields;
 
-  constructor(limit: LimitName, retryAfterMs: number, states: readonly BudgetState[]) {
-    super('RATE_LIMIT_EXCEEDED', `Rate limit reached (${limit}); retry later`, 429);
-    this.limit = limit;
-    this.retryAfter = retryAfterSeconds(retryAfterMs);
+  constructor(
+    budget: Budget,
+    retryAfterMs: number,
+    states: readonly BudgetState[],
+    needs?: number,
+  ) {
+    const retryAfter = needs === undefined ? retryAfterSeconds(retryAfterMs) : undefined;
+    super(
+      'RATE_LIMIT_EXCEEDED',
+      retryAfter === undefined
+        ? `Rate limit reached: ${budgetWords(budget)}; this request needs ${String(needs)} ` +
+            'tokens (prompt + max_tokens), more than the budget holds: lower max_tokens'
+        : `Rate limit reached: ${budgetWords(budget)}; retry in ${String(retryAfter)}s`,
+      429,
+    );
+    this.budget = budget;
+    this.retryAfter = retryAfter;
     this.headers = rateLimitHeaders(states);
   }
 }

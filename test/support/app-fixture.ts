@@ -100,6 +100,7 @@ export async function startApp(options: FixtureOptions = {}): Promise<Fixture> {
         scopes: input.scopes,
         jwks: input.jwks,
         allowRefresh: input.allowRefresh ?? false,
+        limits: input.limits,
       });
       return { id: client.id, secret: secret ?? '' };
     },

@@ -330,7 +330,7 @@ export function completionRoutes(
   policy: Policy,
   defaultMaxTokens: number,
 ): void {
-  const config = { scope: 'inference:invoke', resource: modelResource() };
+  const config = { scope: 'inference:invoke', resource: modelResource(), limited: true };
 
   app.post<{ Body: ChatBody }>(
     '/v1/chat/completions',

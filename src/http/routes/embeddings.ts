@@ -50,7 +50,7 @@ export function embeddingRoutes(
 ): void {
   app.post<{ Body: Body }>(
     '/v1/embeddings',
-    { schema, config: { scope: 'inference:invoke', resource: modelResource() } },
+    { schema, config: { scope: 'inference:invoke', resource: modelResource(), limited: true } },
     async (request, reply) => {
       const { input, model, encoding_format: format = 'float', dimensions } = request.body;
       const texts = typeof input === 'string' ? [input] : input;

@@ -38,7 +38,10 @@ export function moderationRoutes(
 ): void {
   app.post<{ Body: Body }>(
     '/v1/moderations',
-    { schema, config: { scope: 'inference:invoke', resource: modelResource(DEFAULT_MODEL) } },
+    {
+      schema,
+      config: { scope: 'inference:invoke', resource: modelResource(DEFAULT_MODEL), limited: true },
+    },
     async (request, reply) => {
       const { input, model = DEFAULT_MODEL } = request.body;
       const texts = typeof input === 'string' ? [input] : input;
