@@ -183,13 +183,17 @@ describe('policy file parsing', () => {
   });
 });
 
-describe('the README example', () => {
-  it('is a valid policy file', async () => {
+describe('the README examples', () => {
+  it('are valid policy files', async () => {
     const { readFile } = await import('node:fs/promises');
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    const block = /```yaml\n# policy\.yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBeDefined();
-    const doc = parsePolicy(block ?? '', 'README.md');
-    expect(doc.roles.developer?.models).toEqual(['use-lite', 'chat-*']);
+    const blocks = [...readme.matchAll(/```yaml\n# policy\.yaml\n([\s\S]*?)```/g)].map(
+      (m) => m[1] ?? '',
+    );
+    // The Policy section's, the rate limits' (and any later one): each must parse as it stands.
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    const docs = blocks.map((b) => parsePolicy(b, 'README.md'));
+    expect(docs.map((d) => d.roles.developer?.models)).toContainEqual(['use-lite', 'chat-*']);
+    expect(docs.some((d) => d.roles.developer?.limits.requestsPerMinute === 60)).toBe(true);
   });
 });
