@@ -21,8 +21,8 @@ import { randomId, type IdGenerator } from './lib/random.js';
 import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
-import { openStore, type Store } from './store/index.js';
-import { BlobStore, DatasetService, ModelRegistry } from './registry/index.js';
+import { openStore, StoreProbe, type Store } from './store/index.js';
+import { BlobStore, DatasetService, ModelRegistry, RegistrySync } from './registry/index.js';
 
 /** Things tests replace. */
 export interface AppOverrides {
@@ -120,6 +120,37 @@ export async function buildApp(
     blobs.pathOf(v.artifactSha256),
   );
   const loadModels = (): Promise<void> => restore.load().then(() => inference.load());
+  // --- scale-out (issue 11) ---
+  // Replicas over one store are interchangeable: each follows the registry changes made on the
+  // others within auth.revocationSyncInterval (local deploys take the same per-model lock, so a
+  // version is never loaded twice), and probes the store so that /readyz reports an outage and
+  // recovers by itself when the database is back.
+  const scaleOutLog = (
+    level: 'info' | 'warn' | 'error',
+    obj: Record<string, unknown>,
+    msg: string,
+  ): void => {
+    logger[level](obj, msg);
+  };
+  const registrySync = new RegistrySync({
+    registry: store.registry,
+    serving,
+    blobs,
+    intervalMs: config.auth.revocationSyncInterval * 1000,
+    restored: () => restore.load(),
+    clock,
+    log: scaleOutLog,
+  });
+  const storeProbe = new StoreProbe({ store, clock, log: scaleOutLog });
+  registrySync.start();
+  storeProbe.start();
+  const scaleOut = {
+    /** What the registry service deploys through. */
+    serving: registrySync.serving,
+    storeHealthy: () => storeProbe.healthy(),
+    stop: () => Promise.all([registrySync.stop(), storeProbe.stop()]),
+  };
+  // --- end scale-out (issue 11) ---
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
   const datasets = new DatasetService({
@@ -138,7 +169,12 @@ export async function buildApp(
     logger,
     inference: inference.service,
     policy,
-    ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
+    ready: () => ({
+      phase,
+      models: inference.served.status(),
+      audit: audit?.log.healthy(),
+      store: scaleOut.storeHealthy(),
+    }),
     auditStage: audit?.stage,
     datasets,
     registry: new ModelRegistry({
@@ -148,7 +184,7 @@ export async function buildApp(
       clock,
       allowedPaths: config.registry.allowedPaths,
       maxBlobBytes: config.registry.maxBlobBytes,
-      serving,
+      serving: scaleOut.serving,
     }),
   });
   await http.ready();
@@ -179,6 +215,7 @@ export async function buildApp(
       phase = 'draining';
       // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
+      await scaleOut.stop();
       await retention.stop();
       await inference.close();
       // What is still counted and the final checkpoint are written before the store closes.

@@ -28,6 +28,7 @@ export {
 export { allowedFile, hashFile, validName } from './paths.js';
 export { datasetAccess, grants, PRINCIPAL, type DatasetCaller } from './access.js';
 export type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+export { RegistrySync, type RegistrySyncOptions, type SyncSink } from './sync.js';
 export {
   DatasetService,
   validAcl,
