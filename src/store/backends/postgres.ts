@@ -85,9 +85,9 @@ export async function openPostgresStore(
       onError?.(new StoreError('PostgreSQL store: idle connection failed', { cause }));
     });
     p.on('connect', (client) => {
-      client.on('error', (cause) => {
-        onError?.(new StoreError('PostgreSQL store: connection failed', { cause }));
-      });
+      // Idle: the pool's listener above reports it. Checked out: the statement in flight (or
+      // the next one) fails with it and is reported by its caller; nothing to add here.
+      client.on('error', () => undefined);
     });
   }
   try {
