@@ -16,7 +16,9 @@ export interface TcpProxy {
   readonly isCut: boolean;
   /** Resets every open connection and refuses new ones until `restore()`. */
   cut(): void;
-  /** Forwards new connections again. */
+  /** Stops forwarding in both directions; connections stay open, new ones hang. */
+  stall(): void;
+  /** Forwards new connections again (connections held by a stall are reset first). */
   restore(): void;
   close(): Promise<void>;
 }
@@ -24,16 +26,26 @@ export interface TcpProxy {
 /** Starts a proxy to `target` (host and port of the real service). */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   let isCut = false;
   let accepted = 0;
   const drop = (s: Socket): void => {
     // A reset, not a FIN: what a peer that vanished looks like to the driver.
     if (!s.destroyed) s.resetAndDestroy();
   };
+  let stalled = false;
+  const held = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (isCut) {
       client.on('error', () => undefined);
       drop(client);
+      return;
+    }
+    if (stalled) {
+      // Accepted, never answered: what a connect into a partition looks like after SYN-ACK.
+      client.on('error', () => undefined);
+      client.pause();
+      held.add(client);
       return;
     }
     accepted++;
@@ -52,6 +64,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     }
     client.pipe(upstream);
     upstream.pipe(client);
+    pairs.add([client, upstream]);
+    client.on('close', () => {
+      for (const p of pairs) if (p[0] === client) pairs.delete(p);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -73,12 +89,27 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       isCut = true;
       for (const s of open) drop(s);
     },
+    stall() {
+      stalled = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     restore() {
+      if (stalled) {
+        // What was sent into the partition is gone: those connections end as a peer reset.
+        for (const s of [...open, ...held]) drop(s);
+        held.clear();
+      }
+      stalled = false;
       isCut = false;
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of open) drop(s);
+        for (const s of [...open, ...held]) drop(s);
         server.close(() => {
           resolve();
         });

@@ -34,6 +34,11 @@ export interface PostgresStoreOptions {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Longest wait for a new connection before the operation fails as "store unavailable". */
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Longest wait for a statement's answer. Together with the connect timeout it stays below the
+ * default request deadline (server.requestTimeoutMs, 30 s), so no request outlives it waiting.
+ */
+const QUERY_TIMEOUT_MS = 10_000;
 /** Idle time of a connection before the kernel starts probing that its peer is still there. */
 const KEEPALIVE_DELAY_MS = 10_000;
 
@@ -74,9 +79,11 @@ export async function openPostgresStore(
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   };
-  const pool = new Pool(poolConfig);
+  // A statement sent into a partition (no reset, no answer) would wait for TCP's retransmission
+  // timeout, many minutes; this bounds it (the connection is then discarded by the pool).
+  const pool = new Pool({ ...poolConfig, query_timeout: QUERY_TIMEOUT_MS });
   // Audit appends get connections of their own (postgres-audit.ts).
-  const auditPool = new Pool({ ...poolConfig, max: 2 });
+  const auditPool = new Pool({ ...poolConfig, query_timeout: QUERY_TIMEOUT_MS, max: 2 });
   // Without a listener, an idle connection dropped by the server would crash the process; the
   // pool listens only while a client is idle, so each client gets one of its own as well (an
   // error between two statements of a transaction then fails that transaction, not the process).
@@ -90,12 +97,17 @@ export async function openPostgresStore(
       client.on('error', () => undefined);
     });
   }
+  // Migrations may rewrite big tables: one connection of their own, without the statement bound.
+  const migrator = new Pool({ ...poolConfig, max: 1 });
+  migrator.on('error', () => undefined);
   try {
-    await migrate(pool, schema);
+    await migrate(migrator, schema);
   } catch (cause) {
     await Promise.all([pool.end(), auditPool.end()]).catch(() => undefined);
     if (cause instanceof StoreError) throw cause;
     throw new StoreError('PostgreSQL store: could not open the database', { cause });
+  } finally {
+    await migrator.end().catch(() => undefined);
   }
   return build(pool, auditPool);
 }
