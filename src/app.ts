@@ -21,9 +21,15 @@ import { randomId, type IdGenerator } from './lib/random.js';
 import { openAudit } from './audit-wiring.js';
 import type { AuditLog } from './audit/index.js';
 import { openPolicy, type Policy } from './policy/index.js';
-import { openStore, type Store } from './store/index.js';
+import { openStore, StoreProbe, type Store } from './store/index.js';
 import { openLimiter } from './ratelimit/index.js';
-import { BlobStore, DatasetService, ModelRegistry, withFolder } from './registry/index.js';
+import {
+  BlobStore,
+  DatasetService,
+  ModelRegistry,
+  RegistrySync,
+  withFolder,
+} from './registry/index.js';
 import { Metrics } from './metrics/index.js';
 import { metricsServer, type MetricsServer } from './http/routes/metrics.js';
 
@@ -120,6 +126,7 @@ export async function buildApp(
     redis: config.ratelimit.url !== undefined,
   });
   // Rate limits and token quotas: counted in this process, or in the Redis every replica shares.
+  let redisHealthy = true;
   const limiter = await openLimiter(config.ratelimit, {
     clock,
     newId: overrides.newId ?? randomId,
@@ -127,9 +134,11 @@ export async function buildApp(
       logger[level](obj, msg);
     },
     onHealth: (healthy) => {
+      redisHealthy = healthy;
       metrics.setRedisHealthy(healthy);
     },
   });
+  if (config.ratelimit.url !== undefined) redisHealthy = await limiter.healthy();
   const clientLimits = new ClientLimitsCache(
     store,
     config.auth.revocationSyncInterval * 1000,
@@ -153,6 +162,44 @@ export async function buildApp(
     (v) => withFolder(blobs, v),
   );
   const loadModels = (): Promise<void> => restore.load().then(() => inference.load());
+  // --- scale-out (issue 11) ---
+  // Replicas over one store are interchangeable: each follows the registry changes made on the
+  // others within auth.revocationSyncInterval (local deploys take the same per-model lock, so a
+  // version is never loaded twice), and probes the store so that /readyz reports an outage and
+  // recovers by itself when the database is back.
+  const scaleOutLog = (
+    level: 'info' | 'warn' | 'error',
+    obj: Record<string, unknown>,
+    msg: string,
+  ): void => {
+    logger[level](obj, msg);
+  };
+  const registrySync = new RegistrySync({
+    registry: store.registry,
+    serving,
+    blobs,
+    intervalMs: config.auth.revocationSyncInterval * 1000,
+    restored: () => restore.load(),
+    clock,
+    log: scaleOutLog,
+  });
+  const storeProbe = new StoreProbe({
+    store,
+    clock,
+    log: scaleOutLog,
+    onResult: (healthy) => {
+      metrics.setStoreHealthy(healthy);
+    },
+  });
+  registrySync.start();
+  storeProbe.start();
+  const scaleOut = {
+    /** What the registry service deploys through. */
+    serving: registrySync.serving,
+    storeHealthy: () => storeProbe.healthy(),
+    stop: () => Promise.all([registrySync.stop(), storeProbe.stop()]),
+  };
+  // --- end scale-out (issue 11) ---
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
   metrics.watchModels(() => inference.served.served());
@@ -179,7 +226,16 @@ export async function buildApp(
     logger,
     inference: inference.service,
     policy,
-    ready: () => ({ phase, models: inference.served.status(), audit: audit?.log.healthy() }),
+    ready: () => ({
+      phase,
+      models: inference.served.status(),
+      audit: audit?.log.healthy(),
+      store: scaleOut.storeHealthy(),
+      ratelimit:
+        config.ratelimit.url === undefined
+          ? undefined
+          : { healthy: redisHealthy, failOpen: config.ratelimit.failOpen },
+    }),
     auditStage: audit?.stage,
     rateLimits: { limiter, policy, clientLimits },
     datasets,
@@ -190,7 +246,7 @@ export async function buildApp(
       clock,
       allowedPaths: config.registry.allowedPaths,
       maxBlobBytes: config.registry.maxBlobBytes,
-      serving,
+      serving: scaleOut.serving,
     }),
     metrics,
   });
@@ -225,6 +281,7 @@ export async function buildApp(
       await metricsListener?.close();
       // Stop accepting connections, let in-flight requests finish, then free the models.
       await http.close();
+      await scaleOut.stop();
       await retention.stop();
       await inference.close();
       // What is still counted and the final checkpoint are written before the store closes.

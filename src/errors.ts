@@ -8,6 +8,7 @@
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'STORE_FAILURE'
+  | 'STORE_UNAVAILABLE'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'BAD_REQUEST'

@@ -139,9 +139,15 @@ describe('a Redis that does not answer', () => {
     expect(res.body).not.toContain('127.0.0.1');
     expect((await chat(closed, ['developer'], 'bob')).statusCode).toBe(200);
     expect(await scrape(closed)).toMatch(/^gatehouse_redis_healthy 0$/m);
+    const ready = await closed.app.http.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'not_ready', ratelimit: 'unavailable' });
   });
 
   it('lets limited callers through unlimited with failOpen', async () => {
+    const ready = await open.app.http.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', ratelimit: 'unavailable' });
     for (let i = 0; i < 7; i++)
       expect((await chat(open, ['metered'], 'carol')).statusCode).toBe(200);
   });

@@ -101,6 +101,7 @@ describe('model loading and /readyz', () => {
     expect(before.statusCode).toBe(503);
     expect(before.json()).toEqual({
       status: 'loading',
+      store: 'ok',
       audit: 'ok',
       models: [{ id: 'slow', state: 'loading', required: true }],
     });
@@ -117,6 +118,7 @@ describe('model loading and /readyz', () => {
     expect(after.statusCode).toBe(200);
     expect(after.json()).toEqual({
       status: 'ready',
+      store: 'ok',
       audit: 'ok',
       models: [{ id: 'slow', state: 'ready', required: true }],
     });

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DPOP_ALGS, OAuthError, TokenError } from '../auth/index.js';
 import { GatewayError } from '../errors.js';
 import { registryRefusal } from '../registry/index.js';
+import { isStoreUnavailable, STORE_RETRY_AFTER } from '../store/index.js';
 import { frameworkProblem } from './framework-errors.js';
 
 /** No credentials at all (RFC 6750 §3.1: no error code in the challenge). */
@@ -60,6 +61,9 @@ function challenge(
   if (error === undefined) return `${scheme} realm="gatehouse"${algs}`;
   return `${scheme} realm="gatehouse", error="${error}", error_description="${description}"${extra}${algs}`;
 }
+
+/** The code of a store outage on `/v1/*` (RFC 6749 routes say `temporarily_unavailable`). */
+const STORE_UNAVAILABLE = 'store_unavailable';
 
 interface Mapped {
   status: number;
@@ -122,6 +126,15 @@ function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
       },
     };
   }
+  // A database outage ends by itself: 503 and when to come back (never a 500 with internals).
+  if (isStoreUnavailable(err)) {
+    return {
+      status: 503,
+      code: STORE_UNAVAILABLE,
+      message: 'The store is unavailable; try again shortly',
+      headers: { 'retry-after': String(STORE_RETRY_AFTER) },
+    };
+  }
   if (err instanceof GatewayError && err.expose) {
     const headers: Record<string, string> = {};
     // 429/503 tell the client when to come back (RFC 9110 §10.2.3).
@@ -160,7 +173,8 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
   const scheme = request.dpopUsed === true ? 'DPoP' : 'Bearer';
   const m = map(err, scheme, request);
   request.auditReason = err instanceof TokenError ? err.reason : m.code;
-  if (m.status >= 500) request.log.error({ err }, 'request failed');
+  if (m.code === STORE_UNAVAILABLE) request.log.warn({ err }, 'store unavailable: 503');
+  else if (m.status >= 500) request.log.error({ err }, 'request failed');
   else if (gone(request)) request.log.debug({ status: m.status }, 'client went away');
   else if (err instanceof TokenError) request.log.info({ reason: err.reason }, 'token rejected');
   else if (request.decision?.allowed === false) {
@@ -182,13 +196,16 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
       },
     });
   } else {
-    // RFC 6749 §5.2 has one code for every malformed request; §4.1.2.1 names server_error.
+    // RFC 6749 §5.2 has one code for every malformed request; §4.1.2.1 names server_error, and
+    // temporarily_unavailable for a server that cannot answer for now.
     const code =
-      m.status >= 500
-        ? 'server_error'
-        : m.framework === true && m.status !== 404
-          ? 'invalid_request'
-          : m.code;
+      m.code === STORE_UNAVAILABLE
+        ? 'temporarily_unavailable'
+        : m.status >= 500
+          ? 'server_error'
+          : m.framework === true && m.status !== 404
+            ? 'invalid_request'
+            : m.code;
     void reply.send({ error: code, error_description: m.message });
   }
 }

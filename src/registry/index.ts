@@ -40,6 +40,7 @@ export { hashFolder, walkFolder, type FoundFile, type HashedFolder } from './fol
 export { artifactsDirOf, materializeFolder, servedManifest, withFolder } from './materialize.js';
 export { datasetAccess, grants, PRINCIPAL, type DatasetCaller } from './access.js';
 export type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
+export { RegistrySync, type RegistrySyncOptions, type SyncSink } from './sync.js';
 export {
   DatasetService,
   validAcl,

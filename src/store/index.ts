@@ -5,6 +5,8 @@ import { ConfigError } from '../errors.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
+export { isStoreUnavailable, STORE_RETRY_AFTER, StoreUnavailableError } from './errors.js';
+export { StoreProbe, type ProbeSink, type StoreProbeOptions } from './probe.js';
 
 /** Opens the store named by `url` (postgres://…), or SQLite in `dataDir` when it is empty. */
 export async function openStore(opts: {

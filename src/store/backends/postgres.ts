@@ -32,6 +32,15 @@ export interface PostgresStoreOptions {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Longest wait for a new connection before the operation fails as "store unavailable". */
+const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Longest wait for a statement's answer. Together with the connect timeout it stays below the
+ * default request deadline (server.requestTimeoutMs, 30 s), so no request outlives it waiting.
+ */
+const QUERY_TIMEOUT_MS = 10_000;
+/** Idle time of a connection before the kernel starts probing that its peer is still there. */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 /*
  * A BIGSERIAL hands out numbers at INSERT time, not in commit order, so a reader polling
@@ -55,7 +64,7 @@ const FAMILY_LOCK = `SELECT pg_advisory_xact_lock(hashtext('gatehouse.family'), 
 export async function openPostgresStore(
   url: string,
   options: PostgresStoreOptions = {},
-): Promise<Store> {
+): Promise<PostgresStore> {
   const { schema, onError } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StoreError('PostgreSQL store: schema must be a lower-case SQL identifier');
@@ -64,27 +73,49 @@ export async function openPostgresStore(
   const poolConfig = {
     connectionString: url,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    // A database that does not answer fails the request (503) instead of holding it forever.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A peer that vanished without closing (a dead host, a cut link) is noticed by the kernel.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   };
-  const pool = new Pool(poolConfig);
+  // A statement sent into a partition (no reset, no answer) would wait for TCP's retransmission
+  // timeout, many minutes; this bounds it (the connection is then discarded by the pool).
+  const pool = new Pool({ ...poolConfig, query_timeout: QUERY_TIMEOUT_MS });
   // Audit appends get connections of their own (postgres-audit.ts).
-  const auditPool = new Pool({ ...poolConfig, max: 2 });
-  // Without a listener, an idle connection dropped by the server would crash the process.
+  const auditPool = new Pool({ ...poolConfig, query_timeout: QUERY_TIMEOUT_MS, max: 2 });
+  // Without a listener, an idle connection dropped by the server would crash the process; the
+  // pool listens only while a client is idle, so each client gets one of its own as well (an
+  // error between two statements of a transaction then fails that transaction, not the process).
   for (const p of [pool, auditPool]) {
     p.on('error', (cause) => {
       onError?.(new StoreError('PostgreSQL store: idle connection failed', { cause }));
     });
+    p.on('connect', (client) => {
+      // Idle: the pool's listener above reports it. Checked out: the statement in flight (or
+      // the next one) fails with it and is reported by its caller; nothing to add here.
+      client.on('error', () => undefined);
+    });
   }
+  // Migrations may rewrite big tables: one connection of their own, without the statement bound.
+  const migrator = new Pool({ ...poolConfig, max: 1 });
+  migrator.on('error', () => undefined);
   try {
-    await migrate(pool, schema);
+    await migrate(migrator, schema);
   } catch (cause) {
     await Promise.all([pool.end(), auditPool.end()]).catch(() => undefined);
     if (cause instanceof StoreError) throw cause;
     throw new StoreError('PostgreSQL store: could not open the database', { cause });
+  } finally {
+    await migrator.end().catch(() => undefined);
   }
   return build(pool, auditPool);
 }
 
-function build(pool: Pool, auditPool: Pool): Store {
+/** The PostgreSQL store, and the cheap round trip its readiness probe makes. */
+export type PostgresStore = Store & { ping(): Promise<void> };
+
+function build(pool: Pool, auditPool: Pool): PostgresStore {
   const query = <R extends QueryResultRow>(text: string, values: unknown[] = []) =>
     pool.query<R>(text, values);
   let closing: Promise<void> | undefined;
@@ -187,6 +218,11 @@ function build(pool: Pool, auditPool: Pool): Store {
     },
     audit: postgresAudit(pool, auditPool),
     registry: postgresRegistry(pool),
+    // Through both pools: the audit pool's connections are the ones a fail-closed write needs.
+    ping: () =>
+      op('ping', async () => {
+        await Promise.all([pool.query('SELECT 1'), auditPool.query('SELECT 1')]);
+      }),
     close: () =>
       (closing ??= op('close', async () => {
         await Promise.all([pool.end(), auditPool.end()]);
