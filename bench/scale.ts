@@ -3,13 +3,15 @@
  * of 1 vs 3 replicas (separate `gatehouse serve` processes, traffic spread round-robin by this
  * process) on the `echo` model, with shared services (PostgreSQL store and audit, Redis limits)
  * and with the embedded ones (SQLite, in-memory limits); then the error of one shared limit under
- * 3 replicas × 64 connections (admitted vs configured requests per minute). Prints tables.
+ * 3 replicas × 64 connections (admitted vs configured requests per minute); and the cost of one
+ * limit check, memory and Redis (µs, round trips: `bench/ratelimit.ts`). Prints tables.
  *
  * Needs DATABASE_URL and REDIS_URL for the shared rows (skipped, and said so, without them).
  * The load runs in this process (node:http, keep-alive) on the same machine as the replicas:
  * on a 2-core VM, 3 replicas and the client share 2 cores, so 3 replicas measure contention as
  * much as scale — the table says how many cores there were.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { availableParallelism, cpus } from 'node:os';
@@ -156,6 +158,8 @@ async function withReplicas<T>(
     ...(setup.schema === undefined ? {} : { schema: setup.schema }),
     ...(setup.ratelimitUrl === undefined ? {} : { ratelimitUrl: setup.ratelimitUrl }),
     policyText,
+    // Replica i on core i mod cores, so replicas do not all land on one core.
+    pin: true,
     config: {
       ...(setup.ratelimitUrl === undefined
         ? {}
@@ -281,4 +285,16 @@ async function main(): Promise<void> {
   }
 }
 
+/** The cost of one limit check, memory and Redis, in µs and round trips (bench:ratelimit). */
+async function checkCost(): Promise<void> {
+  console.log('');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ratelimit.ts'], {
+    stdio: 'inherit',
+    env: process.env,
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) console.log(`bench:ratelimit exited with ${String(code)}`);
+}
+
 await main();
+await checkCost();

@@ -9,7 +9,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -38,6 +38,8 @@ export interface ReplicasOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for every replica's `/readyz` (default 60 s). */
   readyTimeoutMs?: number;
+  /** Pin replica i to core i mod the cores available (`taskset`; benchmarks). */
+  pin?: boolean;
 }
 
 /** One running replica. */
@@ -177,11 +179,14 @@ export async function startReplicas(options: ReplicasOptions): Promise<Replicas>
   const replicas: Replica[] = [];
   const started = async (i: number): Promise<Replica> => {
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [...CLI, 'serve', '--config', configFile, '--port', String(port)],
-      { cwd: ROOT, env: { ...env, GATEHOUSE_AUDIT__REPLICA_ID: `replica-${String(i)}` } },
-    );
+    const command = [process.execPath, ...CLI, 'serve', '--config', configFile];
+    const pinned =
+      options.pin === true ? ['taskset', '-c', String(i % availableParallelism())] : [];
+    const [file = process.execPath, ...args] = [...pinned, ...command];
+    const child = spawn(file, [...args, '--port', String(port)], {
+      cwd: ROOT,
+      env: { ...env, GATEHOUSE_AUDIT__REPLICA_ID: `replica-${String(i)}` },
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
