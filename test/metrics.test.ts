@@ -309,3 +309,52 @@ describe('metrics.port', () => {
     await expect(f.app.listenMetrics()).resolves.toBeUndefined();
   });
 });
+
+describe('a streamed response the client abandons', () => {
+  let g: Fixture;
+  beforeAll(async () => {
+    g = await startApp({
+      listen: true,
+      config: { models: [{ id: 'slow', backend: 'echo', task: 'generation', delayMs: 100 }] },
+    });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it('is counted with status 499 (Fastify never calls onResponse for it)', async () => {
+    const client = await g.client({ name: 'scraper', roles: ['admin', 'developer'] });
+    const { access_token: token } = (await requestToken(g, client)).json<{
+      access_token: string;
+    }>();
+    const abort = new AbortController();
+    const res = await fetch(`${g.base}/v1/chat/completions`, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'slow',
+        stream: true,
+        messages: [{ role: 'user', content: 'a b c d e f g h i j' }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    abort.abort();
+    await res.body?.cancel().catch(() => undefined);
+    const series =
+      'gatehouse_http_requests_total{route="/v1/chat/completions",method="POST",status="499",model="slow"}';
+    let seen: number | undefined;
+    for (let i = 0; i < 100 && seen === undefined; i++) {
+      const text = (
+        await g.app.http.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).body;
+      seen = sample(text, series);
+      if (seen === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen).toBe(1);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { UNMATCHED } from '../metrics/index.js';
 import { LazyAbort } from '../lib/abort.js';
 
 const WATCH = Symbol('gatehouse.clientGone');
@@ -24,7 +25,16 @@ function onClose(this: WatchedResponse): void {
   const w = this[WATCH];
   if (w === undefined) return;
   w.gone.abort();
-  w.request.server.accessLog?.(w.request, w.reply, 499);
+  const { request, reply } = w;
+  request.server.accessLog?.(request, reply, 499);
+  // Counted here too: Fastify's onResponse, where the metrics count the others, never runs.
+  const metrics = request.server.metrics;
+  if (metrics !== undefined) {
+    const model = (request.body as { model?: unknown } | null | undefined)?.model;
+    metrics.requests
+      .route(request.routeOptions.url ?? UNMATCHED, request.method)
+      .observe(499, metrics.modelLabel(model), reply.elapsedTime / 1000);
+  }
 }
 
 /**
