@@ -126,15 +126,6 @@ function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
       },
     };
   }
-  // A database outage ends by itself: 503 and when to come back (never a 500 with internals).
-  if (isStoreUnavailable(err)) {
-    return {
-      status: 503,
-      code: STORE_UNAVAILABLE,
-      message: 'The store is unavailable; try again shortly',
-      headers: { 'retry-after': String(STORE_RETRY_AFTER) },
-    };
-  }
   if (err instanceof GatewayError && err.expose) {
     const headers: Record<string, string> = {};
     // 429/503 tell the client when to come back (RFC 9110 §10.2.3).
@@ -158,6 +149,17 @@ function map(err: unknown, scheme: string, request: FastifyRequest): Mapped {
   if (problem !== undefined) {
     const { status, message, param, code } = problem;
     return { status, code, message, param, headers: {}, framework: true };
+  }
+  // A database outage ends by itself: 503 and when to come back (never a 500 with internals).
+  // Checked last: a client's own socket error (its connection reset mid-body) is the framework's
+  // problem above, not the store's.
+  if (isStoreUnavailable(err)) {
+    return {
+      status: 503,
+      code: STORE_UNAVAILABLE,
+      message: 'The store is unavailable; try again shortly',
+      headers: { 'retry-after': String(STORE_RETRY_AFTER) },
+    };
   }
   return { status: 500, code: 'internal_error', message: 'Internal server error', headers: {} };
 }
