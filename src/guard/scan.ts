@@ -11,7 +11,7 @@
 import { GatewayError } from '../errors.js';
 import type { Detector, Finding, FindingType } from './types.js';
 import { builtinDetectors } from './detectors/index.js';
-import { gateOf, profileText, type TextProfile } from './detectors/profile.js';
+import { gateOf, profileText, type TextProfile } from './profile.js';
 
 /** A guard failed or ran past its time budget: the request is refused (fail closed, 503). */
 export class GuardUnavailableError extends GatewayError {

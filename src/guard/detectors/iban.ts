@@ -4,7 +4,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isAlnum, isDigit, isWordChar, nextMatch } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 /** Registered IBAN lengths per country (SWIFT IBAN registry). */
 const LENGTHS = new Map<string, number>(
