@@ -28,6 +28,7 @@ import {
   type PhaseRules,
   type RuledFinding,
 } from './rules.js';
+import { profileText, type TextProfile } from './profile.js';
 import { createScanner, GuardUnavailableError, type Scanner } from './scan.js';
 import { allowedTerms, DENIED_TERM, deniedTermsDetector } from './terms.js';
 import type { Detector, Finding } from './types.js';
@@ -135,10 +136,20 @@ class Rules implements PhaseRules {
     this.#timed = { budgetMs };
   }
 
-  inspect(text: string): readonly RuledFinding[] {
+  inspect(text: string, profile?: TextProfile): readonly RuledFinding[] {
     // The budget bounds long texts (the clock is read after each detector, which is all it
     // can do: every detector is linear); a short one finishes in microseconds, clock unread.
-    const found = this.#scanner.scan(text, text.length < TIMED_FROM ? {} : this.#timed);
+    const timed = text.length >= TIMED_FROM;
+    const found = this.#scanner.scan(
+      text,
+      profile === undefined
+        ? timed
+          ? this.#timed
+          : NO_OPTIONS
+        : timed
+          ? { budgetMs: this.#timed.budgetMs, profile }
+          : { profile },
+    );
     if (found.length === 0) return NONE;
     const out: RuledFinding[] = [];
     for (const f of found) {
@@ -155,6 +166,7 @@ class Rules implements PhaseRules {
 }
 
 const NONE: readonly RuledFinding[] = Object.freeze([]);
+const NO_OPTIONS = Object.freeze({});
 
 /** Texts at least this long are scanned against the time budget. */
 const TIMED_FROM = 256;
@@ -245,7 +257,9 @@ export class Guards {
     redactor: Redactor,
     options: { injection: boolean | readonly boolean[]; signal?: ClassifySignal },
   ): PromptVerdict | Promise<PromptVerdict> {
-    const findings = texts.map((t) => guards.prompt.inspect(t));
+    // One profile per text, for the scan and the injection heuristics alike.
+    const profiles = texts.map((t) => profileText(t));
+    const findings = texts.map((t, i) => guards.prompt.inspect(t, profiles[i]));
     const which = options.injection;
     if (which === false) return promptVerdict(texts, findings, undefined, redactor);
     const injection = this.checkInjection(
@@ -253,6 +267,7 @@ export class Guards {
       // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
       which === true ? texts : texts.map((t, i) => (which[i] === true ? t : '')),
       options.signal,
+      which === true ? profiles : undefined,
     );
     // Synchronous unless the classifier is consulted: most requests pay no promise for it.
     return injection instanceof Promise
@@ -262,16 +277,19 @@ export class Guards {
 
   /**
    * The injection verdict over `texts` under `rule`: synchronous from the heuristics, a promise
-   * only when the rule consults the classifier for one of them.
+   * only when the rule consults the classifier for one of them. `profiles[i]`, when given, is
+   * `profileText(texts[i])`.
    */
   checkInjection(
     rule: InjectionRule,
     texts: readonly string[],
     signal?: ClassifySignal,
+    profiles?: readonly TextProfile[],
   ): InjectionVerdict | Promise<InjectionVerdict> {
-    const reports = texts.map((t) => {
+    const reports = texts.map((t, i) => {
+      const profile = profiles?.[i];
       try {
-        return scanInjection(t);
+        return scanInjection(t, profile === undefined ? undefined : { profile });
       } catch (err) {
         throw new GuardUnavailableError('injection-heuristics', 'error', { cause: err });
       }

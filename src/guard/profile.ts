@@ -82,7 +82,9 @@ for (let c = 0; c < 128; c++) {
 export function isFormatUnit(c: number): boolean {
   if (c < 0x2000) return c === 0xad || c === 0x34f || c === 0x180e;
   if (c <= 0x206f)
-    return (c >= 0x200b && c <= 0x200d) || (c >= 0x202a && c <= 0x202e) || c >= 0x2060;
+    return (
+      (c >= 0x200b && c <= 0x200d) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2060 && c <= 0x2069)
+    );
   return (c >= 0xfe00 && c <= 0xfe0f) || c === 0xfeff || c === 0xdb40;
 }
 
@@ -190,6 +192,24 @@ export function mayHold(profile: TextProfile, chars: string): boolean {
   }
   return false;
 }
+
+/**
+ * A profile on which every gate and check is open: handing it to a scan runs every detector and
+ * every injection check, as if nothing were known of the text (the reference of the tests).
+ */
+export const OPEN_PROFILE: TextProfile = Object.freeze({
+  digits: Infinity,
+  digitRun: Infinity,
+  upper: Infinity,
+  colons: Infinity,
+  digitDots: Infinity,
+  at: true,
+  dashes: true,
+  eyJ: true,
+  tokenRun: Infinity,
+  marks: (1 << MARKED.length) - 1,
+  format: true,
+});
 
 const gates = new WeakMap<Detector, Gate>();
 

@@ -39,6 +39,11 @@ export interface ScanOptions {
   readonly budgetMs?: number;
   /** Clock in ms (default performance.now). */
   readonly now?: () => number;
+  /**
+   * `profileText(text)` when the caller has it already (the prompt phase profiles a text once
+   * for the scan and the injection heuristics); by default the scan profiles the text itself.
+   */
+  readonly profile?: TextProfile;
 }
 
 /** A fixed set of detectors. */
@@ -74,7 +79,7 @@ export function createScanner(detectors: readonly Detector[] = builtinDetectors(
       const { types, budgetMs } = options;
       const now = options.now ?? clock;
       const t0 = budgetMs === undefined ? 0 : now();
-      const profile = profiled ? profileText(text, allOpen) : undefined;
+      const profile = profiled ? (options.profile ?? profileText(text, allOpen)) : undefined;
       let all: Ranked[] | undefined;
       for (let rank = 0; rank < list.length; rank++) {
         const d = list[rank];

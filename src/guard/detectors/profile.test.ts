@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createScanner } from '../scan.js';
 import type { Detector } from '../types.js';
 import { builtinDetectors } from './index.js';
-import { gateOf, MARKED, profileText, withGate } from '../profile.js';
+import { gateOf, MARKED, OPEN_PROFILE, profileText, withGate } from '../profile.js';
 
 const detectors = builtinDetectors();
 const byName = (name: string): Detector => {
@@ -159,6 +159,18 @@ describe('detector gates', () => {
     fc.assert(
       fc.property(text, (t) => {
         expect(gated.scan(t)).toEqual(ungated.scan(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leave the scan unchanged when the caller hands over the profile (the prompt phase)', () => {
+    const gated = createScanner();
+    fc.assert(
+      fc.property(text, (t) => {
+        const all = gated.scan(t, { profile: OPEN_PROFILE });
+        expect(gated.scan(t, { profile: profileText(t) })).toEqual(all);
+        expect(gated.scan(t)).toEqual(all);
       }),
       { numRuns: 2000 },
     );

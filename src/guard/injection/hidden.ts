@@ -21,11 +21,14 @@ export interface HiddenSignal {
   readonly payload?: string;
 }
 
+import type { TextProfile } from '../profile.js';
+
 const ZERO_WIDTH = new Set([
   0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0x180e, 0x034f, 0x00ad,
 ]);
-// Cheap pre-check: texts without any of these code units cannot hold a signal.
-const SUSPECT =
+// Cheap pre-check: texts without any of these code units cannot hold a signal (the profile's
+// `format` answers the same, isFormatUnit: tested on every code unit).
+export const SUSPECT =
   /\u00ad|\u034f|\u180e|[\u200b-\u200d]|[\u202a-\u202e]|[\u2060-\u2069]|[\ufe00-\ufe0f]|\ufeff|\udb40/;
 const BLACK_FLAG = 0x1f3f4;
 const MAX_OPEN_BIDI = 16;
@@ -44,9 +47,12 @@ const RTL = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]/;
 
 const width = (cp: number): number => (cp > 0xffff ? 2 : 1);
 
-/** Every hidden-text signal in `text`, in one pass over its code points. */
-export function findHidden(text: string): HiddenSignal[] {
-  if (!SUSPECT.test(text)) return [];
+/**
+ * Every hidden-text signal in `text`, in one pass over its code points; `profile`, when given, is
+ * `profileText(text)` (its `format` says whether a SUSPECT code unit occurs).
+ */
+export function findHidden(text: string, profile?: TextProfile): HiddenSignal[] {
+  if (!(profile === undefined ? SUSPECT.test(text) : profile.format)) return [];
   const out: HiddenSignal[] = [];
   const bidi: Bidi = { text, out, open: [], hasRtl: undefined };
   const open = bidi.open;

@@ -4,6 +4,7 @@
  * Every pattern is a bounded sequence of literals and character classes (no nested
  * quantifiers), so the regex engine runs in linear time.
  */
+import { mayHold, type TextProfile } from '../profile.js';
 
 /** One spoofing signal on `[start, end)` of the scanned text. */
 export interface SpoofSignal {
@@ -64,11 +65,11 @@ const PATTERNS: readonly Pattern[] = [
   },
 ];
 
-/** Every spoofing signal in `text`. */
-export function findSpoofing(text: string): SpoofSignal[] {
+/** Every spoofing signal in `text`; `profile`, when given, is `profileText(text)`. */
+export function findSpoofing(text: string, profile?: TextProfile): SpoofSignal[] {
   const out: SpoofSignal[] = [];
   for (const { kind, re, weight, needs } of PATTERNS) {
-    if (!holdsAny(text, needs)) continue;
+    if (!(profile === undefined ? holdsAny(text, needs) : mayHold(profile, needs))) continue;
     // exec on the shared regex (reset first) rather than matchAll, which clones it per call
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
