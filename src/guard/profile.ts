@@ -112,22 +112,11 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
   let chain = 0; // digits of the current stretch
   let lastDigit = -DIGIT_GAP - 1;
   const n = text.length;
-  const snapshot = (at: number): TextProfile => ({
-    digits,
-    digitRun,
-    upper,
-    colons,
-    digitDots,
-    at: (marks & AT) !== 0,
-    dashes,
-    eyJ,
-    tokenRun: Math.max(tokenRun, at - runFrom),
-    marks,
-    format,
-  });
+  // (no closure over the counters: captured, they would live in a context, not in registers)
   for (let from = 0; from < n; from += BLOCK) {
     if (from > 0 && enough !== undefined) {
-      const p = snapshot(from);
+      const run = Math.max(tokenRun, from - runFrom);
+      const p = made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format);
       if (enough(p)) return p;
     }
     const to = Math.min(n, from + BLOCK);
@@ -165,7 +154,24 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
       }
     }
   }
-  return snapshot(n);
+  const run = Math.max(tokenRun, n - runFrom);
+  return made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format);
+}
+
+function made(
+  digits: number,
+  digitRun: number,
+  upper: number,
+  colons: number,
+  digitDots: number,
+  dashes: boolean,
+  eyJ: boolean,
+  tokenRun: number,
+  marks: number,
+  format: boolean,
+): TextProfile {
+  const at = (marks & AT) !== 0;
+  return { digits, digitRun, upper, colons, digitDots, at, dashes, eyJ, tokenRun, marks, format };
 }
 
 function isDigit(c: number): boolean {

@@ -62,6 +62,8 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
     }
   }
   const lengths = keywords.map((k) => k.length);
+  /** 1 for a state where some keyword ends. */
+  const accepts = Uint8Array.from(out, (ids) => (ids.length > 0 ? 1 : 0));
   const table = asciiTable(next, fail, [0, ...queue]);
 
   /** The state after `node` reads code unit `c`. */
@@ -91,11 +93,18 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
     },
     scanCodes(codes, length, sink) {
       let node = 0;
+      // `step` inlined for the table (the hot loop of every prompt), `accepts` read before `out`
+      const column = table?.column;
+      const delta = table?.delta;
+      const width = table?.width ?? 0;
       for (let i = 0; i < length; i++) {
-        node = step(node, codes[i] ?? 0);
-        const ids = out[node];
-        if (ids === undefined || ids.length === 0) continue;
-        for (const id of ids) sink.hit(id, i + 1 - (lengths[id] ?? 0), i + 1);
+        const c = codes[i] ?? 0;
+        if (c < 128 && column !== undefined && delta !== undefined) {
+          const col = column[c] ?? 0;
+          node = col === 0 ? 0 : (delta[node * width + col - 1] ?? 0);
+        } else node = step(node, c);
+        if (accepts[node] !== 1) continue;
+        for (const id of out[node] ?? []) sink.hit(id, i + 1 - (lengths[id] ?? 0), i + 1);
       }
     },
   };

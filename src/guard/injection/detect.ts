@@ -8,7 +8,7 @@ import { profileText, type TextProfile } from '../profile.js';
 import { DEFAULT_DECODE_LIMITS, findEncoded, type DecodeLimits } from './encoded.js';
 import { findHidden } from './hidden.js';
 import { matchCodes } from './match.js';
-import { foldInto, skeletonBuffer } from './skeleton.js';
+import { foldInto, skeletonBuffer, skeletonEnd } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
 /** Where a signal came from. */
@@ -108,7 +108,7 @@ function scanPlain(text: string, rotate: boolean, profile?: TextProfile): RawSig
       source: m.rot13 ? 'encoded' : 'phrase',
       kind: m.rot13 ? 'rot13' : m.rule.kind,
       start: sk.start[m.start] ?? 0,
-      end: sk.end[m.end - 1] ?? text.length,
+      end: skeletonEnd(text, sk.start[m.end - 1] ?? text.length - 1),
       weight: m.rule.weight,
     });
   }

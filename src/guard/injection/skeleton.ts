@@ -127,12 +127,13 @@ export function foldString(s: string): string {
 
 /**
  * A skeleton in reusable typed arrays: positions `[0, length)` hold what `Skeleton` holds, with
- * the text as code units. Scanning this directly spares a string and four arrays per text.
+ * the text as code units, except `end`: every skeleton character comes from the one code point
+ * at `start[i]`, so its end is `skeletonEnd(source, start[i])` (not stored: one write less per
+ * character). Scanning this directly spares a string and four arrays per text.
  */
 export interface SkeletonBuffer {
   codes: Uint16Array;
   start: Int32Array;
-  end: Int32Array;
   boundary: Uint8Array;
   length: number;
 }
@@ -142,10 +143,14 @@ export function skeletonBuffer(capacity: number): SkeletonBuffer {
   return {
     codes: new Uint16Array(capacity),
     start: new Int32Array(capacity),
-    end: new Int32Array(capacity),
     boundary: new Uint8Array(capacity),
     length: 0,
   };
+}
+
+/** Where the code point of `source` at `start` ends: the end of a skeleton character from it. */
+export function skeletonEnd(source: string, start: number): number {
+  return (source.codePointAt(start) ?? 0) > 0xffff ? start + 2 : start + 1;
 }
 
 /** ASCII folds as code units (0: dropped); every ASCII character folds to at most one. */
@@ -156,12 +161,14 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
   // Every ASCII character folds to at most one skeleton character: with room for the whole
   // source, the ASCII loop needs no capacity check (only a longer non-ASCII fold grows it).
   if (buf.codes.length < source.length) {
-    const grownBuf = grown(buf.codes, buf.start, buf.end, buf.boundary, source.length + 16);
+    const grownBuf = grown(buf.codes, buf.start, buf.boundary, source.length + 16);
     buf.codes = grownBuf.codes;
     buf.start = grownBuf.start;
-    buf.end = grownBuf.end;
     buf.boundary = grownBuf.boundary;
   }
+  // Boundaries are cleared at once and only set below: a fold sets them below its own length,
+  // so clearing the previous text's length leaves none behind.
+  buf.boundary.fill(0, 0, buf.length);
   let n = 0;
   for (let i = 0; i < source.length;) {
     const stop = asciiRun(source, i, buf, n);
@@ -175,11 +182,8 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
     const single = cp <= 0xffff ? bmpSingle(cp) : MULTI;
     if (single > MULTI) {
       // the common non-ASCII case (an accented letter, a CJK character): one unit, no string
-      const { codes, start, end, boundary } = buf;
-      codes[n] = single;
-      start[n] = i;
-      end[n] = i + 1;
-      boundary[n] = 0;
+      buf.codes[n] = single;
+      buf.start[n] = i;
       n++;
       i++;
       continue;
@@ -191,19 +195,16 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
       // room for the fold and for every remaining source character (see above)
       const need = n + folded.length + (source.length - i - width);
       if (need > buf.codes.length) {
-        const g = grown(buf.codes, buf.start, buf.end, buf.boundary, need * 2 + 16);
+        const g = grown(buf.codes, buf.start, buf.boundary, need * 2 + 16);
         buf.codes = g.codes;
         buf.start = g.start;
-        buf.end = g.end;
         buf.boundary = g.boundary;
       }
-      const { codes, start, end, boundary } = buf;
+      const { codes, start } = buf;
       // Code units, not code points: the automaton indexes the skeleton by code unit.
       for (let k = 0; k < folded.length; k++) {
         codes[n] = folded.charCodeAt(k);
         start[n] = i;
-        end[n] = i + width;
-        boundary[n] = 0;
         n++;
       }
     }
@@ -220,7 +221,7 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
  * the new skeleton length and returns where the run stopped (a non-ASCII unit or the end).
  */
 function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number): number {
-  const { codes, start, end, boundary } = buf;
+  const { codes, start, boundary } = buf;
   const len = source.length;
   let i = from;
   for (; i < len; i++) {
@@ -233,8 +234,6 @@ function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number):
     }
     codes[n] = f;
     start[n] = i;
-    end[n] = i + 1;
-    boundary[n] = 0; // the buffer may hold an earlier text
     n++;
   }
   buf.length = n;
@@ -244,28 +243,25 @@ function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number):
 function grown(
   codes: Uint16Array,
   start: Int32Array,
-  end: Int32Array,
   boundary: Uint8Array,
   cap: number,
-): { codes: Uint16Array; start: Int32Array; end: Int32Array; boundary: Uint8Array } {
+): { codes: Uint16Array; start: Int32Array; boundary: Uint8Array } {
   return {
     codes: grow(codes, new Uint16Array(cap)),
     start: grow(start, new Int32Array(cap)),
-    end: grow(end, new Int32Array(cap)),
     boundary: grow(boundary, new Uint8Array(cap)),
   };
 }
 
 /** Builds the skeleton of `source` in one pass. */
 export function buildSkeleton(source: string): Skeleton {
-  const { codes, start, end, boundary, length } = foldInto(
-    source,
-    skeletonBuffer(source.length + 16),
-  );
+  const { codes, start, boundary, length } = foldInto(source, skeletonBuffer(source.length + 16));
+  const end = new Int32Array(length);
+  for (let k = 0; k < length; k++) end[k] = skeletonEnd(source, start[k] ?? 0);
   return {
     text: decodeCodes(codes.subarray(0, length)),
     start: start.subarray(0, length),
-    end: end.subarray(0, length),
+    end,
     boundary: boundary.subarray(0, length),
   };
 }
