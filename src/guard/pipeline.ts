@@ -167,6 +167,8 @@ class Rules implements PhaseRules {
 
 const NONE: readonly RuledFinding[] = Object.freeze([]);
 const NO_OPTIONS = Object.freeze({});
+/** The profile of '' (what a text not selected for the injection guard is scanned as). */
+const EMPTY = profileText('');
 
 /** Texts at least this long are scanned against the time budget. */
 const TIMED_FROM = 256;
@@ -262,12 +264,13 @@ export class Guards {
     const findings = texts.map((t, i) => guards.prompt.inspect(t, profiles[i]));
     const which = options.injection;
     if (which === false) return promptVerdict(texts, findings, undefined, redactor);
+    // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
+    const selected = which === true ? texts : texts.map((t, i) => (which[i] === true ? t : ''));
     const injection = this.checkInjection(
       guards.injection,
-      // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
-      which === true ? texts : texts.map((t, i) => (which[i] === true ? t : '')),
+      selected,
       options.signal,
-      which === true ? profiles : undefined,
+      which === true ? profiles : profiles.map((p, i) => (which[i] === true ? p : EMPTY)),
     );
     // Synchronous unless the classifier is consulted: most requests pay no promise for it.
     return injection instanceof Promise
