@@ -41,6 +41,12 @@ export interface TextProfile {
   readonly marks: number;
   /** Whether the text holds a code unit that can start hidden text (see {@link isFormatUnit}). */
   readonly format: boolean;
+  /**
+   * Where those code units are, in order — in a whole text's profile with at most
+   * {@link MAX_FORMAT_AT} of them; otherwise undefined (the hidden-text scan then finds them
+   * itself).
+   */
+  readonly formatAt: readonly number[] | undefined;
 }
 
 /**
@@ -88,6 +94,9 @@ export function isFormatUnit(c: number): boolean {
   return (c >= 0xfe00 && c <= 0xfe0f) || c === 0xfeff || c === 0xdb40;
 }
 
+/** Most positions `formatAt` lists: a flood of invisible characters is scanned for instead. */
+export const MAX_FORMAT_AT = 1024;
+
 /** Code units between two `enough` checks. */
 const BLOCK = 256;
 
@@ -108,6 +117,8 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
   let tokenRun = 0;
   let marks = 0;
   let format = false;
+  let formatAt: number[] | undefined;
+  let listed = true; // whether formatAt holds every one so far
   let runFrom = 0; // where the current token run started
   let chain = 0; // digits of the current stretch
   let lastDigit = -DIGIT_GAP - 1;
@@ -116,6 +127,7 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
   for (let from = 0; from < n; from += BLOCK) {
     if (from > 0 && enough !== undefined) {
       const run = Math.max(tokenRun, from - runFrom);
+      // a prefix's profile: no formatAt, it would miss the rest of the text
       const p = made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format);
       if (enough(p)) return p;
     }
@@ -126,7 +138,13 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
       if (c >= 128) {
         if (i - runFrom > tokenRun) tokenRun = i - runFrom;
         runFrom = i + 1;
-        if (!format && isFormatUnit(c)) format = true;
+        if (isFormatUnit(c)) {
+          format = true;
+          if (listed) {
+            if ((formatAt ??= []).length < MAX_FORMAT_AT) formatAt.push(i);
+            else listed = false;
+          }
+        }
         continue;
       }
       const cls = CLASS[c] ?? 0;
@@ -155,8 +173,11 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
     }
   }
   const run = Math.max(tokenRun, n - runFrom);
-  return made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format);
+  const at = listed ? (formatAt ?? NO_POSITIONS) : undefined;
+  return made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format, at);
 }
+
+const NO_POSITIONS: readonly number[] = Object.freeze([]);
 
 function made(
   digits: number,
@@ -169,9 +190,23 @@ function made(
   tokenRun: number,
   marks: number,
   format: boolean,
+  formatAt?: readonly number[],
 ): TextProfile {
   const at = (marks & AT) !== 0;
-  return { digits, digitRun, upper, colons, digitDots, at, dashes, eyJ, tokenRun, marks, format };
+  return {
+    digits,
+    digitRun,
+    upper,
+    colons,
+    digitDots,
+    at,
+    dashes,
+    eyJ,
+    tokenRun,
+    marks,
+    format,
+    formatAt,
+  };
 }
 
 function isDigit(c: number): boolean {
@@ -215,6 +250,7 @@ export const OPEN_PROFILE: TextProfile = Object.freeze({
   tokenRun: Infinity,
   marks: (1 << MARKED.length) - 1,
   format: true,
+  formatAt: undefined,
 });
 
 const gates = new WeakMap<Detector, Gate>();

@@ -84,6 +84,7 @@ describe('profileText', () => {
       tokenRun: 22,
       marks: (1 << MARKED.indexOf(':')) | (1 << MARKED.indexOf('@')),
       format: false,
+      formatAt: [],
     });
     expect(profileText('')).toMatchObject({ digits: 0, at: false, eyJ: false, tokenRun: 0 });
     // a run of four dashes, "ey J", a dot without digits on both sides: none counts

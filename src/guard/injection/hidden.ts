@@ -56,12 +56,21 @@ export function findHidden(text: string, profile?: TextProfile): HiddenSignal[] 
   const out: HiddenSignal[] = [];
   const bidi: Bidi = { text, out, open: [], hasRtl: undefined };
   const open = bidi.open;
+  // the profile's list of candidates, walked with `k`, when it has one; else a native scan
+  const listed = profile?.formatAt;
+  let k = 0;
   let prev: number | undefined;
   for (let i = 0; i < text.length;) {
     if (open.length === 0) {
       // Nothing open: only an invisible code point or a bidi opener can start a signal, so
-      // jump to the next one (a native scan) with `prev` as the loop would have left it.
-      const next = nextStarter(text, i);
+      // jump to the next one with `prev` as the loop would have left it.
+      let next: number;
+      if (listed === undefined) next = nextStarter(text, i);
+      else {
+        while (k < listed.length && ((listed[k] ?? 0) < i || !isStarterAt(text, listed[k] ?? 0)))
+          k++;
+        next = listed[k] ?? text.length;
+      }
       if (next > i) {
         prev = codePointBefore(text, next);
         i = next;
@@ -98,8 +107,28 @@ export function findHidden(text: string, profile?: TextProfile): HiddenSignal[] 
  * (ZERO_WIDTH), a variation selector, a tag character (U+E0000–E007F, or a supplementary
  * selector U+E0100–E01EF: both behind the high surrogate U+DB40), or a bidi opener.
  */
-const STARTER =
+export const STARTER =
   /\u00ad|\u034f|\u180e|[\u200b-\u200d]|[\u202a\u202b\u202d\u202e]|[\u2060-\u2064]|[\u2066-\u2068]|[\ufe00-\ufe0f]|\ufeff|\udb40[\udc00-\udc7f]|\udb40[\udd00-\uddef]/g;
+
+/** Whether a STARTER match begins at `i` (as `STARTER` with lastIndex `i` would find there). */
+export function isStarterAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c === 0xdb40) {
+    const lo = text.charCodeAt(i + 1);
+    return (lo >= 0xdc00 && lo <= 0xdc7f) || (lo >= 0xdd00 && lo <= 0xddef);
+  }
+  return (
+    c === 0xad ||
+    c === 0x34f ||
+    c === 0x180e ||
+    (c >= 0x200b && c <= 0x200d) ||
+    (c >= 0x202a && c <= 0x202e && c !== 0x202c) ||
+    (c >= 0x2060 && c <= 0x2064) ||
+    (c >= 0x2066 && c <= 0x2068) ||
+    (c >= 0xfe00 && c <= 0xfe0f) ||
+    c === 0xfeff
+  );
+}
 
 /** The offset of the first STARTER at or after `from`, or `text.length`. */
 function nextStarter(text: string, from: number): number {

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isFormatUnit, OPEN_PROFILE, profileText } from '../profile.js';
+import { isFormatUnit, MAX_FORMAT_AT, OPEN_PROFILE, profileText } from '../profile.js';
 import { findEncoded } from './encoded.js';
-import { findHidden, SUSPECT } from './hidden.js';
+import { findHidden, isStarterAt, STARTER, SUSPECT } from './hidden.js';
 import { scanInjection } from './index.js';
 import { findSpoofing } from './spoofing.js';
 
@@ -74,6 +74,30 @@ describe("the profile's injection short cuts", () => {
       if (isFormatUnit(c) !== SUSPECT.test(s)) expect.fail(`U+${c.toString(16)}`);
       expect(profileText(`a${s}b`).format).toBe(SUSPECT.test(s));
     }
+  });
+
+  it('isStarterAt is exactly STARTER, on every code unit and every tag-block pair', () => {
+    const at = (s: string): boolean => {
+      STARTER.lastIndex = 0;
+      return STARTER.exec(s)?.index === 0;
+    };
+    for (let c = 0; c <= 0xffff; c++) {
+      const s = `${String.fromCharCode(c)}x`;
+      if (isStarterAt(s, 0) !== at(s)) expect.fail(`U+${c.toString(16)}`);
+    }
+    for (let lo = 0xdc00; lo <= 0xdfff; lo++) {
+      const s = `\udb40${String.fromCharCode(lo)}`;
+      if (isStarterAt(s, 0) !== at(s)) expect.fail(`U+DB40 U+${lo.toString(16)}`);
+    }
+  });
+
+  it('lists where the format code units are, up to MAX_FORMAT_AT of them', () => {
+    expect(profileText('a\u200bb\u200dc😀\u00ad').formatAt).toEqual([1, 3, 7]);
+    expect(profileText('plain').formatAt).toEqual([]);
+    expect(profileText('\u200b'.repeat(MAX_FORMAT_AT)).formatAt).toHaveLength(MAX_FORMAT_AT);
+    expect(profileText('\u200b'.repeat(MAX_FORMAT_AT + 1)).formatAt).toBeUndefined();
+    const flood = '\u200b'.repeat(MAX_FORMAT_AT + 1) + 'ig\u200bnore';
+    expect(findHidden(flood, profileText(flood))).toEqual(findHidden(flood, OPEN_PROFILE));
   });
 
   it('a profiled scan equals a scan with every check run, on random texts', () => {
