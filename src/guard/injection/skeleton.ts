@@ -126,6 +126,23 @@ export function foldString(s: string): string {
 }
 
 /**
+ * Supplementary code points of plane 1 (emoji, mathematical letters, …) whose fold is known:
+ * 0 not yet folded, EMPTY folds to nothing, MULTI to something (ask foldCodePoint). 64 KB.
+ */
+const PLANE1_FOLD = new Uint8Array(0x10000);
+
+/** EMPTY or MULTI for a supplementary code point (`cp` > 0xFFFF), folding it on first use. */
+function supplementary(cp: number): number {
+  const k = cp - 0x10000;
+  if (k >= 0x10000) return MULTI; // planes 2 and up: foldCodePoint's cache answers
+  const known = PLANE1_FOLD[k] ?? 0;
+  if (known !== 0) return known;
+  const value = foldCodePoint(cp) === '' ? EMPTY : MULTI;
+  PLANE1_FOLD[k] = value;
+  return value;
+}
+
+/**
  * A skeleton in reusable typed arrays: positions `[0, length)` hold what `Skeleton` holds, with
  * the text as code units, except `end`: every skeleton character comes from the one code point
  * at `start[i]`, so its end is `skeletonEnd(source, start[i])` (not stored: one write less per
@@ -179,7 +196,13 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
     // only a high surrogate can start a pair
     const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
     const width = cp > 0xffff ? 2 : 1;
-    const single = cp <= 0xffff ? bmpSingle(cp) : MULTI;
+    const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
+    if (single === EMPTY) {
+      // no skeleton character (a no-break space, CJK punctuation, an emoji, a joiner)
+      if (n > 0 && !isInvisible(cp)) buf.boundary[n - 1] = 1;
+      i += width;
+      continue;
+    }
     if (single > MULTI) {
       // the common non-ASCII case (an accented letter, a CJK character): one unit, no string
       buf.codes[n] = single;
