@@ -25,6 +25,8 @@ export interface TextProfile {
   readonly digitRun: number;
   /** Capitals `A-Z`. */
   readonly upper: number;
+  /** Whether two capitals and two digits stand in a row (`GB82`: where every IBAN starts). */
+  readonly ibanStart: boolean;
   /** Colons. */
   readonly colons: number;
   /** Dots with a digit on both sides (`1.2`): a dotted quad has three. */
@@ -110,6 +112,7 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
   let digits = 0;
   let digitRun = 0;
   let upper = 0;
+  let ibanStart = false;
   let colons = 0;
   let digitDots = 0;
   let dashes = false;
@@ -128,7 +131,19 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
     if (from > 0 && enough !== undefined) {
       const run = Math.max(tokenRun, from - runFrom);
       // a prefix's profile: no formatAt, it would miss the rest of the text
-      const p = made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format);
+      const p = made(
+        digits,
+        digitRun,
+        upper,
+        ibanStart,
+        colons,
+        digitDots,
+        dashes,
+        eyJ,
+        run,
+        marks,
+        format,
+      );
       if (enough(p)) return p;
     }
     const to = Math.min(n, from + BLOCK);
@@ -159,6 +174,8 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
         digits++;
         chain = i - lastDigit > DIGIT_GAP ? 1 : chain + 1;
         if (chain > digitRun) digitRun = chain;
+        if (!ibanStart && lastDigit === i - 1 && i >= 3 && twoCapitals(text, i - 3))
+          ibanStart = true;
         lastDigit = i;
       } else if ((cls & UPPER) !== 0) {
         upper++;
@@ -174,7 +191,20 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
   }
   const run = Math.max(tokenRun, n - runFrom);
   const at = listed ? (formatAt ?? NO_POSITIONS) : undefined;
-  return made(digits, digitRun, upper, colons, digitDots, dashes, eyJ, run, marks, format, at);
+  return made(
+    digits,
+    digitRun,
+    upper,
+    ibanStart,
+    colons,
+    digitDots,
+    dashes,
+    eyJ,
+    run,
+    marks,
+    format,
+    at,
+  );
 }
 
 const NO_POSITIONS: readonly number[] = Object.freeze([]);
@@ -183,6 +213,7 @@ function made(
   digits: number,
   digitRun: number,
   upper: number,
+  ibanStart: boolean,
   colons: number,
   digitDots: number,
   dashes: boolean,
@@ -197,6 +228,7 @@ function made(
     digits,
     digitRun,
     upper,
+    ibanStart,
     colons,
     digitDots,
     at,
@@ -211,6 +243,12 @@ function made(
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+function twoCapitals(text: string, i: number): boolean {
+  const a = text.charCodeAt(i);
+  const b = text.charCodeAt(i + 1);
+  return a >= 65 && a <= 90 && b >= 65 && b <= 90;
 }
 
 function fourDashesBefore(text: string, i: number): boolean {
@@ -242,6 +280,7 @@ export const OPEN_PROFILE: TextProfile = Object.freeze({
   digits: Infinity,
   digitRun: Infinity,
   upper: Infinity,
+  ibanStart: true,
   colons: Infinity,
   digitDots: Infinity,
   at: true,

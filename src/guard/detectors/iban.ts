@@ -163,6 +163,6 @@ export function ibanDetector(): Detector {
       return out;
     },
   };
-  // An IBAN starts with two capitals (the country) and two digits (the check).
-  return withGate(detector, (p) => p.upper >= 2 && p.digits >= 2);
+  // An IBAN starts with two capitals (the country) and two digits (the check): START.
+  return withGate(detector, (p) => p.ibanStart);
 }

@@ -76,6 +76,7 @@ describe('profileText', () => {
       digits: 17,
       digitRun: 10,
       upper: 11,
+      ibanStart: false,
       colons: 1,
       digitDots: 3,
       at: true,
@@ -123,6 +124,7 @@ describe('detector gates', () => {
     // 13 digits in all, but two stretches: digits more than three code units apart
     ['credit-card', '4222 2222 2222 2', '4222 2222 2222 .. 2'],
     ['iban', 'NO9386011117947', 'no9386011117947'],
+    ['iban', 'NO9386011117947', 'NO 9386011117947 N0 93'],
     ['us-ssn', '078-05-1120', '078-05-112'],
     ['us-ssn', '078 05 1120', '078 05 1 x  120'],
     ['ip-address', '1.2.3.4', '1.2.3'],
