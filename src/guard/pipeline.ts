@@ -167,6 +167,7 @@ class Rules implements PhaseRules {
 
 const NONE: readonly RuledFinding[] = Object.freeze([]);
 const NO_OPTIONS = Object.freeze({});
+const NO_INJECTION: readonly InjectionFinding[] = Object.freeze([]);
 /** The profile of '' (what a text not selected for the injection guard is scanned as). */
 const EMPTY = profileText('');
 
@@ -369,6 +370,16 @@ function injectionVerdict(
   ask: readonly number[],
   scores: readonly number[],
 ): InjectionVerdict {
+  // Most prompts: no evidence and no classifier asked, nothing below can be found.
+  if (ask.length === 0 && rule.threshold > 0 && reports.every((r) => r.score === 0))
+    return {
+      score: 0,
+      heuristic: 0,
+      detected: false,
+      action: rule.action,
+      applied: false,
+      findings: reports.map(() => NO_INJECTION),
+    };
   const heuristic = reports.reduce((m, r) => Math.max(m, r.score), 0);
   const classifier = scores.length === 0 ? undefined : scores.reduce((m, x) => Math.max(m, x), 0);
   const perText = reports.map((r, i) => {
