@@ -261,15 +261,25 @@ function fourDashesBefore(text: string, i: number): boolean {
 }
 
 /**
- * Whether `profile` may hold one of `chars`: false only when none occurs. A character outside
- * {@link MARKED} is not recorded, so it always answers true.
+ * The `marks` bits of `chars` (each in {@link MARKED}), for {@link mayHoldMarks}; -1 (every
+ * bit) when one is not recorded.
  */
-export function mayHold(profile: TextProfile, chars: string): boolean {
+export function marksOf(chars: string): number {
+  let mask = 0;
   for (let k = 0; k < chars.length; k++) {
     const bit = MARKED.indexOf(chars.charAt(k));
-    if (bit < 0 || (profile.marks & (1 << bit)) !== 0) return true;
+    if (bit < 0) return -1;
+    mask |= 1 << bit;
   }
-  return false;
+  return mask;
+}
+
+/**
+ * Whether `profile` may hold one of the characters of `mask` (from {@link marksOf}): false only
+ * when none occurs.
+ */
+export function mayHoldMarks(profile: TextProfile, mask: number): boolean {
+  return mask === -1 || (profile.marks & mask) !== 0;
 }
 
 /**

@@ -4,7 +4,7 @@
  * Only decodings that look like text are returned; hashes, UUIDs and binary blobs decode to noise
  * and are dropped.
  */
-import { mayHold, OPEN_PROFILE, type TextProfile } from '../profile.js';
+import { marksOf, mayHoldMarks, OPEN_PROFILE, type TextProfile } from '../profile.js';
 
 /** A decoded candidate: `text.slice(start, end)` decoded to `payload`. */
 export interface DecodedPayload {
@@ -96,6 +96,9 @@ function fromUrl(s: string): string | undefined {
   }
 }
 
+const BACKSLASH = marksOf('\\');
+const PERCENT = marksOf('%');
+
 const B64_CHAR = new Uint8Array(128);
 for (let c = 0; c < 128; c++) if (/[A-Za-z0-9+/_-]/.test(String.fromCharCode(c))) B64_CHAR[c] = 1;
 
@@ -132,11 +135,11 @@ export function findEncoded(
   const out: DecodedPayload[] = [];
   let budget = limits.budget;
   // the token run's alphabet holds the base64 one (and so the hex digits)
-  if ((profile.tokenRun >= 16 || mayHold(profile, '\\')) && mayHoldBase64OrHex(text)) {
+  if ((profile.tokenRun >= 16 || mayHoldMarks(profile, BACKSLASH)) && mayHoldBase64OrHex(text)) {
     budget = collect(text, BASE64, 'base64', fromBase64, base64Accept, limits, budget, out);
     budget = collect(text, HEX, 'hex', fromHex, hexAccept, limits, budget, out);
   }
-  if (mayHold(profile, '%') && mayHoldUrlEncoding(text)) {
+  if (mayHoldMarks(profile, PERCENT) && mayHoldUrlEncoding(text)) {
     collect(text, URL_RUN, 'url', fromUrl, urlAccept, limits, budget, out);
   }
   return out;
