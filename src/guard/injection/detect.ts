@@ -7,8 +7,8 @@
 import { profileText, type TextProfile } from '../profile.js';
 import { DEFAULT_DECODE_LIMITS, findEncoded, type DecodeLimits } from './encoded.js';
 import { findHidden } from './hidden.js';
-import { matchCodes } from './match.js';
-import { foldInto, skeletonBuffer, skeletonEnd } from './skeleton.js';
+import { foldAndMatch } from './match.js';
+import { skeletonBuffer, skeletonEnd } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
 /** Where a signal came from. */
@@ -99,9 +99,9 @@ const scratch = skeletonBuffer(1024);
 
 /** Phrase (and with `rotate`, ROT13 phrase) and spoofing signals of a (decoded) text. */
 function scanPlain(text: string, rotate: boolean, profile?: TextProfile): RawSignal[] {
-  const sk = foldInto(text, text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length));
+  const sk = text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length);
   const out: RawSignal[] = [];
-  for (const m of matchCodes(sk.codes, sk.length, sk.boundary, rotate)) {
+  for (const m of foldAndMatch(text, sk, rotate)) {
     // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
     if (m.rot13 && !hasLatin(sk.codes, m.start, m.end)) continue;
     out.push({

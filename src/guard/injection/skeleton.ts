@@ -4,6 +4,7 @@
  * characters dropped) with a map back to UTF-16 offsets of the original, so "I g n 0 r е" (with a
  * Cyrillic е) and "ignore" meet in one linear pass.
  */
+import type { AsciiTable, Stepper } from './automaton.js';
 
 /** A folded view of a text: `text[i]` came from `source.slice(start[i], end[i])`. */
 export interface Skeleton {
@@ -153,6 +154,14 @@ export interface SkeletonBuffer {
   start: Int32Array;
   boundary: Uint8Array;
   length: number;
+  /**
+   * After a fold with a stepper: pairs (state, skeleton position) where the automaton stood in
+   * an accepting state, in order — what `scanCodes` over the skeleton would report, found in the
+   * same pass. Empty otherwise.
+   */
+  readonly hits: number[];
+  /** The automaton's state while folding (internal). */
+  state: number;
 }
 
 /** An empty buffer with room for `capacity` skeleton characters (it grows on demand). */
@@ -162,6 +171,8 @@ export function skeletonBuffer(capacity: number): SkeletonBuffer {
     start: new Int32Array(capacity),
     boundary: new Uint8Array(capacity),
     length: 0,
+    hits: [],
+    state: 0,
   };
 }
 
@@ -173,8 +184,13 @@ export function skeletonEnd(source: string, start: number): number {
 /** ASCII folds as code units (0: dropped); every ASCII character folds to at most one. */
 const ASCII_FOLD = Uint16Array.from(ascii, (f) => (f === '' ? 0 : f.charCodeAt(0)));
 
-/** Builds the skeleton of `source` into `buf` (overwriting it) in one pass; returns `buf`. */
-export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
+/**
+ * Builds the skeleton of `source` into `buf` (overwriting it) in one pass; returns `buf`. With
+ * a `stepper` that has an ASCII table, the same pass runs that automaton over the skeleton and
+ * lists its hits in `buf.hits` (without one, `buf.hits` stays empty).
+ */
+export function foldInto(source: string, buf: SkeletonBuffer, steps?: Stepper): SkeletonBuffer {
+  const stepper = steps?.table === undefined ? undefined : steps;
   // Every ASCII character folds to at most one skeleton character: with room for the whole
   // source, the ASCII loop needs no capacity check (only a longer non-ASCII fold grows it).
   if (buf.codes.length < source.length) {
@@ -186,9 +202,15 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
   // Boundaries are cleared at once and only set below: a fold sets them below its own length,
   // so clearing the previous text's length leaves none behind.
   buf.boundary.fill(0, 0, buf.length);
+  buf.hits.length = 0;
+  buf.state = 0;
   let n = 0;
   for (let i = 0; i < source.length;) {
-    const stop = asciiRun(source, i, buf, n);
+    const table = stepper?.table;
+    const stop =
+      stepper === undefined || table === undefined
+        ? asciiRun(source, i, buf, n)
+        : asciiRunStepping(source, i, buf, n, stepper, table);
     n = buf.length;
     i = stop;
     if (i >= source.length) break;
@@ -207,6 +229,7 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
       // the common non-ASCII case (an accented letter, a CJK character): one unit, no string
       buf.codes[n] = single;
       buf.start[n] = i;
+      if (stepper !== undefined) stepOne(buf, stepper, single, n);
       n++;
       i++;
       continue;
@@ -228,6 +251,7 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
       for (let k = 0; k < folded.length; k++) {
         codes[n] = folded.charCodeAt(k);
         start[n] = i;
+        if (stepper !== undefined) stepOne(buf, stepper, folded.charCodeAt(k), n);
         n++;
       }
     }
@@ -236,6 +260,49 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
   if (n > 0) buf.boundary[n - 1] = 1;
   buf.length = n;
   return buf;
+}
+
+/** Steps the automaton over skeleton character `c` at position `n`, noting a hit. */
+function stepOne(buf: SkeletonBuffer, stepper: Stepper, c: number, n: number): void {
+  const state = stepper.step(buf.state, c);
+  buf.state = state;
+  if (stepper.accepts[state] === 1) buf.hits.push(state, n);
+}
+
+/** `asciiRun`, stepping the automaton over each skeleton character with its ASCII table. */
+function asciiRunStepping(
+  source: string,
+  from: number,
+  buf: SkeletonBuffer,
+  n: number,
+  stepper: Stepper,
+  table: AsciiTable,
+): number {
+  const { codes, start, boundary, hits } = buf;
+  const { column, delta, width } = table;
+  const accepts = stepper.accepts;
+  let state = buf.state;
+  const len = source.length;
+  let i = from;
+  for (; i < len; i++) {
+    const unit = source.charCodeAt(i);
+    if (unit >= 128) break;
+    const f = ASCII_FOLD[unit] ?? 0;
+    if (f === 0) {
+      if (n > 0) boundary[n - 1] = 1;
+      continue;
+    }
+    codes[n] = f;
+    start[n] = i;
+    // the table's step, inlined (every fold is ASCII, so below 128)
+    const col = column[f] ?? 0;
+    state = col === 0 ? 0 : (delta[state * width + col - 1] ?? 0);
+    if (accepts[state] === 1) hits.push(state, n);
+    n++;
+  }
+  buf.state = state;
+  buf.length = n;
+  return i;
 }
 
 /**
