@@ -336,10 +336,14 @@ export class Guards {
   }
 
   /**
-   * One whole generated text through the output rules: exactly what a stream does, in one scan
-   * (redacted, cut before the first applied block; findings up to that block).
+   * One whole generated text through the output rules: exactly what a stream does (redacted, cut
+   * before the first applied block; findings up to that block). A text with no finding — most
+   * answers — is scanned once and returned as it is; one with findings goes through the stream's
+   * own code (a second scan, so that both agree by construction).
    */
   checkOutput(guards: CompiledGuards, text: string, redactor: Redactor): OutputVerdict {
+    if (guards.output.inspect(text).length === 0)
+      return { text, findings: NONE, blocked: undefined, action: 'allow' };
     const stream = new OutputStream(guards.output, redactor, { batch: Infinity });
     stream.push(text);
     const out = stream.end();
