@@ -2,7 +2,8 @@
  * The pipeline's own output rules (hold-back from guard/rules `streamHold`: the white-space-free
  * detectors hold only their trailing run, a PEM block only while it is open) streamed in random
  * chunks equal the one-shot result, for texts mixing every secret type with prose, and release
- * ordinary text after a short hold-back.
+ * ordinary text after a short hold-back; a whole answer checked at once gives what one stream
+ * push gives.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -72,6 +73,23 @@ describe('pipeline output rules while streaming', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('checkOutput (a text without findings returned at once) equals one stream push', () => {
+    const compiled = guards.compiled(snapshot, snapshot.dataControls(['r']), 'm');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = pieces.join('');
+        const s = new OutputStream(rules, new Redactor(), { batch: Infinity });
+        s.push(text);
+        const want = s.end();
+        const got = guards.checkOutput(compiled, text, new Redactor());
+        expect(got.text).toBe(want);
+        expect(got.findings).toEqual(s.findings());
+        expect(got.blocked).toEqual(s.blocked);
+      }),
+      { numRuns: 500 },
     );
   });
 });

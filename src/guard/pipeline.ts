@@ -28,6 +28,7 @@ import {
   type PhaseRules,
   type RuledFinding,
 } from './rules.js';
+import { profileText, type TextProfile } from './profile.js';
 import { createScanner, GuardUnavailableError, type Scanner } from './scan.js';
 import { allowedTerms, DENIED_TERM, deniedTermsDetector } from './terms.js';
 import type { Detector, Finding } from './types.js';
@@ -135,10 +136,20 @@ class Rules implements PhaseRules {
     this.#timed = { budgetMs };
   }
 
-  inspect(text: string): readonly RuledFinding[] {
+  inspect(text: string, profile?: TextProfile): readonly RuledFinding[] {
     // The budget bounds long texts (the clock is read after each detector, which is all it
     // can do: every detector is linear); a short one finishes in microseconds, clock unread.
-    const found = this.#scanner.scan(text, text.length < TIMED_FROM ? {} : this.#timed);
+    const timed = text.length >= TIMED_FROM;
+    const found = this.#scanner.scan(
+      text,
+      profile === undefined
+        ? timed
+          ? this.#timed
+          : NO_OPTIONS
+        : timed
+          ? { budgetMs: this.#timed.budgetMs, profile }
+          : { profile },
+    );
     if (found.length === 0) return NONE;
     const out: RuledFinding[] = [];
     for (const f of found) {
@@ -155,6 +166,10 @@ class Rules implements PhaseRules {
 }
 
 const NONE: readonly RuledFinding[] = Object.freeze([]);
+const NO_OPTIONS = Object.freeze({});
+const NO_INJECTION: readonly InjectionFinding[] = Object.freeze([]);
+/** The profile of '' (what a text not selected for the injection guard is scanned as). */
+const EMPTY = profileText('');
 
 /** Texts at least this long are scanned against the time budget. */
 const TIMED_FROM = 256;
@@ -245,14 +260,18 @@ export class Guards {
     redactor: Redactor,
     options: { injection: boolean | readonly boolean[]; signal?: ClassifySignal },
   ): PromptVerdict | Promise<PromptVerdict> {
-    const findings = texts.map((t) => guards.prompt.inspect(t));
+    // One profile per text, for the scan and the injection heuristics alike.
+    const profiles = texts.map((t) => profileText(t));
+    const findings = texts.map((t, i) => guards.prompt.inspect(t, profiles[i]));
     const which = options.injection;
     if (which === false) return promptVerdict(texts, findings, undefined, redactor);
+    // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
+    const selected = which === true ? texts : texts.map((t, i) => (which[i] === true ? t : ''));
     const injection = this.checkInjection(
       guards.injection,
-      // A text not selected is scanned as empty: it scores 0 and the classifier skips it.
-      which === true ? texts : texts.map((t, i) => (which[i] === true ? t : '')),
+      selected,
       options.signal,
+      which === true ? profiles : profiles.map((p, i) => (which[i] === true ? p : EMPTY)),
     );
     // Synchronous unless the classifier is consulted: most requests pay no promise for it.
     return injection instanceof Promise
@@ -262,16 +281,19 @@ export class Guards {
 
   /**
    * The injection verdict over `texts` under `rule`: synchronous from the heuristics, a promise
-   * only when the rule consults the classifier for one of them.
+   * only when the rule consults the classifier for one of them. `profiles[i]`, when given, is
+   * `profileText(texts[i])`.
    */
   checkInjection(
     rule: InjectionRule,
     texts: readonly string[],
     signal?: ClassifySignal,
+    profiles?: readonly TextProfile[],
   ): InjectionVerdict | Promise<InjectionVerdict> {
-    const reports = texts.map((t) => {
+    const reports = texts.map((t, i) => {
+      const profile = profiles?.[i];
       try {
-        return scanInjection(t);
+        return scanInjection(t, profile === undefined ? undefined : { profile });
       } catch (err) {
         throw new GuardUnavailableError('injection-heuristics', 'error', { cause: err });
       }
@@ -314,10 +336,14 @@ export class Guards {
   }
 
   /**
-   * One whole generated text through the output rules: exactly what a stream does, in one scan
-   * (redacted, cut before the first applied block; findings up to that block).
+   * One whole generated text through the output rules: exactly what a stream does (redacted, cut
+   * before the first applied block; findings up to that block). A text with no finding — most
+   * answers — is scanned once and returned as it is; one with findings goes through the stream's
+   * own code (a second scan, so that both agree by construction).
    */
   checkOutput(guards: CompiledGuards, text: string, redactor: Redactor): OutputVerdict {
+    if (guards.output.inspect(text).length === 0)
+      return { text, findings: NONE, blocked: undefined, action: 'allow' };
     const stream = new OutputStream(guards.output, redactor, { batch: Infinity });
     stream.push(text);
     const out = stream.end();
@@ -348,6 +374,16 @@ function injectionVerdict(
   ask: readonly number[],
   scores: readonly number[],
 ): InjectionVerdict {
+  // Most prompts: no evidence and no classifier asked, nothing below can be found.
+  if (ask.length === 0 && rule.threshold > 0 && reports.every((r) => r.score === 0))
+    return {
+      score: 0,
+      heuristic: 0,
+      detected: false,
+      action: rule.action,
+      applied: false,
+      findings: reports.map(() => NO_INJECTION),
+    };
   const heuristic = reports.reduce((m, r) => Math.max(m, r.score), 0);
   const classifier = scores.length === 0 ? undefined : scores.reduce((m, x) => Math.max(m, x), 0);
   const perText = reports.map((r, i) => {

@@ -4,6 +4,7 @@
  * finding its action; the request pipeline, the output stream and `POST /v1/guard/inspect` all
  * run the same `PhaseRules`, so inspecting a text shows exactly what a request would do.
  */
+import type { TextProfile } from './profile.js';
 import type { Detector, Finding } from './types.js';
 
 /** What happens to a finding: kept as is, replaced by a typed placeholder, or the text refused. */
@@ -35,9 +36,10 @@ export interface PhaseRules {
   /**
    * Every finding in `text`, non-overlapping, sorted by start, each with its action. Throws
    * GuardUnavailableError (503) when a guard fails or runs past the time budget: never returns
-   * an unchecked verdict.
+   * an unchecked verdict. `profile`, when given, is `profileText(text)` (made once for every
+   * guard of a text).
    */
-  inspect(text: string): readonly RuledFinding[];
+  inspect(text: string, profile?: TextProfile): readonly RuledFinding[];
 }
 
 /** True when `f` changes what is sent on (an applied redact or block). */

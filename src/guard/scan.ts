@@ -11,7 +11,7 @@
 import { GatewayError } from '../errors.js';
 import type { Detector, Finding, FindingType } from './types.js';
 import { builtinDetectors } from './detectors/index.js';
-import { gateOf, profileText, type TextProfile } from './detectors/profile.js';
+import { gateOf, profileText, type TextProfile } from './profile.js';
 
 /** A guard failed or ran past its time budget: the request is refused (fail closed, 503). */
 export class GuardUnavailableError extends GatewayError {
@@ -35,10 +35,18 @@ export class GuardUnavailableError extends GatewayError {
 export interface ScanOptions {
   /** Only these types are reported (default: every type the detectors know). */
   readonly types?: ReadonlySet<FindingType>;
-  /** Refuse with GuardUnavailableError once this many ms have passed (checked per detector). */
+  /**
+   * Refuse with GuardUnavailableError once this many ms have passed (checked after each
+   * detector that runs on the text, and at the end).
+   */
   readonly budgetMs?: number;
   /** Clock in ms (default performance.now). */
   readonly now?: () => number;
+  /**
+   * `profileText(text)` when the caller has it already (the prompt phase profiles a text once
+   * for the scan and the injection heuristics); by default the scan profiles the text itself.
+   */
+  readonly profile?: TextProfile;
 }
 
 /** A fixed set of detectors. */
@@ -74,13 +82,15 @@ export function createScanner(detectors: readonly Detector[] = builtinDetectors(
       const { types, budgetMs } = options;
       const now = options.now ?? clock;
       const t0 = budgetMs === undefined ? 0 : now();
-      const profile = profiled ? profileText(text, allOpen) : undefined;
+      const profile = profiled ? (options.profile ?? profileText(text, allOpen)) : undefined;
       let all: Ranked[] | undefined;
+      let timed = -1; // the rank after which the clock was last read
       for (let rank = 0; rank < list.length; rank++) {
         const d = list[rank];
         if (d === undefined || (types !== undefined && !reportsAny(d, types))) continue;
         const gate = gates[rank];
         if (gate === undefined || profile === undefined || gate(profile)) {
+          // a gated-out detector takes no time: the clock is read after the ones that run
           let found: Finding[];
           try {
             found = d.detect(text);
@@ -90,11 +100,15 @@ export function createScanner(detectors: readonly Detector[] = builtinDetectors(
           for (const f of found) {
             if (types === undefined || types.has(f.type)) (all ??= []).push({ f, rank });
           }
+          if (budgetMs !== undefined && now() - t0 > budgetMs)
+            throw new GuardUnavailableError(d.name, 'budget');
+          timed = rank;
         }
-        // also after a gated-out detector: the budget is checked once per detector, as documented
-        if (budgetMs !== undefined && now() - t0 > budgetMs)
-          throw new GuardUnavailableError(d.name, 'budget');
       }
+      // and once at the end (the profile pass counts too), unless the last detector just did
+      const last = list[list.length - 1];
+      if (budgetMs !== undefined && last !== undefined && timed !== list.length - 1)
+        if (now() - t0 > budgetMs) throw new GuardUnavailableError(last.name, 'budget');
       return all === undefined ? [] : resolveOverlaps(all);
     },
   };

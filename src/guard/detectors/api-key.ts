@@ -8,7 +8,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { Detector, Finding } from '../types.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 interface Rule {
   readonly re: RegExp;

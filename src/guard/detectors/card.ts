@@ -5,7 +5,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar, luhn, nextMatch } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const MAX_DIGITS = 19;
 /** Where a number can start. */
@@ -97,8 +97,8 @@ export function cardDetector(): Detector {
       return out;
     },
   };
-  // A reported number has at least 13 digits.
-  return withGate(detector, (p) => p.digits >= 13);
+  // A reported number is 13 digits or more, one separator at most between two of them.
+  return withGate(detector, (p) => p.digitRun >= 13);
 }
 
 function dottedBefore(text: string, i: number): boolean {

@@ -4,7 +4,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { isAlnum, isAlpha, codeAt } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 253;

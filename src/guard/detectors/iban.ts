@@ -4,7 +4,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isAlnum, isDigit, isWordChar, nextMatch } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 /** Registered IBAN lengths per country (SWIFT IBAN registry). */
 const LENGTHS = new Map<string, number>(
@@ -163,6 +163,6 @@ export function ibanDetector(): Detector {
       return out;
     },
   };
-  // An IBAN starts with two capitals (the country) and two digits (the check).
-  return withGate(detector, (p) => p.upper >= 2 && p.digits >= 2);
+  // An IBAN starts with two capitals (the country) and two digits (the check): START.
+  return withGate(detector, (p) => p.ibanStart);
 }

@@ -10,7 +10,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isAlpha, isDigit, isHex, isWordChar } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const VERSION_WORDS = new Set(['version', 'ver', 'v', 'build', 'release', 'rev', 'firmware']);
 

@@ -5,7 +5,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isBase64Url } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const MAX_PART = 8 * 1024;
 const MAX_SPAN = 5 * MAX_PART + 4;

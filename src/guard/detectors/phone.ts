@@ -8,7 +8,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar, nextMatch } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const MAX_SPAN = 32;
 /** Where a number can start: a digit, or `+` / `(` before one. */
@@ -172,8 +172,10 @@ export function phoneDetector(): Detector {
       return out;
     },
   };
-  // International numbers have 8 digits or more, national ones 9 or more (every nationalOk shape).
-  return withGate(detector, (p) => p.digits >= 8);
+  // International numbers have 8 digits or more, national ones 9 or more (every nationalOk
+  // shape), and no two digits of one are more than 3 code units apart: `4 (0`, `0) 2`, and at
+  // most `) (` (a separator after a parenthesised group, then another group).
+  return withGate(detector, (p) => p.digitRun >= 8);
 }
 
 function skipDigits(text: string, i: number): number {

@@ -5,7 +5,7 @@
  * missing (truncated paste, stream still open) is reported up to the end of its base64 body.
  */
 import type { Detector, Finding } from '../types.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const BEGIN = '-----BEGIN ';
 const END = '-----END ';

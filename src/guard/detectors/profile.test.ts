@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createScanner } from '../scan.js';
 import type { Detector } from '../types.js';
 import { builtinDetectors } from './index.js';
-import { gateOf, profileText, withGate } from './profile.js';
+import { gateOf, MARKED, OPEN_PROFILE, profileText, withGate } from '../profile.js';
 
 const detectors = builtinDetectors();
 const byName = (name: string): Detector => {
@@ -74,13 +74,18 @@ describe('profileText', () => {
       profileText('Call 10.0.0.1:80 or mail a@b.io -----BEGIN eyJx sk_live_0123456789ABCD'),
     ).toEqual({
       digits: 17,
+      digitRun: 10,
       upper: 11,
+      ibanStart: false,
       colons: 1,
       digitDots: 3,
       at: true,
       dashes: true,
       eyJ: true,
       tokenRun: 22,
+      marks: (1 << MARKED.indexOf(':')) | (1 << MARKED.indexOf('@')),
+      format: false,
+      formatAt: [],
     });
     expect(profileText('')).toMatchObject({ digits: 0, at: false, eyJ: false, tokenRun: 0 });
     // a run of four dashes, "ey J", a dot without digits on both sides: none counts
@@ -116,11 +121,18 @@ describe('detector gates', () => {
     ['jwt', 'eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.', 'ewogImFsZyI6Im5vbmUifQ.ewoieCI6MX0.'],
     ['api-key', 'xoxb-0123456789', 'xoxb-012345678'],
     ['credit-card', '4222222222222', '422222222222'],
+    // 13 digits in all, but two stretches: digits more than three code units apart
+    ['credit-card', '4222 2222 2222 2', '4222 2222 2222 .. 2'],
     ['iban', 'NO9386011117947', 'no9386011117947'],
+    ['iban', 'NO9386011117947', 'NO 9386011117947 N0 93'],
     ['us-ssn', '078-05-1120', '078-05-112'],
+    ['us-ssn', '078 05 1120', '078 05 1 x  120'],
     ['ip-address', '1.2.3.4', '1.2.3'],
     ['ip-address', '::1', 'a::b'],
     ['phone', '+1 234 5678', '+1 234 567'],
+    // the widest gap a phone number has: `) (`, a separator between two parenthesised groups
+    ['phone', '+44 (0) (20) 7946 0958', '+44 (0) (20)    7946 095'],
+    ['phone', '(415) 555-2671', '(415)  555'],
   ])('%s: finds %j (gate open), gate shut on %j', (name, hit, miss) => {
     const d = byName(name);
     expect(d.detect(hit)).not.toEqual([]);
@@ -150,6 +162,18 @@ describe('detector gates', () => {
     fc.assert(
       fc.property(text, (t) => {
         expect(gated.scan(t)).toEqual(ungated.scan(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leave the scan unchanged when the caller hands over the profile (the prompt phase)', () => {
+    const gated = createScanner();
+    fc.assert(
+      fc.property(text, (t) => {
+        const all = gated.scan(t, { profile: OPEN_PROFILE });
+        expect(gated.scan(t, { profile: profileText(t) })).toEqual(all);
+        expect(gated.scan(t)).toEqual(all);
       }),
       { numRuns: 2000 },
     );

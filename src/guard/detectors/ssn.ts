@@ -5,7 +5,7 @@
  */
 import type { Detector, Finding } from '../types.js';
 import { codeAt, isDigit, isWordChar } from './chars.js';
-import { withGate } from './profile.js';
+import { withGate } from '../profile.js';
 
 const RE = /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)/g;
 
@@ -36,6 +36,6 @@ export function ssnDetector(): Detector {
       return out;
     },
   };
-  // `AAA-GG-SSSS` holds nine digits.
-  return withGate(detector, (p) => p.digits >= 9);
+  // `AAA-GG-SSSS` holds nine digits, one separator at most between two of them.
+  return withGate(detector, (p) => p.digitRun >= 9);
 }

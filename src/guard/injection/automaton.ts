@@ -25,6 +25,22 @@ export interface Automaton {
   readonly scan: (text: string, onHit: (hit: Hit) => void) => void;
   /** Scans code units `codes[0, length)`, reporting to `sink` in the order `scan` would. */
   readonly scanCodes: (codes: ArrayLike<number>, length: number, sink: HitSink) => void;
+  /**
+   * For a pass that steps the automaton itself (the skeleton fold): the ASCII table, the
+   * accepting states, the step for any code unit, and what an accepting state reports.
+   */
+  readonly stepper: Stepper;
+}
+
+/** See {@link Automaton.stepper}. */
+export interface Stepper {
+  readonly table: AsciiTable | undefined;
+  /** 1 for a state where some keyword ends. */
+  readonly accepts: Uint8Array;
+  /** The state after `node` reads code unit `c`. */
+  step(node: number, c: number): number;
+  /** Reports to `sink` the keywords that end in state `node` after position `i`, as scanCodes. */
+  emit(node: number, i: number, sink: HitSink): void;
 }
 
 /** Compiles `keywords` (non-empty strings) into an automaton. */
@@ -62,6 +78,8 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
     }
   }
   const lengths = keywords.map((k) => k.length);
+  /** 1 for a state where some keyword ends. */
+  const accepts = Uint8Array.from(out, (ids) => (ids.length > 0 ? 1 : 0));
   const table = asciiTable(next, fail, [0, ...queue]);
 
   /** The state after `node` reads code unit `c`. */
@@ -79,7 +97,16 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
     }
     return to ?? 0;
   };
+  const stepper: Stepper = {
+    table,
+    accepts,
+    step,
+    emit(node, i, sink) {
+      for (const id of out[node] ?? []) sink.hit(id, i + 1 - (lengths[id] ?? 0), i + 1);
+    },
+  };
   return {
+    stepper,
     scan(text, onHit) {
       let node = 0;
       for (let i = 0; i < text.length; i++) {
@@ -91,17 +118,25 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
     },
     scanCodes(codes, length, sink) {
       let node = 0;
+      // `step` inlined for the table (the hot loop of every prompt), `accepts` read before `out`
+      const column = table?.column;
+      const delta = table?.delta;
+      const width = table?.width ?? 0;
       for (let i = 0; i < length; i++) {
-        node = step(node, codes[i] ?? 0);
-        const ids = out[node];
-        if (ids === undefined || ids.length === 0) continue;
-        for (const id of ids) sink.hit(id, i + 1 - (lengths[id] ?? 0), i + 1);
+        const c = codes[i] ?? 0;
+        if (c < 128 && column !== undefined && delta !== undefined) {
+          const col = column[c] ?? 0;
+          node = col === 0 ? 0 : (delta[node * width + col - 1] ?? 0);
+        } else node = step(node, c);
+        if (accepts[node] !== 1) continue;
+        for (const id of out[node] ?? []) sink.hit(id, i + 1 - (lengths[id] ?? 0), i + 1);
       }
     },
   };
 }
 
-interface AsciiTable {
+/** Transitions on the ASCII characters of the keywords, goto and failure links folded in. */
+export interface AsciiTable {
   /** `column[c]` is 1 + the column of ASCII code `c`, or 0 when no keyword holds `c`. */
   readonly column: Uint8Array;
   readonly width: number;

@@ -4,10 +4,11 @@
  * (decoded and re-scanned), combined into one score in [0, 1] with the spans that contributed.
  * Text that talks *about* prompt injection, and code, weigh less: quoting an attack is not one.
  */
+import { profileText, type TextProfile } from '../profile.js';
 import { DEFAULT_DECODE_LIMITS, findEncoded, type DecodeLimits } from './encoded.js';
 import { findHidden } from './hidden.js';
-import { matchCodes } from './match.js';
-import { foldInto, skeletonBuffer } from './skeleton.js';
+import { foldAndMatch } from './match.js';
+import { skeletonBuffer, skeletonEnd } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
 /** Where a signal came from. */
@@ -46,6 +47,12 @@ export interface InjectionOptions {
   readonly decode?: DecodeLimits;
   /** `guard` name written into findings. */
   readonly guard?: string;
+  /**
+   * `profileText(text)` when the caller has it already (the prompt phase profiles a text once
+   * for every guard); by default the text is profiled here. Checks whose characters it lacks
+   * are skipped: the report is the same as with every check run (OPEN_PROFILE).
+   */
+  readonly profile?: TextProfile;
 }
 
 /** The score at or above which a text counts as an injection when no role overrides it. */
@@ -91,21 +98,21 @@ const SCRATCH_MAX = 64 * 1024;
 const scratch = skeletonBuffer(1024);
 
 /** Phrase (and with `rotate`, ROT13 phrase) and spoofing signals of a (decoded) text. */
-function scanPlain(text: string, rotate: boolean): RawSignal[] {
-  const sk = foldInto(text, text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length));
+function scanPlain(text: string, rotate: boolean, profile?: TextProfile): RawSignal[] {
+  const sk = text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length);
   const out: RawSignal[] = [];
-  for (const m of matchCodes(sk.codes, sk.length, sk.boundary, rotate)) {
+  for (const m of foldAndMatch(text, sk, rotate)) {
     // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
     if (m.rot13 && !hasLatin(sk.codes, m.start, m.end)) continue;
     out.push({
       source: m.rot13 ? 'encoded' : 'phrase',
       kind: m.rot13 ? 'rot13' : m.rule.kind,
       start: sk.start[m.start] ?? 0,
-      end: sk.end[m.end - 1] ?? text.length,
+      end: skeletonEnd(text, sk.start[m.end - 1] ?? text.length - 1),
       weight: m.rule.weight,
     });
   }
-  for (const s of findSpoofing(text)) out.push({ source: 'spoofing', ...s });
+  for (const s of findSpoofing(text, profile)) out.push({ source: 'spoofing', ...s });
   return out;
 }
 
@@ -121,11 +128,12 @@ function hasLatin(codes: Uint16Array, start: number, end: number): boolean {
 /** Scans `text` for prompt-injection evidence and scores it. Never throws on any string. */
 export function scanInjection(text: string, options: InjectionOptions = {}): InjectionReport {
   const guard = options.guard ?? INJECTION_GUARD;
+  const profile = options.profile ?? profileText(text);
   // Both only adjust phrase and spoofing weights: tested once, and only when one is found.
   let meta: boolean | undefined;
   let code: boolean | undefined;
   const signals: InjectionSignal[] = [];
-  for (const s of scanPlain(text, true)) {
+  for (const s of scanPlain(text, true, profile)) {
     let weight = s.weight;
     if (s.source === 'phrase' && (meta ??= META.test(text)))
       weight *= quoted(text, s.start, s.end) ? 0.3 : 0.5;
@@ -137,7 +145,7 @@ export function scanInjection(text: string, options: InjectionOptions = {}): Inj
       weight *= 0.5;
     signals.push({ ...s, weight });
   }
-  for (const h of findHidden(text)) {
+  for (const h of findHidden(text, profile)) {
     signals.push({ source: 'hidden', kind: h.kind, start: h.start, end: h.end, weight: h.weight });
     if (h.payload !== undefined && h.payload.length > 0 && payloadIsHostile(h.payload)) {
       signals.push({
@@ -149,7 +157,7 @@ export function scanInjection(text: string, options: InjectionOptions = {}): Inj
       });
     }
   }
-  for (const e of findEncoded(text, options.decode ?? DEFAULT_DECODE_LIMITS)) {
+  for (const e of findEncoded(text, options.decode ?? DEFAULT_DECODE_LIMITS, profile)) {
     if (payloadIsHostile(e.payload)) {
       signals.push({
         source: 'encoded',

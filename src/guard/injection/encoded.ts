@@ -4,6 +4,7 @@
  * Only decodings that look like text are returned; hashes, UUIDs and binary blobs decode to noise
  * and are dropped.
  */
+import { marksOf, mayHoldMarks, OPEN_PROFILE, type TextProfile } from '../profile.js';
 
 /** A decoded candidate: `text.slice(start, end)` decoded to `payload`. */
 export interface DecodedPayload {
@@ -95,6 +96,9 @@ function fromUrl(s: string): string | undefined {
   }
 }
 
+const BACKSLASH = marksOf('\\');
+const PERCENT = marksOf('%');
+
 const B64_CHAR = new Uint8Array(128);
 for (let c = 0; c < 128; c++) if (/[A-Za-z0-9+/_-]/.test(String.fromCharCode(c))) B64_CHAR[c] = 1;
 
@@ -118,18 +122,24 @@ const base64Accept = (s: string): boolean => /[A-Z]/.test(s) && /[a-z0-9]/.test(
 const hexAccept = (): boolean => true;
 const urlAccept = (s: string): boolean => countPercent(s) >= MIN_URL_ESCAPES;
 
-/** Every text-like decoded payload in `text`, within `limits`. */
+/**
+ * Every text-like decoded payload in `text`, within `limits`; `profile`, when given, is
+ * `profileText(text)`: without a 16-character token run or a backslash there is no base64 or
+ * hex candidate, without a `%` no URL escape, and the scans below are skipped.
+ */
 export function findEncoded(
   text: string,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  profile: TextProfile = OPEN_PROFILE,
 ): DecodedPayload[] {
   const out: DecodedPayload[] = [];
   let budget = limits.budget;
-  if (mayHoldBase64OrHex(text)) {
+  // the token run's alphabet holds the base64 one (and so the hex digits)
+  if ((profile.tokenRun >= 16 || mayHoldMarks(profile, BACKSLASH)) && mayHoldBase64OrHex(text)) {
     budget = collect(text, BASE64, 'base64', fromBase64, base64Accept, limits, budget, out);
     budget = collect(text, HEX, 'hex', fromHex, hexAccept, limits, budget, out);
   }
-  if (mayHoldUrlEncoding(text)) {
+  if (mayHoldMarks(profile, PERCENT) && mayHoldUrlEncoding(text)) {
     collect(text, URL_RUN, 'url', fromUrl, urlAccept, limits, budget, out);
   }
   return out;

@@ -21,11 +21,14 @@ export interface HiddenSignal {
   readonly payload?: string;
 }
 
+import type { TextProfile } from '../profile.js';
+
 const ZERO_WIDTH = new Set([
   0x200b, 0x200c, 0x200d, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0x180e, 0x034f, 0x00ad,
 ]);
-// Cheap pre-check: texts without any of these code units cannot hold a signal.
-const SUSPECT =
+// Cheap pre-check: texts without any of these code units cannot hold a signal (the profile's
+// `format` answers the same, isFormatUnit: tested on every code unit).
+export const SUSPECT =
   /\u00ad|\u034f|\u180e|[\u200b-\u200d]|[\u202a-\u202e]|[\u2060-\u2069]|[\ufe00-\ufe0f]|\ufeff|\udb40/;
 const BLACK_FLAG = 0x1f3f4;
 const MAX_OPEN_BIDI = 16;
@@ -44,18 +47,30 @@ const RTL = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]/;
 
 const width = (cp: number): number => (cp > 0xffff ? 2 : 1);
 
-/** Every hidden-text signal in `text`, in one pass over its code points. */
-export function findHidden(text: string): HiddenSignal[] {
-  if (!SUSPECT.test(text)) return [];
+/**
+ * Every hidden-text signal in `text`, in one pass over its code points; `profile`, when given, is
+ * `profileText(text)` (its `format` says whether a SUSPECT code unit occurs).
+ */
+export function findHidden(text: string, profile?: TextProfile): HiddenSignal[] {
+  if (!(profile === undefined ? SUSPECT.test(text) : profile.format)) return [];
   const out: HiddenSignal[] = [];
   const bidi: Bidi = { text, out, open: [], hasRtl: undefined };
   const open = bidi.open;
+  // the profile's list of candidates, walked with `k`, when it has one; else a native scan
+  const listed = profile?.formatAt;
+  let k = 0;
   let prev: number | undefined;
   for (let i = 0; i < text.length;) {
     if (open.length === 0) {
       // Nothing open: only an invisible code point or a bidi opener can start a signal, so
-      // jump to the next one (a native scan) with `prev` as the loop would have left it.
-      const next = nextStarter(text, i);
+      // jump to the next one with `prev` as the loop would have left it.
+      let next: number;
+      if (listed === undefined) next = nextStarter(text, i);
+      else {
+        while (k < listed.length && ((listed[k] ?? 0) < i || !isStarterAt(text, listed[k] ?? 0)))
+          k++;
+        next = listed[k] ?? text.length;
+      }
       if (next > i) {
         prev = codePointBefore(text, next);
         i = next;
@@ -92,8 +107,28 @@ export function findHidden(text: string): HiddenSignal[] {
  * (ZERO_WIDTH), a variation selector, a tag character (U+E0000–E007F, or a supplementary
  * selector U+E0100–E01EF: both behind the high surrogate U+DB40), or a bidi opener.
  */
-const STARTER =
+export const STARTER =
   /\u00ad|\u034f|\u180e|[\u200b-\u200d]|[\u202a\u202b\u202d\u202e]|[\u2060-\u2064]|[\u2066-\u2068]|[\ufe00-\ufe0f]|\ufeff|\udb40[\udc00-\udc7f]|\udb40[\udd00-\uddef]/g;
+
+/** Whether a STARTER match begins at `i` (as `STARTER` with lastIndex `i` would find there). */
+export function isStarterAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c === 0xdb40) {
+    const lo = text.charCodeAt(i + 1);
+    return (lo >= 0xdc00 && lo <= 0xdc7f) || (lo >= 0xdd00 && lo <= 0xddef);
+  }
+  return (
+    c === 0xad ||
+    c === 0x34f ||
+    c === 0x180e ||
+    (c >= 0x200b && c <= 0x200d) ||
+    (c >= 0x202a && c <= 0x202e && c !== 0x202c) ||
+    (c >= 0x2060 && c <= 0x2064) ||
+    (c >= 0x2066 && c <= 0x2068) ||
+    (c >= 0xfe00 && c <= 0xfe0f) ||
+    c === 0xfeff
+  );
+}
 
 /** The offset of the first STARTER at or after `from`, or `text.length`. */
 function nextStarter(text: string, from: number): number {

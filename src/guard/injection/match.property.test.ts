@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matchCodes, rot13Code } from './match.js';
+import { foldAndMatch, matchCodes, rot13Code } from './match.js';
 import { foldInto, skeletonBuffer } from './skeleton.js';
 
 const ATTACKS = [
@@ -22,6 +22,9 @@ const piece = fc.oneof(
   fc.constantFrom(...ATTACKS).map(rot13),
   fc.constantFrom(' ', '. ', '\n', 'not ', 'abg ', "qba'g "),
   fc.string({ maxLength: 12 }),
+  // folds that leave the ASCII path: one unit, several, none, a surrogate pair
+  fc.constantFrom('ß', 'ﬁ', '𝐀', 'іgnоrе', 'Ｉｇｎｏｒｅ', '½', '\u00a0', '😀', '\u200d'),
+  fc.string({ unit: 'grapheme', maxLength: 4 }),
 );
 const text = fc.array(piece, { maxLength: 8 }).map((p) => p.join(''));
 
@@ -46,6 +49,25 @@ describe('matchCodes with ROT13 rules', () => {
         expect(norm(both.filter((m) => m.rot13))).toBe(norm(rotated));
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('finds in the fold pass exactly what a scan of the folded skeleton finds', () => {
+    const used = skeletonBuffer(4);
+    fc.assert(
+      fc.property(text, text, fc.boolean(), (before, t, rot) => {
+        foldAndMatch(before.repeat(3), used, !rot); // leaves longer, dirtier contents behind
+        const fused = foldAndMatch(t, used, rot);
+        const sk = foldInto(t, skeletonBuffer(16));
+        expect(fused).toEqual(matchCodes(sk.codes, sk.length, sk.boundary, rot));
+        expect([...used.codes.subarray(0, used.length)]).toEqual([
+          ...sk.codes.subarray(0, sk.length),
+        ]);
+        expect([...used.boundary.subarray(0, used.length)]).toEqual([
+          ...sk.boundary.subarray(0, sk.length),
+        ]);
+      }),
+      { numRuns: 1000 },
     );
   });
 

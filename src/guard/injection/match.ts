@@ -7,7 +7,7 @@
  */
 import { buildAutomaton, type HitSink } from './automaton.js';
 import { PHRASE_RULES, type PhraseRule } from './phrases.js';
-import { foldString } from './skeleton.js';
+import { foldInto, foldString, type SkeletonBuffer } from './skeleton.js';
 
 /** A rule matched on `[start, end)` of the scanned skeleton string. */
 export interface PhraseMatch {
@@ -198,6 +198,26 @@ export function matchCodes(
   const compiled = compiledFor(rot13);
   const sink = new LazyChains(compiled, codes, boundary);
   compiled.automaton.scanCodes(codes, length, sink);
+  return sink.chains?.found ?? [];
+}
+
+/**
+ * Folds `source` into `buf` and finds the rule matches of its skeleton in the same pass: exactly
+ * `matchCodes(buf.codes, buf.length, buf.boundary, rot13)` after `foldInto(source, buf)`.
+ */
+export function foldAndMatch(source: string, buf: SkeletonBuffer, rot13 = false): PhraseMatch[] {
+  const compiled = compiledFor(rot13);
+  const stepper = compiled.automaton.stepper;
+  if (stepper.table === undefined) {
+    foldInto(source, buf);
+    return matchCodes(buf.codes, buf.length, buf.boundary, rot13);
+  }
+  foldInto(source, buf, stepper);
+  const hits = buf.hits;
+  if (hits.length === 0) return [];
+  // the keyword hits in scan order; chains need the whole skeleton's word boundaries: now known
+  const sink = new LazyChains(compiled, buf.codes, buf.boundary);
+  for (let h = 0; h < hits.length; h += 2) stepper.emit(hits[h] ?? 0, hits[h + 1] ?? 0, sink);
   return sink.chains?.found ?? [];
 }
 

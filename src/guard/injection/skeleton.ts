@@ -4,6 +4,7 @@
  * characters dropped) with a map back to UTF-16 offsets of the original, so "I g n 0 r е" (with a
  * Cyrillic е) and "ignore" meet in one linear pass.
  */
+import type { AsciiTable, Stepper } from './automaton.js';
 
 /** A folded view of a text: `text[i]` came from `source.slice(start[i], end[i])`. */
 export interface Skeleton {
@@ -126,15 +127,41 @@ export function foldString(s: string): string {
 }
 
 /**
+ * Supplementary code points of plane 1 (emoji, mathematical letters, …) whose fold is known:
+ * 0 not yet folded, EMPTY folds to nothing, MULTI to something (ask foldCodePoint). 64 KB.
+ */
+const PLANE1_FOLD = new Uint8Array(0x10000);
+
+/** EMPTY or MULTI for a supplementary code point (`cp` > 0xFFFF), folding it on first use. */
+function supplementary(cp: number): number {
+  const k = cp - 0x10000;
+  if (k >= 0x10000) return MULTI; // planes 2 and up: foldCodePoint's cache answers
+  const known = PLANE1_FOLD[k] ?? 0;
+  if (known !== 0) return known;
+  const value = foldCodePoint(cp) === '' ? EMPTY : MULTI;
+  PLANE1_FOLD[k] = value;
+  return value;
+}
+
+/**
  * A skeleton in reusable typed arrays: positions `[0, length)` hold what `Skeleton` holds, with
- * the text as code units. Scanning this directly spares a string and four arrays per text.
+ * the text as code units, except `end`: every skeleton character comes from the one code point
+ * at `start[i]`, so its end is `skeletonEnd(source, start[i])` (not stored: one write less per
+ * character). Scanning this directly spares a string and four arrays per text.
  */
 export interface SkeletonBuffer {
   codes: Uint16Array;
   start: Int32Array;
-  end: Int32Array;
   boundary: Uint8Array;
   length: number;
+  /**
+   * After a fold with a stepper: pairs (state, skeleton position) where the automaton stood in
+   * an accepting state, in order — what `scanCodes` over the skeleton would report, found in the
+   * same pass. Empty otherwise.
+   */
+  readonly hits: number[];
+  /** The automaton's state while folding (internal). */
+  state: number;
 }
 
 /** An empty buffer with room for `capacity` skeleton characters (it grows on demand). */
@@ -142,29 +169,48 @@ export function skeletonBuffer(capacity: number): SkeletonBuffer {
   return {
     codes: new Uint16Array(capacity),
     start: new Int32Array(capacity),
-    end: new Int32Array(capacity),
     boundary: new Uint8Array(capacity),
     length: 0,
+    hits: [],
+    state: 0,
   };
+}
+
+/** Where the code point of `source` at `start` ends: the end of a skeleton character from it. */
+export function skeletonEnd(source: string, start: number): number {
+  return (source.codePointAt(start) ?? 0) > 0xffff ? start + 2 : start + 1;
 }
 
 /** ASCII folds as code units (0: dropped); every ASCII character folds to at most one. */
 const ASCII_FOLD = Uint16Array.from(ascii, (f) => (f === '' ? 0 : f.charCodeAt(0)));
 
-/** Builds the skeleton of `source` into `buf` (overwriting it) in one pass; returns `buf`. */
-export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
+/**
+ * Builds the skeleton of `source` into `buf` (overwriting it) in one pass; returns `buf`. With
+ * a `stepper` that has an ASCII table, the same pass runs that automaton over the skeleton and
+ * lists its hits in `buf.hits` (without one, `buf.hits` stays empty).
+ */
+export function foldInto(source: string, buf: SkeletonBuffer, steps?: Stepper): SkeletonBuffer {
+  const stepper = steps?.table === undefined ? undefined : steps;
   // Every ASCII character folds to at most one skeleton character: with room for the whole
   // source, the ASCII loop needs no capacity check (only a longer non-ASCII fold grows it).
   if (buf.codes.length < source.length) {
-    const grownBuf = grown(buf.codes, buf.start, buf.end, buf.boundary, source.length + 16);
+    const grownBuf = grown(buf.codes, buf.start, buf.boundary, source.length + 16);
     buf.codes = grownBuf.codes;
     buf.start = grownBuf.start;
-    buf.end = grownBuf.end;
     buf.boundary = grownBuf.boundary;
   }
+  // Boundaries are cleared at once and only set below: a fold sets them below its own length,
+  // so clearing the previous text's length leaves none behind.
+  buf.boundary.fill(0, 0, buf.length);
+  buf.hits.length = 0;
+  buf.state = 0;
   let n = 0;
   for (let i = 0; i < source.length;) {
-    const stop = asciiRun(source, i, buf, n);
+    const table = stepper?.table;
+    const stop =
+      stepper === undefined || table === undefined
+        ? asciiRun(source, i, buf, n)
+        : asciiRunStepping(source, i, buf, n, stepper, table);
     n = buf.length;
     i = stop;
     if (i >= source.length) break;
@@ -172,14 +218,18 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
     // only a high surrogate can start a pair
     const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
     const width = cp > 0xffff ? 2 : 1;
-    const single = cp <= 0xffff ? bmpSingle(cp) : MULTI;
+    const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
+    if (single === EMPTY) {
+      // no skeleton character (a no-break space, CJK punctuation, an emoji, a joiner)
+      if (n > 0 && !isInvisible(cp)) buf.boundary[n - 1] = 1;
+      i += width;
+      continue;
+    }
     if (single > MULTI) {
       // the common non-ASCII case (an accented letter, a CJK character): one unit, no string
-      const { codes, start, end, boundary } = buf;
-      codes[n] = single;
-      start[n] = i;
-      end[n] = i + 1;
-      boundary[n] = 0;
+      buf.codes[n] = single;
+      buf.start[n] = i;
+      if (stepper !== undefined) stepOne(buf, stepper, single, n);
       n++;
       i++;
       continue;
@@ -191,19 +241,17 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
       // room for the fold and for every remaining source character (see above)
       const need = n + folded.length + (source.length - i - width);
       if (need > buf.codes.length) {
-        const g = grown(buf.codes, buf.start, buf.end, buf.boundary, need * 2 + 16);
+        const g = grown(buf.codes, buf.start, buf.boundary, need * 2 + 16);
         buf.codes = g.codes;
         buf.start = g.start;
-        buf.end = g.end;
         buf.boundary = g.boundary;
       }
-      const { codes, start, end, boundary } = buf;
+      const { codes, start } = buf;
       // Code units, not code points: the automaton indexes the skeleton by code unit.
       for (let k = 0; k < folded.length; k++) {
         codes[n] = folded.charCodeAt(k);
         start[n] = i;
-        end[n] = i + width;
-        boundary[n] = 0;
+        if (stepper !== undefined) stepOne(buf, stepper, folded.charCodeAt(k), n);
         n++;
       }
     }
@@ -214,13 +262,26 @@ export function foldInto(source: string, buf: SkeletonBuffer): SkeletonBuffer {
   return buf;
 }
 
-/**
- * Folds the ASCII run of `source` from `from` into `buf` at `n` (the hot path: one table read
- * and at most one skeleton character per character, room already made); sets `buf.length` to
- * the new skeleton length and returns where the run stopped (a non-ASCII unit or the end).
- */
-function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number): number {
-  const { codes, start, end, boundary } = buf;
+/** Steps the automaton over skeleton character `c` at position `n`, noting a hit. */
+function stepOne(buf: SkeletonBuffer, stepper: Stepper, c: number, n: number): void {
+  const state = stepper.step(buf.state, c);
+  buf.state = state;
+  if (stepper.accepts[state] === 1) buf.hits.push(state, n);
+}
+
+/** `asciiRun`, stepping the automaton over each skeleton character with its ASCII table. */
+function asciiRunStepping(
+  source: string,
+  from: number,
+  buf: SkeletonBuffer,
+  n: number,
+  stepper: Stepper,
+  table: AsciiTable,
+): number {
+  const { codes, start, boundary, hits } = buf;
+  const { column, delta, width } = table;
+  const accepts = stepper.accepts;
+  let state = buf.state;
   const len = source.length;
   let i = from;
   for (; i < len; i++) {
@@ -233,8 +294,36 @@ function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number):
     }
     codes[n] = f;
     start[n] = i;
-    end[n] = i + 1;
-    boundary[n] = 0; // the buffer may hold an earlier text
+    // the table's step, inlined (every fold is ASCII, so below 128)
+    const col = column[f] ?? 0;
+    state = col === 0 ? 0 : (delta[state * width + col - 1] ?? 0);
+    if (accepts[state] === 1) hits.push(state, n);
+    n++;
+  }
+  buf.state = state;
+  buf.length = n;
+  return i;
+}
+
+/**
+ * Folds the ASCII run of `source` from `from` into `buf` at `n` (the hot path: one table read
+ * and at most one skeleton character per character, room already made); sets `buf.length` to
+ * the new skeleton length and returns where the run stopped (a non-ASCII unit or the end).
+ */
+function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number): number {
+  const { codes, start, boundary } = buf;
+  const len = source.length;
+  let i = from;
+  for (; i < len; i++) {
+    const unit = source.charCodeAt(i);
+    if (unit >= 128) break;
+    const f = ASCII_FOLD[unit] ?? 0;
+    if (f === 0) {
+      if (n > 0) boundary[n - 1] = 1;
+      continue;
+    }
+    codes[n] = f;
+    start[n] = i;
     n++;
   }
   buf.length = n;
@@ -244,28 +333,25 @@ function asciiRun(source: string, from: number, buf: SkeletonBuffer, n: number):
 function grown(
   codes: Uint16Array,
   start: Int32Array,
-  end: Int32Array,
   boundary: Uint8Array,
   cap: number,
-): { codes: Uint16Array; start: Int32Array; end: Int32Array; boundary: Uint8Array } {
+): { codes: Uint16Array; start: Int32Array; boundary: Uint8Array } {
   return {
     codes: grow(codes, new Uint16Array(cap)),
     start: grow(start, new Int32Array(cap)),
-    end: grow(end, new Int32Array(cap)),
     boundary: grow(boundary, new Uint8Array(cap)),
   };
 }
 
 /** Builds the skeleton of `source` in one pass. */
 export function buildSkeleton(source: string): Skeleton {
-  const { codes, start, end, boundary, length } = foldInto(
-    source,
-    skeletonBuffer(source.length + 16),
-  );
+  const { codes, start, boundary, length } = foldInto(source, skeletonBuffer(source.length + 16));
+  const end = new Int32Array(length);
+  for (let k = 0; k < length; k++) end[k] = skeletonEnd(source, start[k] ?? 0);
   return {
     text: decodeCodes(codes.subarray(0, length)),
     start: start.subarray(0, length),
-    end: end.subarray(0, length),
+    end,
     boundary: boundary.subarray(0, length),
   };
 }
