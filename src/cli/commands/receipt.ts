@@ -4,15 +4,15 @@
  * body and the output, that they match its digests. Exit 0 when valid; 1 with one line saying
  * why when not.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { decodeProtectedHeader } from 'jose';
 import type { Canonical } from '../../audit/canonical.js';
 import { outputSha256, sha256Hex } from '../../audit/digests.js';
 import { ReceiptError, verifyReceipt, type ReceiptJwks } from '../../audit/receipts-verify.js';
-import { jwksFileKeys, keyFilePath, openKeyRing, type KeyRing } from '../../auth/index.js';
+import { hasSigningKeys, jwksFileKeys, openKeyRing, type KeyRing } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group, type Io } from '../command.js';
-import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION } from '../context.js';
+import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION, withStore } from '../context.js';
 
 /**
  * Which keys of the data dir verify receipts: every public key the ring ever had (the archive
@@ -158,10 +158,13 @@ export function receiptCommand(ringKeys: RingKeys = publishedKeys): Group {
         jwks = await jwksFrom(values.jwks);
       } else {
         const config = configFrom(values);
-        if (!existsSync(keyFilePath(config.dataDir))) {
-          throw new UsageError(`no signing keys in ${config.dataDir}; pass --jwks FILE|URL`);
-        }
-        jwks = ringKeys(await openKeyRing(config, systemClock));
+        jwks = await withStore(config, async (store) => {
+          if (!(await hasSigningKeys(config, store))) {
+            const where = (config.store.url ?? '') === '' ? config.dataDir : 'the store';
+            throw new UsageError(`no signing keys in ${where}; pass --jwks FILE|URL`);
+          }
+          return ringKeys(await openKeyRing(config, store, systemClock));
+        });
       }
       try {
         const claims = await verifyReceipt(receipt, jwks, {
