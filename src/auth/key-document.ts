@@ -69,6 +69,8 @@ export interface KeyRingContent {
   salt?: string | undefined;
   entries: KeyEntry[];
   archive: ArchivedKey[];
+  /** Set by `parse` when some private JWK was stored in the clear. */
+  inClear?: boolean;
 }
 
 /** Raised when keys cannot be unsealed (wrong or missing master key, tampered document). */
@@ -111,6 +113,7 @@ export class KeyCodec {
       ...(doc.salt === undefined ? {} : { salt: doc.salt }),
       entries: doc.keys.map((key) => ({ key, privateJwk: this.#unseal(key, doc.salt, what) })),
       archive: doc.archive ?? [],
+      inClear: doc.keys.some((k) => k.private.enc === 'none'),
     };
   }
 

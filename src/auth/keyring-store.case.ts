@@ -132,6 +132,18 @@ export function keyRingStoreCases(name: string, fresh: () => Promise<KeyRingTarg
         // No private JWK member (EC/OKP `d`, RSA `p`, `q`, `dp`, `dq`, `qi`) anywhere in the row.
         expect(raw).not.toMatch(/"(d|p|q|dp|dq|qi)":/);
       });
+
+      it('seals a ring stored in the clear at the first start with a master key', async () => {
+        await setup();
+        const kid = (await open(undefined)).signingKey().kid;
+        expect(await t.rawDocument()).toMatch(/"d":/);
+        expect((await open(MASTER)).signingKey().kid).toBe(kid);
+        expect(await t.rawDocument()).not.toMatch(/"d":/);
+        expect((await doc()).keys[0]?.private.enc).toBe('A256GCM');
+        expect(await store.keys.revision()).toBe(2);
+        // Sealed for good: without the master key it no longer opens.
+        await expect(open(undefined)).rejects.toThrow(/set GATEHOUSE_MASTER_KEY/);
+      });
     });
 
     describe('concurrent rotations', () => {

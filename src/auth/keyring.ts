@@ -70,15 +70,18 @@ export class KeyRing {
   /**
    * Loads the ring from the store. On first start it imports `legacyFile` if there is one, or
    * else creates one fresh key; of several processes starting at once, one writes and the others
-   * load what it wrote. A ring that cannot be unsealed or read rejects with KeyDecryptError:
-   * it is never replaced by a new one.
+   * load what it wrote. A ring stored in the clear is sealed once a master key is set. A ring
+   * that cannot be unsealed or read rejects with KeyDecryptError: it is never replaced.
    */
   static async open(opts: KeyRingOptions): Promise<KeyRing> {
     const ring = new KeyRing(opts);
     if (opts.legacyFile !== undefined) await ring.#importFile(opts.legacyFile);
     let fresh: KeyEntry | undefined;
     await ring.#update(async (content, now) => {
-      if (content.entries.some(({ key }) => key.retiredAt === null)) return undefined;
+      if (content.entries.some(({ key }) => key.retiredAt === null)) {
+        // A master key set since the ring was written: seal what is stored in the clear now.
+        return opts.masterKey !== undefined && content.inClear === true ? content : undefined;
+      }
       fresh ??= await newEntry(opts.alg, now, now);
       return withKey(content, fresh, now, now, opts.retention);
     });

@@ -98,6 +98,12 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
   const { config, store, clock } = deps;
   const a = config.auth;
   const keys = await openKeyRing(config, store, clock);
+  if (config.masterKey === undefined && store.kind === 'postgres') {
+    // Shared over the network and in its backups: say so once, at start-up.
+    deps.warn(
+      'signing keys are stored unsealed in PostgreSQL: set GATEHOUSE_MASTER_KEY to seal them',
+    );
+  }
   const issuer = new TokenIssuer({
     issuer: a.issuer,
     audience: a.audience,
