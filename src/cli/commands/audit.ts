@@ -1,7 +1,7 @@
 /**
  * @module cli/commands/audit — `gatehouse audit verify`: recomputes every chain of the local
  * store (the data dir's SQLite file, or `store.url`) and checks every checkpoint against public
- * keys only: the data dir's key file (every key it ever had), or a JWKS file given with --jwks
+ * keys only: the store's key ring (every key it ever had), or a JWKS file given with --jwks
  * (e.g. the union of several replicas' `/v1/audit/keys`). Exit 0 when intact, 1 at the first
  * problem, which is printed with its chain, seq and kind.
  */

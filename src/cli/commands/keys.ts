@@ -1,4 +1,7 @@
-/** @module cli/commands/keys — `gatehouse keys list|rotate`. Never prints private material. */
+/**
+ * @module cli/commands/keys — `gatehouse keys list|rotate`, on the key ring in the store (shared
+ * by every replica). Never prints private material.
+ */
 import { openKeyRing, type KeyInfo, type SigningAlg } from '../../auth/index.js';
 import { SIGNING_ALGS } from '../../config/index.js';
 import { systemClock } from '../../lib/clock.js';
@@ -34,7 +37,8 @@ const rotate = leaf({
   description:
     'The new key is published in the JWKS at once and signs after auth.keyActivationDelay\n' +
     '(default 120 s), so verifiers that cache the JWKS learn it first. Old public keys stay\n' +
-    'published until every token they signed has expired.',
+    'published until every token they signed has expired. The keys live in the store: every\n' +
+    'running server (each replica) signs with the new key within auth.revocationSyncInterval.',
   options: {
     alg: {
       type: 'string',
