@@ -343,9 +343,11 @@ describe('a key rotated by the CLI', () => {
         return decodeProtectedHeader(jws).kid;
       };
       const before = await receiptKid();
-      // As `gatehouse keys rotate --immediate` does it: another key ring on the same file.
-      const cli = await openKeyRing(f.config, Date.now);
-      const kid = await cli.rotate(undefined, 0);
+      // As `gatehouse keys rotate --immediate` does it: another key ring over the same store.
+      const other = await openStore({ dataDir: f.config.dataDir });
+      const kid = await openKeyRing(f.config, other, Date.now)
+        .then((cli) => cli.rotate(undefined, 0))
+        .finally(() => other.close());
       expect(kid).not.toBe(before);
       await vi.waitFor(
         async () => {

@@ -14,6 +14,7 @@ import type { ReceiptSubject } from '../src/audit/receipts.js';
 import { openKeyRing, type KeyRing } from '../src/auth/index.js';
 import { runCli } from '../src/cli/run.js';
 import { loadConfig } from '../src/config/index.js';
+import { openStore } from '../src/store/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gh-cli-receipt-'));
 const data = join(dir, 'data');
@@ -53,7 +54,13 @@ async function gatehouse(...args: string[]) {
 }
 
 beforeAll(async () => {
-  ring = await openKeyRing(loadConfig({ env: {}, overrides: { dataDir: data } }), Date.now);
+  const config = loadConfig({ env: {}, overrides: { dataDir: data } });
+  const store = await openStore({ dataDir: data });
+  try {
+    ring = await openKeyRing(config, store, Date.now);
+  } finally {
+    await store.close();
+  }
   const common = { keys: ring, issuer: 'http://127.0.0.1:8080', clock: Date.now };
   const one = createReceiptSigner({ ...common, mode: 'single' });
   const many = createReceiptSigner(common);

@@ -39,8 +39,8 @@ beforeAll(async () => {
     jwks_uri: string;
   };
   jwksUri = new URL(discovery.jwks_uri);
-  // The signing keys of that server's data dir, as the server opens them.
-  const keys = await openKeyRing(f.config, Date.now);
+  // The signing keys of that server's store, as the server opens them.
+  const keys = await openKeyRing(f.config, f.app.store, Date.now);
   const common = { keys, issuer: f.config.auth.issuer, clock: Date.now };
   single = createReceiptSigner({ ...common, mode: 'single' });
   batch = createReceiptSigner({ ...common, mode: 'batch' });

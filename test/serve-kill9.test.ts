@@ -147,8 +147,8 @@ describe('gatehouse serve under kill -9', () => {
       await load;
 
       // After the crash: every received answer's event is stored, as its receipt says.
-      const ring = await openKeyRing(config, systemClock);
       const store = await openStore({ dataDir: dir });
+      const ring = await openKeyRing(config, store, systemClock);
       try {
         for (const a of answers) {
           const claims: ReceiptClaims = await verifyReceipt(a.receipt, ring.auditJwks(), {

@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { KeyRing, type SigningAlg } from '../auth/index.js';
+import { openStore } from '../store/index.js';
 import { canonicalize } from './canonical.js';
 import { createReceiptSigner, ReceiptSignerClosedError } from './receipts-signer.js';
 import { verifyReceipt } from './receipts-verify.js';
@@ -22,14 +23,12 @@ afterAll(() => {
 let now = 1_800_000_000_000;
 const clock = () => now;
 let files = 0;
-const ring = (alg: SigningAlg = 'ES256') =>
-  KeyRing.open({
-    file: join(dir, `keys-${String(++files)}.json`),
-    masterKey: undefined,
-    alg,
-    clock,
-    retention: 3600,
-  });
+const ring = async (alg: SigningAlg = 'ES256') => {
+  // A store of its own for each ring (the keys live in the store).
+  const store = await openStore({ dataDir: join(dir, `data-${String(++files)}`) });
+  onTestFinished(() => store.close());
+  return KeyRing.open({ store: store.keys, masterKey: undefined, alg, clock, retention: 3600 });
+};
 
 const subject = (seq: number): ReceiptSubject => ({
   sub: 'client:alice',

@@ -1,5 +1,6 @@
 /** @module auth — the identity area's public surface. */
-export { createAuth, keyFilePath, openKeyRing, type Auth, type AuthDeps } from './service.js';
+export { createAuth, hasSigningKeys, openKeyRing, type Auth, type AuthDeps } from './service.js';
+export { keyFilePath } from './key-file.js';
 export {
   createClient,
   revokeClient,
@@ -9,7 +10,7 @@ export {
   type NewClient,
 } from './clients.js';
 export { KeyRing, type KeyInfo, type SigningAlg } from './keyring.js';
-export { KeyDecryptError } from './key-file.js';
+export { KeyDecryptError } from './key-document.js';
 export { TokenIssuer, type IssuedAccessToken } from './issue.js';
 export { OAuthError, type OAuthErrorCode } from './oauth/errors.js';
 export { ASSERTION_ALGS, type ClientCredentials } from './oauth/client-auth.js';

@@ -1,31 +1,25 @@
 /**
  * @module auth/keyring — our signing keys: one active key signs, retired keys stay published in
- * the JWKS until every token they signed has expired. `kid` is the RFC 7638 thumbprint. The
- * ring notices rotations made by the CLI (another process) through the key file's mtime.
+ * the JWKS until every token they signed has expired. `kid` is the RFC 7638 thumbprint. The ring
+ * lives in the store (one row, replaced by compare-and-swap on its revision), so every replica
+ * and the CLI share it: `refresh()` notices a rotation made elsewhere by the revision.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { calculateJwkThumbprint, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { SIGNING_ALGS } from '../config/schema.js';
+import type { JWK } from 'jose';
+import { ConflictError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import { KeyFile, type ArchivedKey, type StoredKey } from './key-file.js';
+import type { KeyRingStore } from '../store/index.js';
+import { KeyCodec, KeyDecryptError, type KeyEntry, type KeyRingContent } from './key-document.js';
+import { readKeyFile, retireKeyFile } from './key-file.js';
+import {
+  newEntry,
+  publicPart,
+  toLoaded,
+  withKey,
+  type LoadedKey,
+  type SigningAlg,
+} from './key-material.js';
 
-/** Algorithms we sign with. */
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
-
-/** A key ready for use. */
-export interface LoadedKey {
-  kid: string;
-  alg: SigningAlg;
-  createdAt: number;
-  /** When it starts signing; until then it is only published. */
-  activatesAt: number;
-  retiredAt: number | null;
-  publicJwk: JWK;
-  publicKey: CryptoKey;
-  privateKey: CryptoKey;
-}
+export type { LoadedKey, SigningAlg } from './key-material.js';
 
 /** What `keys list` shows. */
 export interface KeyInfo {
@@ -40,7 +34,10 @@ export interface KeyInfo {
 }
 
 export interface KeyRingOptions {
-  file: string;
+  /** Where the ring lives (`store.keys`). */
+  store: KeyRingStore;
+  /** A key file of an earlier version, imported (then renamed) while the store holds no ring. */
+  legacyFile?: string | undefined;
   masterKey: string | undefined;
   alg: SigningAlg;
   clock: Clock;
@@ -48,79 +45,121 @@ export interface KeyRingOptions {
   retention: number;
 }
 
-function generate(alg: SigningAlg): KeyObject {
-  switch (alg) {
-    case 'ES256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    case 'EdDSA':
-      return generateKeyPairSync('ed25519').privateKey;
-    case 'RS256':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-  }
-}
-
-const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
-
-function publicPart(jwk: Record<string, unknown>): JWK {
-  const out: Record<string, unknown> = {};
-  for (const m of PUBLIC_MEMBERS) if (jwk[m] !== undefined) out[m] = jwk[m];
-  return out;
-}
+/** Writers racing on the ring each lose at most once per other winner; this bounds the retries. */
+const MAX_ATTEMPTS = 10;
+const IN_STORE = 'the key ring in the store';
 
 /** The set of our signing keys. */
 export class KeyRing {
   readonly #opts: KeyRingOptions;
-  readonly #file: KeyFile;
+  readonly #codec: KeyCodec;
   #keys: LoadedKey[] = [];
   #byKid = new Map<string, LoadedKey>();
   #jwks: { keys: JWK[] } = { keys: [] };
   #auditJwks: { keys: JWK[] } = { keys: [] };
-  #mtime = 0;
-  #lastCheck = 0;
+  /** The store revision the ring was loaded from (0: none yet). */
+  #revision = 0;
+  #lastCheck = Number.NEGATIVE_INFINITY;
+  #checking: Promise<boolean> | undefined;
 
   private constructor(opts: KeyRingOptions) {
     this.#opts = opts;
-    this.#file = new KeyFile(opts.file, opts.masterKey);
+    this.#codec = new KeyCodec(opts.masterKey);
   }
 
-  /** Loads the key file, creating it with one fresh key on first start. */
+  /**
+   * Loads the ring from the store. On first start it imports `legacyFile` if there is one, or
+   * else creates one fresh key; of several processes starting at once, one writes and the others
+   * load what it wrote. A ring stored in the clear is sealed once a master key is set. A ring
+   * that cannot be unsealed or read rejects with KeyDecryptError: it is never replaced.
+   */
   static async open(opts: KeyRingOptions): Promise<KeyRing> {
-    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
     const ring = new KeyRing(opts);
-    await ring.#load();
-    if (ring.#keys.every((k) => k.retiredAt !== null)) await ring.rotate();
+    if (opts.legacyFile !== undefined) await ring.#importFile(opts.legacyFile);
+    let fresh: KeyEntry | undefined;
+    await ring.#update(async (content, now) => {
+      if (content.entries.some(({ key }) => key.retiredAt === null)) {
+        // A master key set since the ring was written: seal what is stored in the clear now.
+        return opts.masterKey !== undefined && content.inClear === true ? content : undefined;
+      }
+      fresh ??= await newEntry(opts.alg, now, now);
+      return withKey(content, fresh, now, now, opts.retention);
+    });
+    // Just loaded: the first refresh() is due a full interval from now.
+    ring.#lastCheck = opts.clock();
     return ring;
   }
 
-  async #load(): Promise<void> {
-    const entries = this.#file.read();
-    const loaded = await Promise.all(
-      entries.map(({ key, privateJwk }) => toLoaded(key, privateJwk)),
-    );
+  /** The revision of the store row this ring was last loaded from. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  #now(): number {
+    return Math.floor(this.#opts.clock() / 1000);
+  }
+
+  async #importFile(path: string): Promise<void> {
+    if ((await this.#opts.store.revision()) !== 0) return;
+    const text = readKeyFile(path);
+    if (text === undefined) return;
+    // Unsealed and loaded first: a wrong master key or a damaged file fails here, writing nothing.
+    const content = this.#codec.parse(text, `key file ${path}`);
+    await Promise.all(content.entries.map(toLoaded));
+    const document = this.#codec.serialize(content);
+    // Lost: another process created the ring first (and, sharing the data dir, renames the file).
+    if (await this.#opts.store.put(0, document, this.#now())) retireKeyFile(path);
+  }
+
+  /**
+   * Applies `change` to the newest ring in the store by compare-and-swap, re-reading and
+   * re-applying it when another writer got in between; `change` answers undefined for "nothing
+   * to do". Either way the ring ends loaded from what the store holds.
+   */
+  async #update(
+    change: (content: KeyRingContent, now: number) => Promise<KeyRingContent | undefined>,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const row = await this.#opts.store.get();
+      const current =
+        row === undefined
+          ? { entries: [], archive: [] }
+          : this.#codec.parse(row.document, IN_STORE);
+      const now = this.#now();
+      const next = await change(current, now);
+      if (next === undefined) {
+        if (row !== undefined) await this.#apply(row.revision, current);
+        return;
+      }
+      const expected = row?.revision ?? 0;
+      if (await this.#opts.store.put(expected, this.#codec.serialize(next), now)) {
+        await this.#apply(expected + 1, next);
+        return;
+      }
+    }
+    throw new ConflictError('the signing keys kept changing during the update; try again');
+  }
+
+  async #apply(revision: number, content: KeyRingContent): Promise<void> {
+    const loaded = await Promise.all(content.entries.map(toLoaded));
+    // A slower load of an older revision (a refresh racing a rotation) must not win.
+    if (revision < this.#revision) return;
     this.#setKeys(loaded);
-    // Every public key the ring ever had: those in the file (whatever their retention) and the
-    // archived ones. Newest entry wins for a kid present in both.
+    // Every public key the ring ever had: those in the ring (whatever their retention) and the
+    // archived ones. The ring's entry wins for a kid present in both.
     const all = new Map<string, JWK>();
-    for (const a of this.#file.archive()) {
+    for (const a of content.archive) {
       all.set(a.kid, { ...publicPart(a.publicJwk), kid: a.kid, alg: a.alg, use: 'sig' });
     }
-    for (const { key } of entries) {
+    for (const { key } of content.entries) {
       all.set(key.kid, { ...publicPart(key.publicJwk), kid: key.kid, alg: key.alg, use: 'sig' });
     }
     this.#auditJwks = { keys: [...all.values()] };
-    this.#mtime = this.#fileMtime();
-  }
-
-  #fileMtime(): number {
-    try {
-      return statSync(this.#opts.file).mtimeMs;
-    } catch {
-      return 0;
-    }
+    this.#revision = revision;
   }
 
   #setKeys(keys: LoadedKey[]): void {
-    const now = Math.floor(this.#opts.clock() / 1000);
+    const now = this.#now();
     this.#keys = keys.filter(
       (k) => k.retiredAt === null || k.retiredAt + this.#opts.retention > now,
     );
@@ -131,19 +170,31 @@ export class KeyRing {
   }
 
   /**
-   * Re-reads the key file if another process changed it. Checks at most once per
-   * `minIntervalMs` so a flood of unknown `kid`s cannot turn into a flood of stat calls.
+   * Reloads the ring if another process (a replica, the CLI) changed it, which one cheap query
+   * for the revision tells. Checks at most once per `minIntervalMs` so a flood of unknown `kid`s
+   * cannot turn into a flood of queries; concurrent callers share one check. Rejects (keeping
+   * the keys it has) when the store cannot be read or the new ring cannot be unsealed.
    */
   async refresh(minIntervalMs = 1000): Promise<boolean> {
+    if (this.#checking !== undefined) return this.#checking;
     const now = this.#opts.clock();
     if (now - this.#lastCheck < minIntervalMs) return false;
     this.#lastCheck = now;
-    const mtime = this.#fileMtime();
-    if (mtime === this.#mtime) {
+    this.#checking = this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #check(): Promise<boolean> {
+    const revision = await this.#opts.store.revision();
+    if (revision === this.#revision) {
       this.#setKeys(this.#keys); // drops keys whose retention ran out
       return false;
     }
-    await this.#load();
+    const row = await this.#opts.store.get();
+    if (row === undefined) throw new KeyDecryptError('the key ring is gone from the store');
+    await this.#apply(row.revision, this.#codec.parse(row.document, IN_STORE));
     return true;
   }
 
@@ -153,7 +204,7 @@ export class KeyRing {
 
   /** The key that signs new tokens: the newest one whose activation time has come. */
   signingKey(): LoadedKey {
-    const now = Math.floor(this.#opts.clock() / 1000);
+    const now = this.#now();
     const active = this.#keys.filter((k) => this.#isActive(k, now)).at(-1);
     if (active === undefined) throw new Error('no active signing key');
     return active;
@@ -188,7 +239,7 @@ export class KeyRing {
 
   /** Summary for operators. */
   list(): KeyInfo[] {
-    const now = Math.floor(this.#opts.clock() / 1000);
+    const now = this.#now();
     return this.#keys.map((k) => ({
       kid: k.kid,
       alg: k.alg,
@@ -204,68 +255,17 @@ export class KeyRing {
    * Adds a new signing key; returns its `kid`. The new key is published at once and starts
    * signing after `activationDelay` seconds, when the current keys retire: verifiers that cache
    * the JWKS learn the key before they see a token signed with it. Use 0 after a compromise.
+   * Applied to the newest ring in the store, so two rotations at once both land, one after the
+   * other (the later one retires the earlier one's key at its own switch time).
    */
   async rotate(alg: SigningAlg = this.#opts.alg, activationDelay = 0): Promise<string> {
-    // Start from the file so a rotation never drops keys another process added.
-    const entries = this.#file.read();
-    const now = Math.floor(this.#opts.clock() / 1000);
-    const switchAt = now + activationDelay;
-    const privateKey = generate(alg);
-    const privateJwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
-    const publicJwk = publicPart(privateJwk);
-    const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    const retired = entries.map(({ key, privateJwk: pj }) => ({
-      key: { ...key, retiredAt: Math.min(key.retiredAt ?? switchAt, switchAt) },
-      privateJwk: pj,
-    }));
-    const kept: { key: StoredKey; privateJwk: Record<string, unknown> }[] = retired.filter(
-      ({ key }) => key.retiredAt + this.#opts.retention > now,
-    );
-    // A key leaving the ring drops its private part only; the public part is archived.
-    const archive: ArchivedKey[] = [...this.#file.archive()];
-    for (const { key } of retired) {
-      if (key.retiredAt + this.#opts.retention > now) continue;
-      if (archive.some((a) => a.kid === key.kid)) continue;
-      archive.push({
-        kid: key.kid,
-        alg: key.alg,
-        createdAt: key.createdAt,
-        retiredAt: key.retiredAt,
-        publicJwk: publicPart(key.publicJwk),
-      });
-    }
-    kept.push({
-      key: {
-        kid,
-        alg,
-        createdAt: now,
-        activatesAt: switchAt,
-        retiredAt: null,
-        publicJwk,
-        private: { enc: 'none', jwk: {} },
-      },
-      privateJwk,
+    const now = this.#now();
+    const added = await newEntry(alg, now, now + activationDelay);
+    await this.#update((content, at) => {
+      const switchAt = at + activationDelay;
+      const entry = { ...added, key: { ...added.key, createdAt: at, activatesAt: switchAt } };
+      return Promise.resolve(withKey(content, entry, at, switchAt, this.#opts.retention));
     });
-    this.#file.write(kept, archive);
-    await this.#load();
-    return kid;
+    return added.key.kid;
   }
-}
-
-async function toLoaded(key: StoredKey, privateJwk: Record<string, unknown>): Promise<LoadedKey> {
-  const alg = key.alg as SigningAlg;
-  const [publicKey, privateKey] = await Promise.all([
-    importJWK(key.publicJwk as JWK, alg) as Promise<CryptoKey>,
-    importJWK(privateJwk as JWK, alg) as Promise<CryptoKey>,
-  ]);
-  return {
-    kid: key.kid,
-    alg,
-    createdAt: key.createdAt,
-    activatesAt: key.activatesAt ?? key.createdAt,
-    retiredAt: key.retiredAt,
-    publicJwk: key.publicJwk,
-    publicKey,
-    privateKey,
-  };
 }

@@ -3,7 +3,7 @@
  * verifier (our issuer plus every configured external one), revocations, client authentication
  * and grants. The HTTP layer talks only to what this returns.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { SIGNING_ALGS, type Config } from '../config/index.js';
 import { epochSeconds, type Clock } from '../lib/clock.js';
 import type { IdGenerator } from '../lib/random.js';
@@ -11,6 +11,7 @@ import { builtinPolicy, type Policy } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import { DpopVerifier } from './dpop.js';
 import { TokenIssuer } from './issue.js';
+import { keyFilePath } from './key-file.js';
 import { KeyRing } from './keyring.js';
 import { ClientAuthenticator, type ClientAuthRefusal } from './oauth/client-auth.js';
 import { ScryptWorker, type SecretCheck } from './oauth/scrypt-worker.js';
@@ -66,20 +67,27 @@ const EXTERNAL_TYPS = new Set<string | undefined>([
   'application/at+jwt',
 ]);
 
-/** Path of the signing-key file inside the data dir. */
-export function keyFilePath(dataDir: string): string {
-  return join(dataDir, 'keys.json');
-}
-
-/** Opens the key ring the way the server and the CLI both do. */
-export function openKeyRing(config: Config, clock: Clock): Promise<KeyRing> {
+/**
+ * Opens the key ring the way the server and the CLI both do: from the store (`store.keys`),
+ * importing the data dir's key file of an earlier version on the first start after an upgrade.
+ */
+export function openKeyRing(config: Config, store: Store, clock: Clock): Promise<KeyRing> {
   return KeyRing.open({
-    file: keyFilePath(config.dataDir),
+    store: store.keys,
+    legacyFile: keyFilePath(config.dataDir),
     masterKey: config.masterKey,
     alg: config.auth.signingAlg,
     clock,
     retention: config.auth.maxTokenLifetime + config.auth.clockSkew,
   });
+}
+
+/**
+ * Whether there are signing keys to open without creating any: a ring in the store, or a key
+ * file of an earlier version still to import (for commands that only verify).
+ */
+export async function hasSigningKeys(config: Config, store: Store): Promise<boolean> {
+  return (await store.keys.revision()) > 0 || existsSync(keyFilePath(config.dataDir));
 }
 
 /** Seconds between purges of expired revocations and replay entries. */
@@ -89,7 +97,13 @@ const PURGE_EVERY = 600;
 export async function createAuth(deps: AuthDeps): Promise<Auth> {
   const { config, store, clock } = deps;
   const a = config.auth;
-  const keys = await openKeyRing(config, clock);
+  const keys = await openKeyRing(config, store, clock);
+  if (config.masterKey === undefined && store.kind === 'postgres') {
+    // Shared over the network and in its backups: say so once, at start-up.
+    deps.warn(
+      'signing keys are stored unsealed in PostgreSQL: set GATEHOUSE_MASTER_KEY to seal them',
+    );
+  }
   const issuer = new TokenIssuer({
     issuer: a.issuer,
     audience: a.audience,
@@ -142,7 +156,8 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
       get: (kid) => {
         const hit = keys.get(kid);
         if (hit !== undefined) return hit.publicKey;
-        // A rotation by the CLI may have added a key; check the file (rate-limited).
+        // A rotation by the CLI or another replica may have added a key: check the store's
+        // revision (at most once a second, however many unknown kids arrive).
         return keys.refresh().then(() => keys.get(kid)?.publicKey);
       },
     },
@@ -191,9 +206,9 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     revocations.sync(now).catch((err: unknown) => {
       deps.warn(`revocation sync failed: ${(err as Error).message}`);
     });
-    // A key rotated by the CLI or another replica (the key file changed) signs here too within
-    // the same interval — checkpoints and receipts included, not only tokens.
-    keys.refresh().catch((err: unknown) => {
+    // A key rotated by the CLI or another replica (the ring's revision in the store changed)
+    // signs here too within the same interval — checkpoints and receipts included.
+    keys.refresh(0).catch((err: unknown) => {
       deps.warn(`reloading the signing keys failed: ${(err as Error).message}`);
     });
     if (now - purgedAt < PURGE_EVERY) return;

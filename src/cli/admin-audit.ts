@@ -1,5 +1,5 @@
 /**
- * @module cli/admin-audit — administration done with the CLI on the data dir (clients, keys) is
+ * @module cli/admin-audit — administration done with the CLI on the store (clients, keys) is
  * recorded like the server's own: one event on this host's chain (`audit.replicaId`, shared
  * safely with a running server through compare-and-append), signed into the chain's
  * checkpoints with the current key. The actor is the local operating-system user; the event is
@@ -63,7 +63,7 @@ export async function recordAdmin(
   action: AdminAction,
 ): Promise<void> {
   if (!config.audit.enabled) return;
-  const ring = await openKeyRing(config, systemClock);
+  const ring = await openKeyRing(config, store, systemClock);
   const log = createAuditLog({
     store: store.audit,
     chain: chainId(config),

@@ -137,26 +137,28 @@ export function scopesFrom(value: string | undefined): string[] | undefined {
 }
 
 /**
- * An access token signed with the data dir's key for `config`'s issuer and audience (client
+ * An access token signed with the store's current key for `config`'s issuer and audience (client
  * `gatehouse-cli`): what `gatehouse token` prints and what local registry commands call with.
  */
 export async function mintLocalToken(
   config: Config,
   claims: { subject: string; roles: readonly string[]; scopes: readonly string[]; ttl: number },
 ): Promise<IssuedAccessToken> {
-  const issuer = new TokenIssuer({
-    issuer: config.auth.issuer,
-    audience: config.auth.audience,
-    maxLifetime: config.auth.maxTokenLifetime,
-    keys: await openKeyRing(config, systemClock),
-    clock: systemClock,
-    newId: randomId,
-  });
-  return issuer.issue({
-    subject: claims.subject,
-    clientId: 'gatehouse-cli',
-    scopes: [...claims.scopes],
-    roles: [...claims.roles],
-    ttl: claims.ttl,
+  return withStore(config, async (store) => {
+    const issuer = new TokenIssuer({
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      maxLifetime: config.auth.maxTokenLifetime,
+      keys: await openKeyRing(config, store, systemClock),
+      clock: systemClock,
+      newId: randomId,
+    });
+    return issuer.issue({
+      subject: claims.subject,
+      clientId: 'gatehouse-cli',
+      scopes: [...claims.scopes],
+      roles: [...claims.roles],
+      ttl: claims.ttl,
+    });
   });
 }

@@ -192,4 +192,17 @@ export const migrations: readonly Migration[] = [
     // JSON of the policy's `limits` shape; NULL: the client's roles' limits.
     sql: [`ALTER TABLE clients ADD COLUMN limits TEXT`],
   },
+  {
+    id: 5,
+    name: 'signing-keys',
+    sql: [
+      // One row (id 1): the key-ring document, replaced only by compare-and-swap on `revision`.
+      `CREATE TABLE signing_keys (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL,
+        document TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];

@@ -3,8 +3,10 @@
  * (SQLite, PostgreSQL) implements and passes one shared conformance suite (store.case.ts).
  * All times are epoch seconds (the registry's, in registry-types.ts, are epoch milliseconds).
  */
+import type { KeyRingStore } from './keys-types.js';
 import type { RegistryStore } from './registry-types.js';
 
+export type * from './keys-types.js';
 export type * from './registry-types.js';
 
 /** How a client proves its identity at the token endpoint (RFC 7591 names). */
@@ -206,5 +208,7 @@ export interface Store {
   readonly audit: AuditStore;
   /** Model versions, deployments, datasets and lineage (records only). */
   readonly registry: RegistryStore;
+  /** The signing-key ring shared by every replica and the CLI. */
+  readonly keys: KeyRingStore;
   close(): Promise<void>;
 }

@@ -105,14 +105,14 @@ export async function createVerifierFixture(
   const alg = options.alg ?? 'ES256';
   const time = frozenClock(options.startMs);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-verify-'));
+  const store = await openStore({ dataDir: dir });
   const ring = await KeyRing.open({
-    file: join(dir, 'keys.json'),
+    store: store.keys,
     masterKey: undefined,
     alg,
     clock: time.clock,
     retention: options.retention ?? MAX_LIFETIME + SKEW,
   });
-  const store = await openStore({ dataDir: dir });
   const revocations = new RevocationList(store.revocations);
   const issuer = new TokenIssuer({
     issuer: OWN_ISSUER,

@@ -4,7 +4,7 @@
  * or not anything refreshed the ring since.
  */
 import { calculateJwkThumbprint } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { attackerEc, parts, useAdversarySuite } from '../../../test/support/adversary.js';
 import { forge } from '../../../test/support/jws.js';
 import {
@@ -79,8 +79,12 @@ describe('key rotation', () => {
 
   it('picks up a rotation made by another process on an unknown kid', async () => {
     const { KeyRing } = await import('../keyring.js');
+    const { openStore } = await import('../../store/index.js');
+    // As the CLI does: its own connection to the store of the data dir.
+    const other = await openStore({ dataDir: rx.dir });
+    onTestFinished(() => other.close());
     const cli = await KeyRing.open({
-      file: `${rx.dir}/keys.json`,
+      store: other.keys,
       masterKey: undefined,
       alg: 'ES256',
       clock: rx.time.clock,

@@ -1,12 +1,12 @@
 /**
  * @module cli/commands/audit — `gatehouse audit verify`: recomputes every chain of the local
  * store (the data dir's SQLite file, or `store.url`) and checks every checkpoint against public
- * keys only: the data dir's key file (every key it ever had), or a JWKS file given with --jwks
+ * keys only: the store's key ring (every key it ever had), or a JWKS file given with --jwks
  * (e.g. the union of several replicas' `/v1/audit/keys`). Exit 0 when intact, 1 at the first
  * problem, which is printed with its chain, seq and kind.
  */
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import {
@@ -24,7 +24,7 @@ import {
   type VerifyReport,
 } from '../../audit/index.js';
 import { BadRequestError } from '../../errors.js';
-import { keyFilePath, openKeyRing } from '../../auth/index.js';
+import { hasSigningKeys, openKeyRing } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group } from '../command.js';
 import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION, withStore } from '../context.js';
@@ -66,23 +66,28 @@ const verify = leaf({
     'Reads the store of the data dir (or store.url) and checks with public keys only.\n' +
     'Exit status 0: every chain intact; 1: the first problem is printed (chain, seq, kind).',
   options: {
-    jwks: { type: 'string', value: 'FILE', help: 'JWK Set to verify against (default: key file)' },
+    jwks: {
+      type: 'string',
+      value: 'FILE',
+      help: 'JWK Set to verify against (default: the signing keys in the store)',
+    },
     ...JSON_OPTION,
     ...CONFIG_OPTIONS,
     ...HELP_OPTION,
   },
   async run({ values }, io) {
     const config = configFrom(values);
-    const jwks =
-      values.jwks !== undefined
-        ? jwksFile(values.jwks)
-        : existsSync(keyFilePath(config.dataDir))
-          ? (await openKeyRing(config, systemClock)).auditJwks()
-          : { keys: [] };
     const maxUnsigned = unsignedBound(config.audit.checkpointEvery);
-    const report = await withStore(config, (store) =>
-      verifyAudit(store.audit, jwks, { maxUnsigned }),
-    );
+    const report = await withStore(config, async (store) => {
+      // Public keys only, and none created: no ring yet means nothing can be signed yet.
+      const jwks =
+        values.jwks !== undefined
+          ? jwksFile(values.jwks)
+          : (await hasSigningKeys(config, store))
+            ? (await openKeyRing(config, store, systemClock)).auditJwks()
+            : { keys: [] };
+      return verifyAudit(store.audit, jwks, { maxUnsigned });
+    });
     if (values.json) io.out(JSON.stringify(report));
     else for (const line of reportLines(report)) io.out(line);
     if (!report.ok) {
@@ -188,9 +193,9 @@ const purge = leaf({
       throw new UsageError('--days is required (audit.retentionDays is not set)');
     if (!Number.isInteger(days) || days < 1)
       throw new UsageError('--days must be a positive integer');
-    const ring = await openKeyRing(config, systemClock);
-    const sign = jwsSigner(() => ring.signingKey());
     const results = await withStore(config, async (store) => {
+      const ring = await openKeyRing(config, store, systemClock);
+      const sign = jwsSigner(() => ring.signingKey());
       const log = createAuditLog({
         store: store.audit,
         chain: chainId(config),

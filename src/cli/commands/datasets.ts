@@ -38,8 +38,8 @@ const purge = leaf({
     if (!Number.isInteger(days) || days < 0) {
       throw new UsageError('--days must be a non-negative integer');
     }
-    const ring = await openKeyRing(config, systemClock);
     const report = await withStore(config, async (store) => {
+      const ring = await openKeyRing(config, store, systemClock);
       const log = config.audit.enabled
         ? createAuditLog({
             store: store.audit,

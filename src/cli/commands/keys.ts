@@ -1,4 +1,7 @@
-/** @module cli/commands/keys — `gatehouse keys list|rotate`. Never prints private material. */
+/**
+ * @module cli/commands/keys — `gatehouse keys list|rotate`, on the key ring in the store (shared
+ * by every replica). Never prints private material.
+ */
 import { openKeyRing, type KeyInfo, type SigningAlg } from '../../auth/index.js';
 import { SIGNING_ALGS } from '../../config/index.js';
 import { systemClock } from '../../lib/clock.js';
@@ -34,7 +37,8 @@ const rotate = leaf({
   description:
     'The new key is published in the JWKS at once and signs after auth.keyActivationDelay\n' +
     '(default 120 s), so verifiers that cache the JWKS learn it first. Old public keys stay\n' +
-    'published until every token they signed has expired.',
+    'published until every token they signed has expired. The keys live in the store: every\n' +
+    'running server (each replica) signs with the new key within auth.revocationSyncInterval.',
   options: {
     alg: {
       type: 'string',
@@ -55,18 +59,21 @@ const rotate = leaf({
     const alg = values.alg ?? config.auth.signingAlg;
     if (!(SIGNING_ALGS as readonly string[]).includes(alg))
       throw new UsageError(`--alg must be one of ${SIGNING_ALGS.join(', ')}`);
-    const ring = await openKeyRing(config, systemClock);
     const delay = values.immediate ? 0 : config.auth.keyActivationDelay;
-    const kid = await ring.rotate(alg as SigningAlg, delay);
-    const activatesAt = iso(Math.floor(Date.now() / 1000) + delay);
-    await withStore(config, (store) =>
-      recordAdmin(config, store, {
+    const { kid, activatesAt } = await withStore(config, async (store) => {
+      // Compare-and-swap on the store's ring: a rotation made at the same moment by another
+      // process is kept, and this one lands after it.
+      const ring = await openKeyRing(config, store, systemClock);
+      const kid = await ring.rotate(alg as SigningAlg, delay);
+      const activatesAt = iso(Math.floor(Date.now() / 1000) + delay);
+      await recordAdmin(config, store, {
         action: 'key.rotate',
         resource: `key:${kid}`,
         command: 'gatehouse keys rotate',
         details: { alg, activatesAt, immediate: values.immediate },
-      }),
-    );
+      });
+      return { kid, activatesAt };
+    });
     io.out(
       values.json
         ? JSON.stringify({ kid, alg, activatesAt })
@@ -82,7 +89,8 @@ const listCommand = leaf({
   synopsis: '[--json]',
   options: { ...JSON_OPTION, ...CONFIG_OPTIONS, ...HELP_OPTION },
   async run({ values }, io) {
-    const ring = await openKeyRing(configFrom(values), systemClock);
+    const config = configFrom(values);
+    const ring = await withStore(config, (store) => openKeyRing(config, store, systemClock));
     const now = Math.floor(Date.now() / 1000);
     const keys = ring.list();
     if (!values.json) {

@@ -1,21 +1,21 @@
 /**
  * @module cli/commands/receipt — `gatehouse receipt verify <receipt>`: checks a receipt offline
- * against public keys only (the data dir's, a JWKS file or a JWKS URL) and, given the request
+ * against public keys only (the store's, a JWKS file or a JWKS URL) and, given the request
  * body and the output, that they match its digests. Exit 0 when valid; 1 with one line saying
  * why when not.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { decodeProtectedHeader } from 'jose';
 import type { Canonical } from '../../audit/canonical.js';
 import { outputSha256, sha256Hex } from '../../audit/digests.js';
 import { ReceiptError, verifyReceipt, type ReceiptJwks } from '../../audit/receipts-verify.js';
-import { jwksFileKeys, keyFilePath, openKeyRing, type KeyRing } from '../../auth/index.js';
+import { hasSigningKeys, jwksFileKeys, openKeyRing, type KeyRing } from '../../auth/index.js';
 import { systemClock } from '../../lib/clock.js';
 import { leaf, UsageError, type Group, type Io } from '../command.js';
-import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION } from '../context.js';
+import { CONFIG_OPTIONS, configFrom, HELP_OPTION, JSON_OPTION, withStore } from '../context.js';
 
 /**
- * Which keys of the data dir verify receipts: every public key the ring ever had (the archive
+ * Which keys of the store's ring verify receipts: every public key the ring ever had (the archive
  * served at `/v1/audit/keys`), so a receipt stays verifiable after its key retires.
  */
 export type RingKeys = (ring: KeyRing) => ReceiptJwks;
@@ -107,14 +107,14 @@ async function jwksFrom(source: string): Promise<ReceiptJwks> {
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
-/** The `receipt` command group, verifying against `ringKeys` of the data dir by default. */
+/** The `receipt` command group, verifying against `ringKeys` of the store's ring by default. */
 export function receiptCommand(ringKeys: RingKeys = publishedKeys): Group {
   const verify = leaf({
     name: 'gatehouse receipt verify',
     summary: 'verify a signed receipt offline, and the prompt and output it covers',
     synopsis: '<receipt|-> [--jwks FILE|URL] [--prompt-file F] [--output-file F] [--json]',
     description:
-      "Public keys only: the data dir's (default), a JWKS file, or a JWKS URL such as\n" +
+      "Public keys only: the store's signing keys (default), a JWKS file, or a JWKS URL such as\n" +
       '<issuer>/.well-known/jwks.json. --prompt-file takes the JSON request body that was sent\n' +
       '(its messages, prompt or input is checked against prompt_sha256); --output-file the\n' +
       'generated text, byte for byte (no added newline); --output-json a response body\n' +
@@ -122,7 +122,7 @@ export function receiptCommand(ringKeys: RingKeys = publishedKeys): Group {
       'Exit 0 if valid, 1 with the reason if not.',
     positionals: { name: 'RECEIPT', min: 1, max: 1 },
     options: {
-      jwks: { type: 'string', value: 'FILE|URL', help: 'public keys (default: the data dir)' },
+      jwks: { type: 'string', value: 'FILE|URL', help: 'public keys (default: the store)' },
       'prompt-file': { type: 'string', value: 'F', help: 'the request body JSON that was sent' },
       'output-file': { type: 'string', value: 'F', help: 'the output text, exactly' },
       'output-json': { type: 'string', value: 'F', help: 'the response body JSON' },
@@ -158,10 +158,13 @@ export function receiptCommand(ringKeys: RingKeys = publishedKeys): Group {
         jwks = await jwksFrom(values.jwks);
       } else {
         const config = configFrom(values);
-        if (!existsSync(keyFilePath(config.dataDir))) {
-          throw new UsageError(`no signing keys in ${config.dataDir}; pass --jwks FILE|URL`);
-        }
-        jwks = ringKeys(await openKeyRing(config, systemClock));
+        jwks = await withStore(config, async (store) => {
+          if (!(await hasSigningKeys(config, store))) {
+            const where = (config.store.url ?? '') === '' ? config.dataDir : 'the store';
+            throw new UsageError(`no signing keys in ${where}; pass --jwks FILE|URL`);
+          }
+          return ringKeys(await openKeyRing(config, store, systemClock));
+        });
       }
       try {
         const claims = await verifyReceipt(receipt, jwks, {

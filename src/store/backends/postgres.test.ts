@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../errors.js';
 import { migrations } from '../migrations.js';
 import { auditStoreConformance } from '../audit.case.js';
+import { keysConformance } from '../keys.case.js';
 import { registryConformance } from '../registry.case.js';
 import { storeConformance } from '../store.case.js';
 import { openPostgresStore } from './postgres.js';
@@ -33,7 +34,7 @@ async function admin<R>(sql: string): Promise<R[]> {
 }
 
 describe.skipIf(url === '')('postgres backend', () => {
-  const schemas = [freshSchema(), freshSchema()] as const;
+  const schemas = [freshSchema(), freshSchema(), freshSchema(), freshSchema()] as const;
   afterAll(async () => {
     for (const s of schemas) await admin(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
   });
@@ -41,6 +42,9 @@ describe.skipIf(url === '')('postgres backend', () => {
   storeConformance('postgres', () => openPostgresStore(url, { schema: schemas[0] }));
   auditStoreConformance('postgres', () => openPostgresStore(url, { schema: schemas[0] }));
   registryConformance('postgres', () => openPostgresStore(url, { schema: schemas[0] }));
+  keysConformance('postgres', (db) =>
+    openPostgresStore(url, { schema: db === 'a' ? schemas[2] : schemas[3] }),
+  );
 
   it('lets several replicas migrate a new schema at once', async () => {
     const stores = await Promise.all(

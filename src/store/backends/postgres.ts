@@ -17,6 +17,7 @@ import {
 } from '../rows.js';
 import type { ConsumeResult, Revocation, Store } from '../types.js';
 import { postgresAudit } from './postgres-audit.js';
+import { postgresKeys } from './postgres-keys.js';
 import { postgresRegistry } from './postgres-registry.js';
 import { op, withTransaction as transaction } from './postgres-tx.js';
 
@@ -218,6 +219,7 @@ function build(pool: Pool, auditPool: Pool): PostgresStore {
     },
     audit: postgresAudit(pool, auditPool),
     registry: postgresRegistry(pool),
+    keys: postgresKeys(pool),
     // Through both pools: the audit pool's connections are the ones a fail-closed write needs.
     ping: () =>
       op('ping', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { auditStoreConformance } from '../audit.case.js';
+import { keysConformance } from '../keys.case.js';
 import { registryConformance } from '../registry.case.js';
 import { storeConformance } from '../store.case.js';
 import { openSqliteStore } from './sqlite.js';
@@ -16,3 +17,4 @@ afterAll(() => {
 storeConformance('sqlite', () => openSqliteStore(join(dir, 'gatehouse.db')));
 auditStoreConformance('sqlite', () => openSqliteStore(join(dir, 'gatehouse.db')));
 registryConformance('sqlite', () => openSqliteStore(join(dir, 'gatehouse.db')));
+keysConformance('sqlite', (db) => openSqliteStore(join(dir, `keys-${db}.db`)));

@@ -18,6 +18,7 @@ import {
   type RefreshRow,
 } from '../rows.js';
 import { sqliteAudit } from './sqlite-audit.js';
+import { sqliteKeys } from './sqlite-keys.js';
 import { sqliteRegistry } from './sqlite-registry.js';
 import { SqliteAuditWorker } from './sqlite-audit-worker.js';
 
@@ -193,6 +194,7 @@ function build(db: BetterSqlite3.Database, auditWorker: SqliteAuditWorker | null
     },
     audit,
     registry: sqliteRegistry(db),
+    keys: sqliteKeys(db),
     close: async () => {
       await audit.close();
       await attempt('close', () => void db.close());
