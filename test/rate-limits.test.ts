@@ -185,6 +185,19 @@ describe('rate limits and quotas', () => {
     );
   });
 
+  it('refuses a streamed request whose reservation does not fit with a plain 429', async () => {
+    const t = await token(['tokens']);
+    const res = await chat(t, 'chat', { max_tokens: 100, stream: true });
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json<ErrorBody>().error.code).toBe('rate_limit_exceeded');
+    // A stream that fits streams, with what is left of the budget in its head.
+    const ok = await chat(t, 'chat', { max_tokens: 10, stream: true });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(ok.headers.ratelimit).toMatch(/"tpm-sub";r=27;/);
+  });
+
   it('charges nothing for a request refused before it runs', async () => {
     const t = await token(['tokens']);
     expect((await chat(t, 'chat', { max_tokens: 100 })).statusCode).toBe(429);

@@ -3,7 +3,7 @@
  * `data: <json>` event per chunk, `data: [DONE]` at the end), and cancellation when the client
  * goes away.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UNMATCHED } from '../metrics/index.js';
 import { LazyAbort } from '../lib/abort.js';
@@ -80,8 +80,13 @@ export class EventStream {
   open(): void {
     if (this.#open) return;
     this.#open = true;
+    // What the pipeline set on the reply so far (the RateLimit fields, …) goes out too.
+    const earlier: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(this.#reply.getHeaders()))
+      if (value !== undefined && name !== 'content-length') earlier[name] = value;
     this.#reply.hijack();
     this.#reply.raw.writeHead(200, {
+      ...earlier,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
