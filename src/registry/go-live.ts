@@ -14,7 +14,7 @@ import type { BlobStore } from './blobs.js';
 import { GatewayError } from '../errors.js';
 import { InvalidTransitionError, RegistryNotFoundError, VersionUnloadableError } from './errors.js';
 import { withFolder } from './materialize.js';
-import type { PreparedVersion, RegistryServing } from './serving.js';
+import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
 
 /** A deployment or rollback, with the version numbers it went between. */
 export interface Deployment {
@@ -46,14 +46,12 @@ export function refusalOf(v: ModelVersionRecord, verb: string, r: VersionRefusal
   return conflictOf(v, verb, r.current);
 }
 
-/** Asks `serving` (if any) to load `v` from its blob (or folder) beside what is served. */
-async function prepare(
-  serving: RegistryServing | undefined,
-  blobs: BlobStore,
-  v: ModelVersionRecord,
-): Promise<PreparedVersion | undefined> {
-  if (serving === undefined) return undefined;
-  const version = await withFolder(blobs, {
+/**
+ * A version as the serving side loads it: from its blob, or its folder materialized and verified
+ * when the artifact is a folder manifest (also what replicas following a deploy load).
+ */
+export function servingVersion(blobs: BlobStore, v: ModelVersionRecord): Promise<ServingVersion> {
+  return withFolder(blobs, {
     model: v.model,
     versionId: v.id,
     version: v.version,
@@ -63,7 +61,17 @@ async function prepare(
     size: v.artifactSize,
     artifactPath: blobs.pathOf(v.artifactSha256),
     params: v.params,
-  }).catch((err: unknown) => {
+  });
+}
+
+/** Asks `serving` (if any) to load `v` from its blob (or folder) beside what is served. */
+async function prepare(
+  serving: RegistryServing | undefined,
+  blobs: BlobStore,
+  v: ModelVersionRecord,
+): Promise<PreparedVersion | undefined> {
+  if (serving === undefined) return undefined;
+  const version = await servingVersion(blobs, v).catch((err: unknown) => {
     throw unloadable(v, err);
   });
   return serving.prepare(version).catch((err: unknown) => {

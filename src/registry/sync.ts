@@ -8,9 +8,9 @@
  * to `commit`/`abort`, and a pass skips a model whose lock is held (the local change will leave
  * it right) and re-reads the store before committing what it loaded.
  */
-import type { ModelVersionRecord, RegistryStore } from '../store/index.js';
+import type { RegistryStore } from '../store/index.js';
 import type { BlobStore } from './blobs.js';
-import { withFolder } from './materialize.js';
+import { servingVersion } from './go-live.js';
 import type { PreparedVersion, RegistryServing, ServingVersion } from './serving.js';
 
 /** Where the sync reports what it did or could not do. */
@@ -38,21 +38,6 @@ export interface RegistrySyncOptions {
   retryMs?: number;
   clock?: () => number;
   log?: SyncSink;
-}
-
-/** A version as the serving side loads it (the same mapping as go-live's). */
-function servingOf(v: ModelVersionRecord, blobs: Pick<BlobStore, 'pathOf'>): ServingVersion {
-  return {
-    model: v.model,
-    versionId: v.id,
-    version: v.version,
-    backend: v.backend,
-    task: v.task,
-    sha256: v.artifactSha256,
-    size: v.artifactSize,
-    artifactPath: blobs.pathOf(v.artifactSha256),
-    params: v.params,
-  };
 }
 
 /** Per-model mutual exclusion of version changes (a chain of promises per model). */
@@ -217,9 +202,7 @@ export class RegistrySync {
     let prepared: PreparedVersion;
     try {
       // A folder artifact is materialized (and verified) as a local deploy does.
-      prepared = await inner.prepare(
-        await withFolder(this.#o.blobs, servingOf(active, this.#o.blobs)),
-      );
+      prepared = await inner.prepare(await servingVersion(this.#o.blobs, active));
     } catch (err) {
       this.#failed.set(active.id, this.#o.clock() + this.#o.retryMs);
       const facts = { model, version: active.version, versionId: active.id };
