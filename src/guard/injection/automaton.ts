@@ -37,6 +37,8 @@ export interface Stepper {
   readonly table: AsciiTable | undefined;
   /** 1 for a state where some keyword ends. */
   readonly accepts: Uint8Array;
+  /** The code units that occur in some keyword: any other leads to the root. */
+  readonly units: ReadonlySet<number>;
   /** The state after `node` reads code unit `c`. */
   step(node: number, c: number): number;
   /** Reports to `sink` the keywords that end in state `node` after position `i`, as scanCodes. */
@@ -81,6 +83,8 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
   /** 1 for a state where some keyword ends. */
   const accepts = Uint8Array.from(out, (ids) => (ids.length > 0 ? 1 : 0));
   const table = asciiTable(next, fail, [0, ...queue]);
+  const units = new Set<number>();
+  for (const word of keywords) for (let i = 0; i < word.length; i++) units.add(word.charCodeAt(i));
 
   /** The state after `node` reads code unit `c`. */
   const step = (node: number, c: number): number => {
@@ -89,6 +93,7 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
       // an ASCII character in no keyword leads back to the root from every state
       return col === 0 ? 0 : (table.delta[node * table.width + col - 1] ?? 0);
     }
+    if (!units.has(c)) return 0; // in no keyword: no goto, every failure link walked
     let state = node;
     let to = next[state]?.get(c);
     while (to === undefined && state !== 0) {
@@ -100,6 +105,7 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
   const stepper: Stepper = {
     table,
     accepts,
+    units,
     step,
     emit(node, i, sink) {
       for (const id of out[node] ?? []) sink.hit(id, i + 1 - (lengths[id] ?? 0), i + 1);

@@ -1,14 +1,24 @@
 /**
  * @module guard/injection/fastpath.test — the short cuts of the injection detector change no
- * result: reused skeleton buffers, the encoded-payload and spoofing pre-checks (near misses at
- * each of their conditions), and the lazily computed "about injection" and "code" contexts.
+ * result: reused skeleton buffers, the keyword probe that spares folding a text without a
+ * keyword, the encoded-payload and spoofing pre-checks (near misses at each of their
+ * conditions), and the lazily computed "about injection" and "code" contexts.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findEncoded } from './encoded.js';
 import { findHidden } from './hidden.js';
 import { scanInjection } from './index.js';
-import { buildSkeleton, foldInto, skeletonBuffer, skeletonEnd } from './skeleton.js';
+import { buildAutomaton } from './automaton.js';
+import {
+  buildSkeleton,
+  foldInto,
+  foldString,
+  keywordProbe,
+  reachesAccept,
+  skeletonBuffer,
+  skeletonEnd,
+} from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
 const piece = fc.oneof(
@@ -57,6 +67,76 @@ describe('skeleton buffers', () => {
         expect(scanInjection(t)).toEqual(first);
       }),
     );
+  });
+});
+
+describe('keyword probe', () => {
+  // keywords as the phrase rules hold them: folded, ASCII or not, some one letter long
+  const keyword = fc
+    .oneof(
+      fc.constantFrom('ignore', 'ign', 'gnore', 'e', 'dan', 'ss', 'fi', '忽略', 'вce', 'ø'),
+      fc.string({
+        unit: fc.constantFrom('a', 'b', 'e', 'g', 'i', 'n', 'o', 'r', 's', 'z', '2', '6', '8', '9'),
+        minLength: 1,
+        maxLength: 5,
+      }),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 }),
+    )
+    .map(foldString)
+    .filter((k) => k !== '');
+
+  // a keyword as a text may spell it: each letter as is, upper-case, full-width, a lookalike
+  // or a ligature, with dropped characters (spaces, joiners, tags) between some of them
+  const LOOKS: Record<string, string[]> = {
+    e: ['E', 'е', 'é', 'ｅ', '3'],
+    i: ['I', 'і', 'ı', 'Ｉ', '1'],
+    o: ['O', 'о', 'ø', '0', '𝐨'],
+    s: ['S', 'ѕ', '$', '5'],
+    a: ['A', 'а', 'ａ', '@', '4'],
+    f: ['ﬁ'],
+  };
+  const spelled = (word: string) =>
+    fc
+      .tuple(
+        ...Array.from(word, (ch) =>
+          fc.tuple(
+            fc.constantFrom(ch, ...(LOOKS[ch] ?? [ch.toUpperCase()])),
+            fc.constantFrom('', '', ' ', '\u200b', '-', '\u{e0020}', '\u00a0'),
+          ),
+        ),
+      )
+      .map((parts) => parts.map(([c, gap]) => c + gap).join(''));
+
+  it('answers exactly whether folding with the automaton would hit a keyword', () => {
+    const buf = skeletonBuffer(4);
+    const case_ = fc.uniqueArray(keyword, { minLength: 1, maxLength: 8 }).chain((words) =>
+      fc.tuple(
+        fc.constant(words),
+        fc
+          .array(fc.oneof(text, fc.constantFrom(...words).chain(spelled)), { maxLength: 4 })
+          .map((p) => p.join('')),
+      ),
+    );
+    fc.assert(
+      fc.property(case_, ([words, t]) => {
+        const { stepper } = buildAutomaton(words);
+        const probe = keywordProbe(stepper);
+        expect(probe).toBeDefined();
+        if (probe === undefined) return;
+        expect(reachesAccept(t, probe)).toBe(foldInto(t, buf, stepper).hits.length > 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('sees a keyword across dropped characters and folds, and none that is one letter short', () => {
+    const probe = keywordProbe(buildAutomaton([foldString('ignore')]).stepper);
+    if (probe === undefined) throw new Error('no ASCII table');
+    expect(reachesAccept('I g-n_0 r\u200bе', probe)).toBe(true); // leet 0, Cyrillic е, ZWSP
+    expect(reachesAccept('Ｉｇｎｏｒｅ', probe)).toBe(true);
+    expect(reachesAccept('ignor', probe)).toBe(false);
+    expect(reachesAccept('gnore', probe)).toBe(false);
+    expect(reachesAccept('', probe)).toBe(false);
   });
 });
 

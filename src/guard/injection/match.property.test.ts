@@ -60,12 +60,17 @@ describe('matchCodes with ROT13 rules', () => {
         const fused = foldAndMatch(t, used, rot);
         const sk = foldInto(t, skeletonBuffer(16));
         expect(fused).toEqual(matchCodes(sk.codes, sk.length, sk.boundary, rot));
-        expect([...used.codes.subarray(0, used.length)]).toEqual([
-          ...sk.codes.subarray(0, sk.length),
-        ]);
-        expect([...used.boundary.subarray(0, used.length)]).toEqual([
-          ...sk.boundary.subarray(0, sk.length),
-        ]);
+        // A text with a match was folded into the buffer; one without may have been skipped
+        // (left empty), never left half-folded or holding the text before.
+        if (fused.length > 0 || used.length > 0) {
+          expect([...used.codes.subarray(0, used.length)]).toEqual([
+            ...sk.codes.subarray(0, sk.length),
+          ]);
+          expect([...used.boundary.subarray(0, used.length)]).toEqual([
+            ...sk.boundary.subarray(0, sk.length),
+          ]);
+        }
+        expect([...used.boundary.subarray(used.length)].every((b) => b === 0)).toBe(true);
       }),
       { numRuns: 1000 },
     );

@@ -7,7 +7,13 @@
  */
 import { buildAutomaton, type HitSink } from './automaton.js';
 import { PHRASE_RULES, type PhraseRule } from './phrases.js';
-import { foldInto, foldString, type SkeletonBuffer } from './skeleton.js';
+import {
+  foldInto,
+  foldString,
+  keywordProbe,
+  reachesAccept,
+  type SkeletonBuffer,
+} from './skeleton.js';
 
 /** A rule matched on `[start, end)` of the scanned skeleton string. */
 export interface PhraseMatch {
@@ -68,7 +74,8 @@ function compile(rules: readonly PhraseRule[], withRot13: boolean) {
       }
     });
   });
-  return { automaton: buildAutomaton(words), refs, rules: rules.length };
+  const automaton = buildAutomaton(words);
+  return { automaton, refs, rules: rules.length, probe: keywordProbe(automaton.stepper) };
 }
 
 type Compiled = ReturnType<typeof compile>;
@@ -202,8 +209,9 @@ export function matchCodes(
 }
 
 /**
- * Folds `source` into `buf` and finds the rule matches of its skeleton in the same pass: exactly
- * `matchCodes(buf.codes, buf.length, buf.boundary, rot13)` after `foldInto(source, buf)`.
+ * Finds the rule matches of the skeleton of `source`: exactly `matchCodes(buf.codes, buf.length,
+ * buf.boundary, rot13)` after `foldInto(source, buf)`. A text with a keyword hit is folded into
+ * `buf` and matched in the same pass; for one without, `buf` is left empty (length 0).
  */
 export function foldAndMatch(source: string, buf: SkeletonBuffer, rot13 = false): PhraseMatch[] {
   const compiled = compiledFor(rot13);
@@ -211,6 +219,14 @@ export function foldAndMatch(source: string, buf: SkeletonBuffer, rot13 = false)
   if (stepper.table === undefined) {
     foldInto(source, buf);
     return matchCodes(buf.codes, buf.length, buf.boundary, rot13);
+  }
+  // Most texts hold no keyword: one lean pass tells, and only a text with a hit is folded.
+  const { probe } = compiled;
+  if (probe !== undefined && !reachesAccept(source, probe)) {
+    buf.boundary.fill(0, 0, buf.length); // as foldInto leaves what lies past a skeleton
+    buf.length = 0;
+    buf.hits.length = 0;
+    return [];
   }
   foldInto(source, buf, stepper);
   const hits = buf.hits;

@@ -262,6 +262,98 @@ export function foldInto(source: string, buf: SkeletonBuffer, steps?: Stepper): 
   return buf;
 }
 
+/**
+ * An automaton's ASCII table recast for a scan that only asks whether some keyword occurs on a
+ * skeleton (see {@link reachesAccept}): built once per automaton.
+ */
+export interface KeywordProbe {
+  readonly stepper: Stepper;
+  /** Row width of `jump`: the table's columns, then DROP and ROOT. */
+  readonly width: number;
+  /**
+   * The column of `jump` each ASCII code unit reads, its skeleton fold included: DROP for a
+   * character the skeleton drops (the state stays), ROOT for one in no keyword (back to the
+   * root), else the table column of its fold.
+   */
+  readonly column: Uint8Array;
+  /**
+   * States as row offsets (`state × width`): `jump[offset + column]` is the next state's
+   * offset, or `-1 - offset` when a keyword ends there. One read per character and no branch
+   * but the sign.
+   */
+  readonly jump: Int32Array;
+  /** 1 for a BMP code unit from 128 up that occurs in some keyword (the others lead to the root). */
+  readonly inKeyword: Uint8Array;
+}
+
+/**
+ * The probe of `stepper`'s automaton (built once with it: it is as large as its table again,
+ * with offsets of 32 bits), or undefined when it has no ASCII table.
+ */
+export function keywordProbe(stepper: Stepper): KeywordProbe | undefined {
+  const table = stepper.table;
+  if (table === undefined) return undefined;
+  const { accepts } = stepper;
+  const drop = table.width;
+  const root = table.width + 1;
+  const width = table.width + 2;
+  const column = Uint8Array.from(ASCII_FOLD, (f) =>
+    f === 0 ? drop : (table.column[f] ?? 0) === 0 ? root : (table.column[f] ?? 0) - 1,
+  );
+  const states = accepts.length;
+  const jump = new Int32Array(states * width);
+  for (let s = 0; s < states; s++) {
+    for (let k = 0; k < table.width; k++) {
+      const to = table.delta[s * table.width + k] ?? 0;
+      jump[s * width + k] = accepts[to] === 1 ? -1 - to * width : to * width;
+    }
+    jump[s * width + drop] = s * width;
+    jump[s * width + root] = 0;
+  }
+  const inKeyword = new Uint8Array(0x10000);
+  for (const c of stepper.units) if (c >= 128) inKeyword[c] = 1;
+  return { stepper, width, column, jump, inKeyword };
+}
+
+/**
+ * Whether the automaton of `probe` reaches an accepting state anywhere on the skeleton of
+ * `source`: exactly whether `foldInto(source, buf, probe.stepper)` would list any hit, found
+ * without building the skeleton (no code, offset or boundary written) and stopping at the first
+ * one. Most prompts hold no keyword at all: for them this is the whole phrase scan.
+ */
+export function reachesAccept(source: string, probe: KeywordProbe): boolean {
+  const { column, jump, width, stepper, inKeyword } = probe;
+  const accepts = stepper.accepts;
+  const len = source.length;
+  let at = 0; // the state's row offset in `jump` (state × width)
+  for (let i = 0; i < len; i++) {
+    const unit = source.charCodeAt(i);
+    if (unit < 128) {
+      at = jump[at + (column[unit] ?? 0)] ?? 0;
+      if (at < 0) return true;
+      continue;
+    }
+    const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
+    if (cp > 0xffff) i++;
+    const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
+    if (single === EMPTY) continue;
+    if (single >= 128 && inKeyword[single] !== 1) {
+      at = 0; // a letter in no keyword (most CJK text): back to the root
+      continue;
+    }
+    let state = at / width;
+    if (single > MULTI) state = stepper.step(state, single);
+    else {
+      const folded = foldCodePoint(cp);
+      for (let k = 0; k < folded.length && accepts[state] !== 1; k++)
+        state = stepper.step(state, folded.charCodeAt(k));
+    }
+    if (accepts[state] === 1) return true;
+    at = state * width;
+  }
+  return false;
+}
+
 /** Steps the automaton over skeleton character `c` at position `n`, noting a hit. */
 function stepOne(buf: SkeletonBuffer, stepper: Stepper, c: number, n: number): void {
   const state = stepper.step(buf.state, c);
