@@ -16,6 +16,7 @@ import type { DataControls, PhaseActions, PolicySnapshot } from '../policy/index
 import { builtinDetectors } from './detectors/index.js';
 import {
   combineInjectionScore,
+  PROMPT_KEYWORDS,
   scanInjection,
   type InjectionFinding,
   type InjectionReport,
@@ -261,7 +262,7 @@ export class Guards {
     options: { injection: boolean | readonly boolean[]; signal?: ClassifySignal },
   ): PromptVerdict | Promise<PromptVerdict> {
     // One profile per text, for the scan and the injection heuristics alike.
-    const profiles = texts.map((t) => profileText(t));
+    const profiles = texts.map((t) => profileText(t, undefined, PROMPT_KEYWORDS));
     const findings = texts.map((t, i) => guards.prompt.inspect(t, profiles[i]));
     const which = options.injection;
     if (which === false) return promptVerdict(texts, findings, undefined, redactor);

@@ -5,13 +5,15 @@
  * every detector and every injection check that cannot possibly match. Most prompts are prose:
  * no digit run, no `@`, no 15-character token, and nearly everything is skipped. The prompt
  * phase profiles a text once and hands the profile to both the PII scan and the injection
- * heuristics.
+ * heuristics, and the same pass steps the injection phrases' keyword probe over it (whether the
+ * text holds any phrase keyword at all: most do not, and are then never folded).
  *
  * Each built-in detector registers its gate here (`withGate`), with a comment on why it is
  * conservative: a gate may only answer false when `detect` would return nothing. Gates belong to
  * the exact detector object they were registered with, so a copy or a wrapper of a detector has
  * none and always runs.
  */
+import { probeUnit, type KeywordProbe } from './injection/skeleton.js';
 import type { Detector } from './types.js';
 
 /** What the gates look at; counts are of ASCII characters. */
@@ -49,6 +51,12 @@ export interface TextProfile {
    * itself).
    */
   readonly formatAt: readonly number[] | undefined;
+  /**
+   * Whether the keyword probe handed to {@link profileText} reaches one of its keywords on the
+   * text's skeleton (exactly `reachesAccept(text, probe)`); undefined when none was handed, or
+   * for a prefix's profile that has found none yet.
+   */
+  readonly keyword: boolean | undefined;
 }
 
 /**
@@ -102,12 +110,21 @@ export const MAX_FORMAT_AT = 1024;
 /** Code units between two `enough` checks. */
 const BLOCK = 256;
 
+/** The tables of a profile made without a probe (never read: it steps nothing). */
+const NO_JUMP = new Int32Array(1);
+const NO_COLUMN = new Uint8Array(128);
+
 /**
  * Profiles `text` in one pass over its code units. With `enough`, counting may stop early, at a
  * block boundary where `enough` holds: the counts are then those of a prefix, each at most the
  * whole text's (for a monotone question such as "is every gate open?", the answer is the same).
+ * With `probe`, the same pass answers `keyword` (and stops stepping the probe at a keyword).
  */
-export function profileText(text: string, enough?: (p: TextProfile) => boolean): TextProfile {
+export function profileText(
+  text: string,
+  enough?: (p: TextProfile) => boolean,
+  probe?: KeywordProbe,
+): TextProfile {
   // locals, not fields, in the hot loop; a profile object is made at each check and at the end
   let digits = 0;
   let digitRun = 0;
@@ -125,6 +142,10 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
   let runFrom = 0; // where the current token run started
   let chain = 0; // digits of the current stretch
   let lastDigit = -DIGIT_GAP - 1;
+  // the probe's row offset; negative once a keyword is found, or from the start without a probe
+  let at = probe === undefined ? -1 : 0;
+  const jump = probe?.jump ?? NO_JUMP;
+  const column = probe?.column ?? NO_COLUMN;
   const n = text.length;
   // (no closure over the counters: captured, they would live in a context, not in registers)
   for (let from = 0; from < n; from += BLOCK) {
@@ -143,14 +164,20 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
         run,
         marks,
         format,
+        undefined,
+        probe !== undefined && at < 0 ? true : undefined,
       );
       if (enough(p)) return p;
     }
     const to = Math.min(n, from + BLOCK);
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
-      if (c >= 97 && c <= 122) continue; // a-z, the common case: a token character, no count
-      if (c >= 128) {
+      if (c < 128) {
+        // the probe's step, independent of the counting below: the two overlap
+        if (at >= 0) at = jump[at + (column[c] ?? 0)] ?? 0;
+        if (c >= 97 && c <= 122) continue; // a-z, the common case: a token character, no count
+      } else {
+        if (at >= 0 && probe !== undefined) at = probeUnit(probe, at, text, i);
         if (i - runFrom > tokenRun) tokenRun = i - runFrom;
         runFrom = i + 1;
         if (isFormatUnit(c)) {
@@ -190,7 +217,7 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
     }
   }
   const run = Math.max(tokenRun, n - runFrom);
-  const at = listed ? (formatAt ?? NO_POSITIONS) : undefined;
+  const formats = listed ? (formatAt ?? NO_POSITIONS) : undefined;
   return made(
     digits,
     digitRun,
@@ -203,7 +230,8 @@ export function profileText(text: string, enough?: (p: TextProfile) => boolean):
     run,
     marks,
     format,
-    at,
+    formats,
+    probe === undefined ? undefined : at < 0,
   );
 }
 
@@ -221,7 +249,8 @@ function made(
   tokenRun: number,
   marks: number,
   format: boolean,
-  formatAt?: readonly number[],
+  formatAt: readonly number[] | undefined,
+  keyword: boolean | undefined,
 ): TextProfile {
   const at = (marks & AT) !== 0;
   return {
@@ -238,6 +267,7 @@ function made(
     marks,
     format,
     formatAt,
+    keyword,
   };
 }
 
@@ -300,6 +330,7 @@ export const OPEN_PROFILE: TextProfile = Object.freeze({
   marks: (1 << MARKED.length) - 1,
   format: true,
   formatAt: undefined,
+  keyword: true,
 });
 
 const gates = new WeakMap<Detector, Gate>();

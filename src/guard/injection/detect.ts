@@ -7,7 +7,7 @@
 import { profileText, type TextProfile } from '../profile.js';
 import { DEFAULT_DECODE_LIMITS, findEncoded, type DecodeLimits } from './encoded.js';
 import { findHidden } from './hidden.js';
-import { foldAndMatch } from './match.js';
+import { foldAndMatch, PROMPT_KEYWORDS } from './match.js';
 import { skeletonBuffer, skeletonEnd } from './skeleton.js';
 import { findSpoofing } from './spoofing.js';
 
@@ -49,8 +49,9 @@ export interface InjectionOptions {
   readonly guard?: string;
   /**
    * `profileText(text)` when the caller has it already (the prompt phase profiles a text once
-   * for every guard); by default the text is profiled here. Checks whose characters it lacks
-   * are skipped: the report is the same as with every check run (OPEN_PROFILE).
+   * for every guard, with PROMPT_KEYWORDS so that the profile also says whether a phrase rule
+   * can match); by default the text is profiled here. Checks whose characters it lacks are
+   * skipped: the report is the same as with every check run (OPEN_PROFILE).
    */
   readonly profile?: TextProfile;
 }
@@ -101,7 +102,9 @@ const scratch = skeletonBuffer(1024);
 function scanPlain(text: string, rotate: boolean, profile?: TextProfile): RawSignal[] {
   const sk = text.length <= SCRATCH_MAX ? scratch : skeletonBuffer(text.length);
   const out: RawSignal[] = [];
-  for (const m of foldAndMatch(text, sk, rotate)) {
+  // a profile made with the prompt rules' probe says whether their scan can find anything
+  const keyword = rotate ? profile?.keyword : undefined;
+  for (const m of foldAndMatch(text, sk, rotate, keyword)) {
     // ROT13 leaves non-Latin letters alone: a match there is the plain one again.
     if (m.rot13 && !hasLatin(sk.codes, m.start, m.end)) continue;
     out.push({
@@ -128,7 +131,7 @@ function hasLatin(codes: Uint16Array, start: number, end: number): boolean {
 /** Scans `text` for prompt-injection evidence and scores it. Never throws on any string. */
 export function scanInjection(text: string, options: InjectionOptions = {}): InjectionReport {
   const guard = options.guard ?? INJECTION_GUARD;
-  const profile = options.profile ?? profileText(text);
+  const profile = options.profile ?? profileText(text, undefined, PROMPT_KEYWORDS);
   // Both only adjust phrase and spoofing weights: tested once, and only when one is found.
   let meta: boolean | undefined;
   let code: boolean | undefined;

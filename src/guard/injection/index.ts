@@ -14,4 +14,5 @@ export {
 } from './detect.js';
 export { combineInjectionScore, INJECTION_CLASSIFIER_FLOOR } from './combine.js';
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './encoded.js';
+export { PROMPT_KEYWORDS } from './match.js';
 export type { PhraseKind } from './phrases.js';

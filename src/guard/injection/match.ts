@@ -12,6 +12,7 @@ import {
   foldString,
   keywordProbe,
   reachesAccept,
+  type KeywordProbe,
   type SkeletonBuffer,
 } from './skeleton.js';
 
@@ -81,6 +82,12 @@ function compile(rules: readonly PhraseRule[], withRot13: boolean) {
 type Compiled = ReturnType<typeof compile>;
 /** Every prompt is scanned with the ROT13 rules: built at load, off the first request's path. */
 const prompts = compile(PHRASE_RULES, true);
+/**
+ * The keyword probe of the prompt rules (ROT13 included): a profile made with it
+ * (`profileText(text, undefined, PROMPT_KEYWORDS)`) answers whether `foldAndMatch(text, buf,
+ * true)` can find anything, in the profile's own pass.
+ */
+export const PROMPT_KEYWORDS: KeywordProbe | undefined = prompts.probe;
 /** Only decoded payloads are scanned without them: built on first use. */
 let payloads: Compiled | undefined;
 const compiledFor = (rot13: boolean): Compiled =>
@@ -212,8 +219,15 @@ export function matchCodes(
  * Finds the rule matches of the skeleton of `source`: exactly `matchCodes(buf.codes, buf.length,
  * buf.boundary, rot13)` after `foldInto(source, buf)`. A text with a keyword hit is folded into
  * `buf` and matched in the same pass; for one without, `buf` is left empty (length 0).
+ * `keyword`, when known, is `reachesAccept(source, probe)` for this automaton's probe (for the
+ * prompt rules, what a profile made with PROMPT_KEYWORDS says): the probe is then not run.
  */
-export function foldAndMatch(source: string, buf: SkeletonBuffer, rot13 = false): PhraseMatch[] {
+export function foldAndMatch(
+  source: string,
+  buf: SkeletonBuffer,
+  rot13 = false,
+  keyword?: boolean,
+): PhraseMatch[] {
   const compiled = compiledFor(rot13);
   const stepper = compiled.automaton.stepper;
   if (stepper.table === undefined) {
@@ -222,7 +236,10 @@ export function foldAndMatch(source: string, buf: SkeletonBuffer, rot13 = false)
   }
   // Most texts hold no keyword: one lean pass tells, and only a text with a hit is folded.
   const { probe } = compiled;
-  if (probe !== undefined && !reachesAccept(source, probe)) {
+  if (
+    probe !== undefined &&
+    (keyword === false || (keyword === undefined && !reachesAccept(source, probe)))
+  ) {
     buf.boundary.fill(0, 0, buf.length); // as foldInto leaves what lies past a skeleton
     buf.length = 0;
     buf.hits.length = 0;

@@ -319,39 +319,48 @@ export function keywordProbe(stepper: Stepper): KeywordProbe | undefined {
  * Whether the automaton of `probe` reaches an accepting state anywhere on the skeleton of
  * `source`: exactly whether `foldInto(source, buf, probe.stepper)` would list any hit, found
  * without building the skeleton (no code, offset or boundary written) and stopping at the first
- * one. Most prompts hold no keyword at all: for them this is the whole phrase scan.
+ * one. Most prompts hold no keyword at all: for them this is the whole phrase scan. (The prompt
+ * phase asks `profileText` instead, which answers this in its own pass.)
  */
 export function reachesAccept(source: string, probe: KeywordProbe): boolean {
-  const { column, jump, width, stepper, inKeyword } = probe;
-  const accepts = stepper.accepts;
+  const { column, jump } = probe;
   const len = source.length;
   let at = 0; // the state's row offset in `jump` (state × width)
   for (let i = 0; i < len; i++) {
     const unit = source.charCodeAt(i);
-    if (unit < 128) {
-      at = jump[at + (column[unit] ?? 0)] ?? 0;
-      if (at < 0) return true;
-      continue;
-    }
-    const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
-    if (cp > 0xffff) i++;
-    const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
-    if (single === EMPTY) continue;
-    if (single >= 128 && inKeyword[single] !== 1) {
-      at = 0; // a letter in no keyword (most CJK text): back to the root
-      continue;
-    }
-    let state = at / width;
-    if (single > MULTI) state = stepper.step(state, single);
-    else {
-      const folded = foldCodePoint(cp);
-      for (let k = 0; k < folded.length && accepts[state] !== 1; k++)
-        state = stepper.step(state, folded.charCodeAt(k));
-    }
-    if (accepts[state] === 1) return true;
-    at = state * width;
+    at = unit < 128 ? (jump[at + (column[unit] ?? 0)] ?? 0) : probeUnit(probe, at, source, i);
+    if (at < 0) return true;
   }
   return false;
+}
+
+/**
+ * One step of a keyword probe over the code unit of `source` at `i` when it is not ASCII (the
+ * slow path of a scan that steps ASCII itself, `jump[at + column[unit]]`): from row offset `at`
+ * to the next one, or to `-1 - offset` when a keyword ends. The low half of a surrogate pair
+ * reads nothing: the pair was read at its high half, as `foldInto` reads it.
+ */
+export function probeUnit(probe: KeywordProbe, at: number, source: string, i: number): number {
+  const unit = source.charCodeAt(i);
+  if (unit >= 0xdc00 && unit <= 0xdfff && i > 0) {
+    const before = source.charCodeAt(i - 1);
+    if (before >= 0xd800 && before <= 0xdbff) return at;
+  }
+  const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
+  const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
+  if (single === EMPTY) return at;
+  // a letter in no keyword (most CJK text): back to the root
+  if (single >= 128 && probe.inKeyword[single] !== 1) return 0;
+  const { stepper, width } = probe;
+  const accepts = stepper.accepts;
+  let state = at / width;
+  if (single > MULTI) state = stepper.step(state, single);
+  else {
+    const folded = foldCodePoint(cp);
+    for (let k = 0; k < folded.length && accepts[state] !== 1; k++)
+      state = stepper.step(state, folded.charCodeAt(k));
+  }
+  return accepts[state] === 1 ? -1 - state * width : state * width;
 }
 
 /** Steps the automaton over skeleton character `c` at position `n`, noting a hit. */
