@@ -13,7 +13,7 @@
  * the exact detector object they were registered with, so a copy or a wrapper of a detector has
  * none and always runs.
  */
-import { probeUnit, type KeywordProbe } from './injection/skeleton.js';
+import { probeUnit, ROOT, STAY, type KeywordProbe } from './injection/skeleton.js';
 import type { Detector } from './types.js';
 
 /** What the gates look at; counts are of ASCII characters. */
@@ -146,6 +146,7 @@ export function profileText(
   let at = probe === undefined ? -1 : 0;
   const jump = probe?.jump ?? NO_JUMP;
   const column = probe?.column ?? NO_COLUMN;
+  const kinds = probe?.kinds ?? NO_COLUMN;
   const n = text.length;
   // (no closure over the counters: captured, they would live in a context, not in registers)
   for (let from = 0; from < n; from += BLOCK) {
@@ -177,7 +178,12 @@ export function profileText(
         if (at >= 0) at = jump[at + (column[c] ?? 0)] ?? 0;
         if (c >= 97 && c <= 122) continue; // a-z, the common case: a token character, no count
       } else {
-        if (at >= 0 && probe !== undefined) at = probeUnit(probe, at, text, i);
+        if (at >= 0 && probe !== undefined) {
+          // what most non-ASCII units do to the probe, read here; the rest asks probeUnit
+          const kind = kinds[c] ?? 0;
+          if (kind === ROOT) at = 0;
+          else if (kind !== STAY) at = probeUnit(probe, at, text, i);
+        }
         if (i - runFrom > tokenRun) tokenRun = i - runFrom;
         runFrom = i + 1;
         if (isFormatUnit(c)) {

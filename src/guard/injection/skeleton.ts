@@ -282,9 +282,20 @@ export interface KeywordProbe {
    * but the sign.
    */
   readonly jump: Int32Array;
-  /** 1 for a BMP code unit from 128 up that occurs in some keyword (the others lead to the root). */
-  readonly inKeyword: Uint8Array;
+  /**
+   * What each code unit from 128 up does to the probe, learnt on first sight: UNSEEN, STAY (it
+   * folds to nothing: the automaton reads nothing), ROOT (it folds to a letter in no keyword:
+   * back to the root, as for most CJK text) or STEP (anything else, surrogates included: ask
+   * {@link probeUnit}). A scan that steps ASCII itself reads this before calling probeUnit.
+   */
+  readonly kinds: Uint8Array;
 }
+
+/** See {@link KeywordProbe.kinds}. */
+export const UNSEEN = 0;
+export const STAY = 1;
+export const ROOT = 2;
+export const STEP = 3;
 
 /**
  * The probe of `stepper`'s automaton (built once with it: it is as large as its table again,
@@ -310,9 +321,9 @@ export function keywordProbe(stepper: Stepper): KeywordProbe | undefined {
     jump[s * width + drop] = s * width;
     jump[s * width + root] = 0;
   }
-  const inKeyword = new Uint8Array(0x10000);
-  for (const c of stepper.units) if (c >= 128) inKeyword[c] = 1;
-  return { stepper, width, column, jump, inKeyword };
+  const kinds = new Uint8Array(0x10000);
+  kinds.fill(STEP, 0xd800, 0xe000); // a surrogate: a pair is read whole (see probeUnit)
+  return { stepper, width, column, jump, kinds };
 }
 
 /**
@@ -342,6 +353,16 @@ export function reachesAccept(source: string, probe: KeywordProbe): boolean {
  */
 export function probeUnit(probe: KeywordProbe, at: number, source: string, i: number): number {
   const unit = source.charCodeAt(i);
+  const { kinds, stepper } = probe;
+  let kind = kinds[unit] ?? STEP;
+  if (kind === UNSEEN) {
+    // (never a surrogate: those are STEP from the start)
+    const single = bmpSingle(unit);
+    kind = single === EMPTY ? STAY : single >= 128 && !stepper.units.has(single) ? ROOT : STEP;
+    kinds[unit] = kind;
+  }
+  if (kind === STAY) return at;
+  if (kind === ROOT) return 0;
   if (unit >= 0xdc00 && unit <= 0xdfff && i > 0) {
     const before = source.charCodeAt(i - 1);
     if (before >= 0xd800 && before <= 0xdbff) return at;
@@ -349,9 +370,9 @@ export function probeUnit(probe: KeywordProbe, at: number, source: string, i: nu
   const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
   const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
   if (single === EMPTY) return at;
-  // a letter in no keyword (most CJK text): back to the root
-  if (single >= 128 && probe.inKeyword[single] !== 1) return 0;
-  const { stepper, width } = probe;
+  // a letter in no keyword: back to the root
+  if (single >= 128 && !stepper.units.has(single)) return 0;
+  const { width } = probe;
   const accepts = stepper.accepts;
   let state = at / width;
   if (single > MULTI) state = stepper.step(state, single);
