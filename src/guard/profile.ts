@@ -13,7 +13,7 @@
  * the exact detector object they were registered with, so a copy or a wrapper of a detector has
  * none and always runs.
  */
-import { probeUnit, ROOT, STAY, type KeywordProbe } from './injection/skeleton.js';
+import { HIT, probeUnit, ROOT, STAY, type KeywordProbe } from './injection/skeleton.js';
 import type { Detector } from './types.js';
 
 /** What the gates look at; counts are of ASCII characters. */
@@ -109,9 +109,15 @@ export const MAX_FORMAT_AT = 1024;
 
 /** Code units between two `enough` checks. */
 const BLOCK = 256;
+/** Code units copied into UNITS at a time (a multiple of BLOCK). */
+export const PROFILE_CHUNK = 16384;
+const CHUNK = PROFILE_CHUNK;
+/** The chunk of the text being profiled (profileText never runs inside itself). */
+const UNITS_BUFFER = Buffer.alloc(CHUNK * 2);
+const UNITS = new Uint16Array(UNITS_BUFFER.buffer, UNITS_BUFFER.byteOffset, CHUNK);
 
 /** The tables of a profile made without a probe (never read: it steps nothing). */
-const NO_JUMP = new Int32Array(1);
+const NO_JUMP = new Uint16Array(1);
 const NO_COLUMN = new Uint8Array(128);
 
 /**
@@ -142,12 +148,14 @@ export function profileText(
   let runFrom = 0; // where the current token run started
   let chain = 0; // digits of the current stretch
   let lastDigit = -DIGIT_GAP - 1;
-  // the probe's row offset; negative once a keyword is found, or from the start without a probe
-  let at = probe === undefined ? -1 : 0;
+  // the probe's state; HIT once a keyword is found, or from the start without a probe
+  let state = probe === undefined ? HIT : 0;
   const jump = probe?.jump ?? NO_JUMP;
+  const shift = probe?.shift ?? 0;
   const column = probe?.column ?? NO_COLUMN;
   const kinds = probe?.kinds ?? NO_COLUMN;
   const n = text.length;
+  let base = 0; // where the chunk in UNITS starts
   // (no closure over the counters: captured, they would live in a context, not in registers)
   for (let from = 0; from < n; from += BLOCK) {
     if (from > 0 && enough !== undefined) {
@@ -166,23 +174,29 @@ export function profileText(
         marks,
         format,
         undefined,
-        probe !== undefined && at < 0 ? true : undefined,
+        probe !== undefined && state === HIT ? true : undefined,
       );
       if (enough(p)) return p;
     }
+    if (from % CHUNK === 0) {
+      // the next chunk's code units, copied natively: a typed array is read faster than
+      // charCodeAt, whose string may be of either width (the lookbacks below still read text)
+      base = from;
+      UNITS_BUFFER.write(text.substring(from, from + CHUNK), 0, 'utf16le');
+    }
     const to = Math.min(n, from + BLOCK);
     for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
+      const c = UNITS[i - base] ?? 0;
       if (c < 128) {
         // the probe's step, independent of the counting below: the two overlap
-        if (at >= 0) at = jump[at + (column[c] ?? 0)] ?? 0;
+        if (state !== HIT) state = jump[(state << shift) + (column[c] ?? 0)] ?? 0;
         if (c >= 97 && c <= 122) continue; // a-z, the common case: a token character, no count
       } else {
-        if (at >= 0 && probe !== undefined) {
+        if (state !== HIT && probe !== undefined) {
           // what most non-ASCII units do to the probe, read here; the rest asks probeUnit
           const kind = kinds[c] ?? 0;
-          if (kind === ROOT) at = 0;
-          else if (kind !== STAY) at = probeUnit(probe, at, text, i);
+          if (kind === ROOT) state = 0;
+          else if (kind !== STAY) state = probeUnit(probe, state, text, i);
         }
         if (i - runFrom > tokenRun) tokenRun = i - runFrom;
         runFrom = i + 1;
@@ -237,7 +251,7 @@ export function profileText(
     marks,
     format,
     formats,
-    probe === undefined ? undefined : at < 0,
+    probe === undefined ? undefined : state === HIT,
   );
 }
 

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { createScanner } from '../scan.js';
 import type { Detector } from '../types.js';
 import { builtinDetectors } from './index.js';
-import { gateOf, MARKED, OPEN_PROFILE, profileText, withGate } from '../profile.js';
+import { PROMPT_KEYWORDS } from '../injection/index.js';
+import { gateOf, MARKED, OPEN_PROFILE, PROFILE_CHUNK, profileText, withGate } from '../profile.js';
 
 const detectors = builtinDetectors();
 const byName = (name: string): Detector => {
@@ -102,6 +103,24 @@ describe('profileText', () => {
     expect(profileText(text, (p) => p.digits >= 300).digits).toBe(512);
     expect(profileText(text, () => false).digits).toBe(1000);
     expect(profileText(text).digits).toBe(1000);
+  });
+
+  it('reads a text of several chunks as one: what straddles a chunk boundary counts', () => {
+    // each feature placed across the boundary of the units copied at a time
+    const across = (feature: string, k = 1) =>
+      'a'.repeat(PROFILE_CHUNK * k - Math.floor(feature.length / 2)) + feature + ' tail';
+    expect(profileText(across('eyJ')).eyJ).toBe(true);
+    expect(profileText(across('-----', 2)).dashes).toBe(true);
+    expect(profileText(across(' 4111 ')).digitRun).toBe(4);
+    expect(profileText(across(' GB82 ')).ibanStart).toBe(true);
+    expect(profileText(across(' 1.2 ')).digitDots).toBe(1);
+    expect(profileText(across('\u200b')).formatAt).toEqual([PROFILE_CHUNK]);
+    const long = profileText('x '.repeat(PROFILE_CHUNK) + 'y'.repeat(PROFILE_CHUNK + 7));
+    expect(long).toMatchObject({ tokenRun: PROFILE_CHUNK + 7, upper: 0, format: false });
+    expect(profileText(across('ignore', 3), undefined, PROMPT_KEYWORDS).keyword).toBe(true);
+    expect(profileText(across('ignor', 3), undefined, PROMPT_KEYWORDS).keyword).toBe(false);
+    // and a lone surrogate at a boundary is read as the unit it is
+    expect(profileText(across('\ud800')).tokenRun).toBe(PROFILE_CHUNK);
   });
 });
 

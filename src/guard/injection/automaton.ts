@@ -79,10 +79,39 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
       out[child]?.push(...(out[fail[child] ?? 0] ?? []));
     }
   }
+  // States renumbered breadth-first: the shallow states, where a scan of ordinary text spends
+  // nearly all its steps, get the first rows of the table, a few pages instead of all of them
+  // (what a scan whose table has left the cache between two requests pays for).
+  const order = [0, ...queue];
+  const rank = new Int32Array(order.length);
+  order.forEach((old, i) => (rank[old] = i));
+  const renumber = (old: number): number => rank[old] ?? 0;
+  const goto = order.map(
+    (old) => new Map([...(next[old] ?? [])].map(([c, to]) => [c, renumber(to)] as const)),
+  );
+  const failure = order.map((old) => renumber(fail[old] ?? 0));
+  const outputs = order.map((old) => out[old] ?? []);
+  return compiled(keywords, goto, failure, outputs);
+}
+
+/**
+ * The automaton of a trie whose states are numbered breadth-first (`0` the root): goto maps,
+ * failure links and the keywords ending in each state.
+ */
+function compiled(
+  keywords: readonly string[],
+  next: readonly Map<number, number>[],
+  fail: readonly number[],
+  out: readonly (readonly number[])[],
+): Automaton {
   const lengths = keywords.map((k) => k.length);
   /** 1 for a state where some keyword ends. */
   const accepts = Uint8Array.from(out, (ids) => (ids.length > 0 ? 1 : 0));
-  const table = asciiTable(next, fail, [0, ...queue]);
+  const table = asciiTable(
+    next,
+    fail,
+    next.map((_, i) => i),
+  );
   const units = new Set<number>();
   for (const word of keywords) for (let i = 0; i < word.length; i++) units.add(word.charCodeAt(i));
 

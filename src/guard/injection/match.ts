@@ -76,16 +76,21 @@ function compile(rules: readonly PhraseRule[], withRot13: boolean) {
     });
   });
   const automaton = buildAutomaton(words);
-  return { automaton, refs, rules: rules.length, probe: keywordProbe(automaton.stepper) };
+  // Every match starts with a keyword of its rule's first group: a text without any of those
+  // holds no match, whatever else it holds. The probe asks only that (a smaller automaton, and
+  // everyday words that only later groups hold, such as "what" or "show", do not trip it).
+  const first = words.filter((_, id) => refs[id]?.some((r) => r.group === 0) === true);
+  const probe = keywordProbe(buildAutomaton(first).stepper);
+  return { automaton, refs, rules: rules.length, probe };
 }
 
 type Compiled = ReturnType<typeof compile>;
 /** Every prompt is scanned with the ROT13 rules: built at load, off the first request's path. */
 const prompts = compile(PHRASE_RULES, true);
 /**
- * The keyword probe of the prompt rules (ROT13 included): a profile made with it
- * (`profileText(text, undefined, PROMPT_KEYWORDS)`) answers whether `foldAndMatch(text, buf,
- * true)` can find anything, in the profile's own pass.
+ * The keyword probe of the prompt rules (ROT13 included): whether a keyword of some rule's
+ * first group occurs, without which `foldAndMatch(text, buf, true)` finds nothing. A profile
+ * made with it (`profileText(text, undefined, PROMPT_KEYWORDS)`) answers that in its own pass.
  */
 export const PROMPT_KEYWORDS: KeywordProbe | undefined = prompts.probe;
 /** Only decoded payloads are scanned without them: built on first use. */
@@ -219,7 +224,7 @@ export function matchCodes(
  * Finds the rule matches of the skeleton of `source`: exactly `matchCodes(buf.codes, buf.length,
  * buf.boundary, rot13)` after `foldInto(source, buf)`. A text with a keyword hit is folded into
  * `buf` and matched in the same pass; for one without, `buf` is left empty (length 0).
- * `keyword`, when known, is `reachesAccept(source, probe)` for this automaton's probe (for the
+ * `keyword`, when known, is `reachesAccept(source, probe)` for these rules' probe (for the
  * prompt rules, what a profile made with PROMPT_KEYWORDS says): the probe is then not run.
  */
 export function foldAndMatch(

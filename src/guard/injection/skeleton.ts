@@ -268,8 +268,8 @@ export function foldInto(source: string, buf: SkeletonBuffer, steps?: Stepper): 
  */
 export interface KeywordProbe {
   readonly stepper: Stepper;
-  /** Row width of `jump`: the table's columns, then DROP and ROOT. */
-  readonly width: number;
+  /** A state's row in `jump` starts at `state << shift` (rows padded to a power of two). */
+  readonly shift: number;
   /**
    * The column of `jump` each ASCII code unit reads, its skeleton fold included: DROP for a
    * character the skeleton drops (the state stays), ROOT for one in no keyword (back to the
@@ -277,11 +277,11 @@ export interface KeywordProbe {
    */
   readonly column: Uint8Array;
   /**
-   * States as row offsets (`state × width`): `jump[offset + column]` is the next state's
-   * offset, or `-1 - offset` when a keyword ends there. One read per character and no branch
-   * but the sign.
+   * `jump[(state << shift) + column]`: the next state, or HIT when a keyword ends there. One
+   * 16-bit read per character (the shallow states breadth-first in the first rows: a 1 KB
+   * prompt touches about a hundred 64-byte rows), no multiplication, one predictable branch.
    */
-  readonly jump: Int32Array;
+  readonly jump: Uint16Array;
   /**
    * What each code unit from 128 up does to the probe, learnt on first sight: UNSEEN, STAY (it
    * folds to nothing: the automaton reads nothing), ROOT (it folds to a letter in no keyword:
@@ -291,6 +291,9 @@ export interface KeywordProbe {
   readonly kinds: Uint8Array;
 }
 
+/** The probe's answer once a keyword has ended: no state has this number. */
+export const HIT = 0xffff;
+
 /** See {@link KeywordProbe.kinds}. */
 export const UNSEEN = 0;
 export const STAY = 1;
@@ -298,32 +301,36 @@ export const ROOT = 2;
 export const STEP = 3;
 
 /**
- * The probe of `stepper`'s automaton (built once with it: it is as large as its table again,
- * with offsets of 32 bits), or undefined when it has no ASCII table.
+ * The probe of `stepper`'s automaton (built once with it), or undefined when it has no ASCII
+ * table or too many states for 16-bit entries.
  */
 export function keywordProbe(stepper: Stepper): KeywordProbe | undefined {
   const table = stepper.table;
-  if (table === undefined) return undefined;
   const { accepts } = stepper;
+  const states = accepts.length;
+  if (table === undefined || states >= HIT) return undefined;
   const drop = table.width;
   const root = table.width + 1;
-  const width = table.width + 2;
+  const shift = Math.ceil(Math.log2(table.width + 2));
   const column = Uint8Array.from(ASCII_FOLD, (f) =>
     f === 0 ? drop : (table.column[f] ?? 0) === 0 ? root : (table.column[f] ?? 0) - 1,
   );
-  const states = accepts.length;
-  const jump = new Int32Array(states * width);
+  const jump = new Uint16Array(states << shift);
   for (let s = 0; s < states; s++) {
+    const row = s << shift;
     for (let k = 0; k < table.width; k++) {
       const to = table.delta[s * table.width + k] ?? 0;
-      jump[s * width + k] = accepts[to] === 1 ? -1 - to * width : to * width;
+      jump[row + k] = accepts[to] === 1 ? HIT : to;
     }
-    jump[s * width + drop] = s * width;
-    jump[s * width + root] = 0;
+    jump[row + drop] = s;
+    jump[row + root] = 0;
   }
   const kinds = new Uint8Array(0x10000);
-  kinds.fill(STEP, 0xd800, 0xe000); // a surrogate: a pair is read whole (see probeUnit)
-  return { stepper, width, column, jump, kinds };
+  // A high surrogate may start a pair, read whole (see probeUnit). A low one reads nothing:
+  // after a high one it was read with it, and alone it folds to nothing.
+  kinds.fill(STEP, 0xd800, 0xdc00);
+  kinds.fill(STAY, 0xdc00, 0xe000);
+  return { stepper, shift, column, jump, kinds };
 }
 
 /**
@@ -334,54 +341,52 @@ export function keywordProbe(stepper: Stepper): KeywordProbe | undefined {
  * phase asks `profileText` instead, which answers this in its own pass.)
  */
 export function reachesAccept(source: string, probe: KeywordProbe): boolean {
-  const { column, jump } = probe;
+  const { column, jump, shift } = probe;
   const len = source.length;
-  let at = 0; // the state's row offset in `jump` (state × width)
+  let state = 0;
   for (let i = 0; i < len; i++) {
     const unit = source.charCodeAt(i);
-    at = unit < 128 ? (jump[at + (column[unit] ?? 0)] ?? 0) : probeUnit(probe, at, source, i);
-    if (at < 0) return true;
+    state =
+      unit < 128
+        ? (jump[(state << shift) + (column[unit] ?? 0)] ?? 0)
+        : probeUnit(probe, state, source, i);
+    if (state === HIT) return true;
   }
   return false;
 }
 
 /**
  * One step of a keyword probe over the code unit of `source` at `i` when it is not ASCII (the
- * slow path of a scan that steps ASCII itself, `jump[at + column[unit]]`): from row offset `at`
- * to the next one, or to `-1 - offset` when a keyword ends. The low half of a surrogate pair
- * reads nothing: the pair was read at its high half, as `foldInto` reads it.
+ * slow path of a scan that steps ASCII itself, `jump[(state << shift) + column[unit]]`): the
+ * next state, or HIT when a keyword ends. A surrogate pair is read at its high half, as
+ * `foldInto` reads it.
  */
-export function probeUnit(probe: KeywordProbe, at: number, source: string, i: number): number {
+export function probeUnit(probe: KeywordProbe, state: number, source: string, i: number): number {
   const unit = source.charCodeAt(i);
   const { kinds, stepper } = probe;
   let kind = kinds[unit] ?? STEP;
   if (kind === UNSEEN) {
-    // (never a surrogate: those are STEP from the start)
+    // (never a surrogate: those are known from the start)
     const single = bmpSingle(unit);
     kind = single === EMPTY ? STAY : single >= 128 && !stepper.units.has(single) ? ROOT : STEP;
     kinds[unit] = kind;
   }
-  if (kind === STAY) return at;
+  if (kind === STAY) return state;
   if (kind === ROOT) return 0;
-  if (unit >= 0xdc00 && unit <= 0xdfff && i > 0) {
-    const before = source.charCodeAt(i - 1);
-    if (before >= 0xd800 && before <= 0xdbff) return at;
-  }
   const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
   const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
-  if (single === EMPTY) return at;
+  if (single === EMPTY) return state;
   // a letter in no keyword: back to the root
   if (single >= 128 && !stepper.units.has(single)) return 0;
-  const { width } = probe;
   const accepts = stepper.accepts;
-  let state = at / width;
-  if (single > MULTI) state = stepper.step(state, single);
+  let next = state;
+  if (single > MULTI) next = stepper.step(next, single);
   else {
     const folded = foldCodePoint(cp);
-    for (let k = 0; k < folded.length && accepts[state] !== 1; k++)
-      state = stepper.step(state, folded.charCodeAt(k));
+    for (let k = 0; k < folded.length && accepts[next] !== 1; k++)
+      next = stepper.step(next, folded.charCodeAt(k));
   }
-  return accepts[state] === 1 ? -1 - state * width : state * width;
+  return accepts[next] === 1 ? HIT : next;
 }
 
 /** Steps the automaton over skeleton character `c` at position `n`, noting a hit. */
