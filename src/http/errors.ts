@@ -208,6 +208,8 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
           : m.framework === true && m.status !== 404
             ? 'invalid_request'
             : m.code;
+    const route = request.routeOptions.url;
+    if (route?.startsWith('/oauth/') === true) request.server.metrics?.oauthError(route, code);
     void reply.send({ error: code, error_description: m.message });
   }
 }

@@ -53,6 +53,20 @@ const AUTH_REASONS: Readonly<Record<AuthFailureReason, true>> = {
   dpop_invalid: true,
 };
 
+/** The `error` values of `gatehouse_oauth_errors_total` (RFC 6749 §5.2 and kin, server_error). */
+const OAUTH_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'unsupported_token_type',
+  'invalid_dpop_proof',
+  'temporarily_unavailable',
+  'server_error',
+]);
+
 /** The model label of a request that names a model this server is not configured with. */
 export const OTHER_MODEL = 'other';
 
@@ -109,6 +123,8 @@ export class Metrics {
   /** Tokens since the last scrape, by model label: prompt and completion. */
   readonly #tokens = new Map<string, { prompt: number; completion: number }>();
   readonly #authFailures = new Map<string, number>();
+  /** OAuth error responses since the last scrape, by `endpoint error`. */
+  readonly #oauthErrors = new Map<string, number>();
   readonly #denials = new Map<string, number>();
   readonly #rateLimited = new Map<string, number>();
   readonly #storeHealthy: Gauge;
@@ -174,6 +190,20 @@ export class Metrics {
       'reason',
       this.#authFailures,
     );
+    const oauthErrors = this.#oauthErrors;
+    new Counter({
+      name: 'gatehouse_oauth_errors_total',
+      help: 'Error responses of the OAuth endpoints (client authentication failures are invalid_client), by endpoint and error',
+      labelNames: ['endpoint', 'error'],
+      registers,
+      collect(this: Counter<'endpoint' | 'error'>) {
+        for (const [key, n] of oauthErrors) {
+          const space = key.indexOf(' ');
+          this.labels(key.slice(0, space), key.slice(space + 1)).inc(n);
+        }
+        oauthErrors.clear();
+      },
+    });
     pendingCounter(
       this.registry,
       'gatehouse_policy_denials_total',
@@ -222,6 +252,14 @@ export class Metrics {
   /** Counts a failed authentication; a reason outside the known set counts as `other`. */
   authFailure(reason: string): void {
     bump(this.#authFailures, Object.hasOwn(AUTH_REASONS, reason) ? reason : 'other');
+  }
+
+  /**
+   * Counts an error response of OAuth endpoint `endpoint` (a route pattern such as
+   * `/oauth/token`) with RFC 6749 code `error`; a code outside the known set counts as `other`.
+   */
+  oauthError(endpoint: string, error: string): void {
+    bump(this.#oauthErrors, `${endpoint} ${OAUTH_ERRORS.has(error) ? error : 'other'}`);
   }
 
   /** Counts a policy denial of a route requiring `scope` (the route's own, space-separated). */
