@@ -202,7 +202,10 @@ export async function buildApp(
   // --- end scale-out (issue 11) ---
   const audit = openAudit(config, store, auth, clock, logger);
   audit?.watchPolicy(policy);
-  metrics.watchModels(() => inference.served.served());
+  metrics.watchModels(
+    () => inference.served.served(),
+    (id) => inference.served.has(id),
+  );
   if (audit !== undefined) metrics.watchAudit(audit.log);
   let metricsListener: MetricsServer | undefined;
   const listenMetrics = async (): Promise<string | undefined> => {

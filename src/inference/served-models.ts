@@ -291,6 +291,14 @@ export class ServedModels {
     }
   }
 
+  /**
+   * Whether `id` is served, is being loaded or failed to load (a config entry or a registry
+   * version this process was asked to serve): the model ids an operator chose, never a caller.
+   */
+  has(id: string): boolean {
+    return this.#served.has(id) || this.#status.has(id);
+  }
+
   /** The served model `id`; 404 if unknown, 503 if still loading (with Retry-After) or failed. */
   get(id: string): ServedModel {
     const m = this.#served.get(id);

@@ -120,6 +120,8 @@ export class Metrics {
   /** Requests by route, method, status and model, with their latency. */
   readonly requests = new RequestMetrics();
   readonly #models: ReadonlySet<string>;
+  /** Whether a model id not in the config is served (a registry deployment): a label too. */
+  #served: ((id: string) => boolean) | undefined;
   /** Tokens since the last scrape, by model label: prompt and completion. */
   readonly #tokens = new Map<string, { prompt: number; completion: number }>();
   readonly #authFailures = new Map<string, number>();
@@ -230,12 +232,13 @@ export class Metrics {
   }
 
   /**
-   * The `model` label for a model id a request named: the id itself if it is configured,
-   * `other` for any other string, empty when there is none. A Set lookup, no allocation.
+   * The `model` label for a model id a request named: the id itself if it is configured or
+   * served (the registry deploys models an admin approved, so the labels stay few), `other` for
+   * any other string, empty when there is none. Set and Map lookups, no allocation.
    */
   modelLabel(id: unknown): string {
     if (typeof id !== 'string') return '';
-    return this.#models.has(id) ? id : OTHER_MODEL;
+    return this.#models.has(id) || this.#served?.(id) === true ? id : OTHER_MODEL;
   }
 
   /** Counts an inference response's tokens (whether or not the audit log is on). */
@@ -294,10 +297,14 @@ export class Metrics {
     auditMetrics(this.registry, log);
   }
 
-  /** Exports queue depth, running work and batch sizes of the models `served()` lists. */
-  watchModels(served: () => Iterable<ScheduledModel>): void {
+  /**
+   * Exports queue depth, running work and batch sizes of the models `served()` lists; `has`,
+   * when given, says whether an id is served (its requests are then labelled with it).
+   */
+  watchModels(served: () => Iterable<ScheduledModel>, has?: (id: string) => boolean): void {
     if (this.#watchingModels) return;
     this.#watchingModels = true;
+    this.#served = has;
     modelMetrics(this.registry, served);
   }
 

@@ -49,6 +49,34 @@ describe('Metrics', () => {
     expect(sample(text, 'gatehouse_auth_failures_total{reason="other"}')).toBe(2);
   });
 
+  it('labels a model the registry serves by its id, as long as it is served', async () => {
+    const m = new Metrics({ models: ['echo'], processMetrics: false });
+    const served = new Set(['registry-only']);
+    m.watchModels(
+      () => [],
+      (id) => served.has(id),
+    );
+    expect(m.modelLabel('registry-only')).toBe('registry-only');
+    expect(m.modelLabel('echo')).toBe('echo');
+    expect(m.modelLabel('not-served')).toBe('other');
+    m.tokens('registry-only', 5, 6);
+    served.delete('registry-only'); // retired
+    expect(m.modelLabel('registry-only')).toBe('other');
+    m.oauthError('/oauth/token', 'invalid_client');
+    m.oauthError('/oauth/token', 'a code nobody defined');
+    const text = await m.text();
+    expect(
+      sample(text, 'gatehouse_inference_tokens_total{model="registry-only",kind="prompt"}'),
+    ).toBe(5);
+    expect(
+      sample(text, 'gatehouse_oauth_errors_total{endpoint="/oauth/token",error="invalid_client"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'gatehouse_oauth_errors_total{endpoint="/oauth/token",error="other"}'),
+    ).toBe(1);
+    expect(text).not.toContain('nobody');
+  });
+
   it('prints request histograms with cumulative buckets, a value on a bound inside it', async () => {
     const m = new Metrics({ processMetrics: false });
     const series = m.requests.route('/v1/models', 'GET');
