@@ -3,7 +3,7 @@
  * for every keyword of every rule, then a per-rule chain of groups in order with bounded gaps.
  * The same pass can find the rules written in ROT13: their keywords (ROT13 of the folded ones)
  * are in the automaton too, as rules of their own, so the skeleton is never rotated and scanned
- * twice.
+ * twice. A text is folded at all only when a probe finds a keyword of some rule's first group.
  */
 import { buildAutomaton, type HitSink } from './automaton.js';
 import { PHRASE_RULES, type PhraseRule } from './phrases.js';
@@ -222,8 +222,8 @@ export function matchCodes(
 
 /**
  * Finds the rule matches of the skeleton of `source`: exactly `matchCodes(buf.codes, buf.length,
- * buf.boundary, rot13)` after `foldInto(source, buf)`. A text with a keyword hit is folded into
- * `buf` and matched in the same pass; for one without, `buf` is left empty (length 0).
+ * buf.boundary, rot13)` after `foldInto(source, buf)`. A text with a first-group keyword is
+ * folded into `buf` and matched in the same pass; for one without, `buf` is left empty.
  * `keyword`, when known, is `reachesAccept(source, probe)` for these rules' probe (for the
  * prompt rules, what a profile made with PROMPT_KEYWORDS says): the probe is then not run.
  */
@@ -239,7 +239,7 @@ export function foldAndMatch(
     foldInto(source, buf);
     return matchCodes(buf.codes, buf.length, buf.boundary, rot13);
   }
-  // Most texts hold no keyword: one lean pass tells, and only a text with a hit is folded.
+  // Most texts hold no first-group keyword: one lean pass tells, and only the others are folded.
   const { probe } = compiled;
   if (
     probe !== undefined &&
