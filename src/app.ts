@@ -155,7 +155,9 @@ export async function buildApp(
   // version is served as that version, not as its config entry (read before anything loads).
   const serving = new InferenceRegistryServing(inference.served, config.inference, inferenceDeps);
   // One content-addressed store for model artifacts and dataset files.
-  const blobs = new BlobStore(join(config.dataDir, 'blobs'));
+  const blobs = new BlobStore(join(config.dataDir, 'blobs'), {
+    minFreeBytes: config.registry.minFreeBytes,
+  });
   const restore = await serving.restoreActive(
     store.registry,
     (v) => blobs.pathOf(v.artifactSha256),

@@ -635,3 +635,33 @@ describe('blob uploads over a real socket', () => {
     expect(filesUnder(join(f.dir, 'blobs'))).toEqual(before);
   });
 });
+
+describe('blob uploads on a nearly full disk', () => {
+  let f: Fixture;
+  let eng: Caller;
+
+  beforeAll(async () => {
+    // a floor no file system here can keep: every upload would eat into it
+    f = await startApp({ listen: true, config: { registry: { minFreeBytes: 2 ** 52 } } });
+    eng = await caller(f, ['ml-engineer']);
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('answers 507 insufficient_storage, names the floor and keeps nothing', async () => {
+    const blob = artifact(100_000);
+    const res = await fetch(`${f.base}/v1/registry/blobs/${blob.sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${eng.token}`, 'content-type': 'application/octet-stream' },
+      body: blob.bytes,
+    });
+    expect(res.status).toBe(507);
+    const body = (await res.json()) as ApiError;
+    expect(body.error.code).toBe('insufficient_storage');
+    expect(body.error.message).toBe(
+      `Not enough free disk space for this upload: the server keeps ${String(2 ** 52)} bytes free`,
+    );
+    expect(filesUnder(join(f.dir, 'blobs'))).toEqual([]);
+  });
+});

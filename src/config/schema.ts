@@ -219,6 +219,16 @@ export const configSchema = z.strictObject({
         .int()
         .positive()
         .default(16 * 1024 ** 3),
+      /**
+       * Free bytes an upload (model artifact or dataset file) must leave on the data dir's file
+       * system: the database and the audit log need the room more (507 below it, nothing
+       * kept). 0: no floor.
+       */
+      minFreeBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(256 * 1024 ** 2),
       /** Days a soft-deleted dataset's content is kept before the retention job purges it. */
       retentionDays: z.number().int().min(0).max(3650).default(30),
     })

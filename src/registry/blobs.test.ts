@@ -7,6 +7,7 @@ import {
   readFile,
   rm,
   stat,
+  statfs,
   symlink,
   utimes,
   writeFile,
@@ -17,7 +18,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, StoreError } from '../errors.js';
 import { BlobStore } from './blobs.js';
-import { BlobTooLargeError, BlobUploadAbortedError, RegistryInputError } from './errors.js';
+import {
+  BlobTooLargeError,
+  BlobUploadAbortedError,
+  InsufficientStorageError,
+  RegistryInputError,
+} from './errors.js';
+import { FREE_CHECK_BYTES } from './upload.js';
 
 // Known answers from FIPS 180-2, so the store is checked against digests it did not compute.
 const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -195,6 +202,40 @@ describe('BlobStore.put', () => {
     expect(state.pulled).toBeLessThan(4 * MiB);
     source.destroy();
     expect(await tree()).toEqual([]);
+  });
+
+  it('refuses an upload that would eat into the free-space floor with 507, pulling nothing', async () => {
+    const full = new BlobStore(dir, { minFreeBytes: 2 ** 52 });
+    const { state, body } = counting(10 * MiB);
+    const err: unknown = await full
+      .put(EMPTY, body, { maxBytes: 20 * MiB })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsufficientStorageError);
+    expect(err).toMatchObject({ statusCode: 507, code: 'INSUFFICIENT_STORAGE', expose: true });
+    expect(state.pulled).toBe(0);
+    expect(await body.next()).toEqual({ done: true, value: undefined }); // stopped, not left open
+    expect(await tree()).toEqual([]);
+  });
+
+  it('stops an upload once what it wrote brings the disk down to the floor, keeping nothing', async () => {
+    // the floor sits 4 MiB below the free space now (less the check interval): the first check
+    // passes, and the one after a check interval was written finds the upload ate into it
+    await mkdir(dir, { recursive: true });
+    const { bavail, bsize } = await statfs(dir);
+    const floor = bavail * bsize - FREE_CHECK_BYTES - 4 * MiB;
+    const near = new BlobStore(dir, { minFreeBytes: floor });
+    const { state, body } = counting(8 * FREE_CHECK_BYTES);
+    const err: unknown = await near
+      .put(EMPTY, body, { maxBytes: 16 * FREE_CHECK_BYTES })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsufficientStorageError);
+    expect(state.pulled).toBeGreaterThanOrEqual(FREE_CHECK_BYTES);
+    expect(state.pulled).toBeLessThan(8 * FREE_CHECK_BYTES);
+    expect(state.closed).toBe(true);
+    expect(await tree()).toEqual(['blobs/']);
+    // and with room to spare the same store takes a small blob
+    const roomy = new BlobStore(dir, { minFreeBytes: MiB });
+    expect((await roomy.put(ABC, chunks('abc'), { maxBytes: 3 })).created).toBe(true);
   });
 
   it('refuses string chunks (a stream with an encoding set) and keeps nothing', async () => {

@@ -44,9 +44,12 @@ export function assertDigest(sha256: string): string {
 /** A content-addressed blob store in one directory (created 0700 on first upload). */
 export class BlobStore {
   readonly dir: string;
+  /** Free bytes every upload leaves on the file system (`registry.minFreeBytes`; 0: none). */
+  readonly minFreeBytes: number;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: { minFreeBytes?: number } = {}) {
     this.dir = resolve(dir);
+    this.minFreeBytes = options.minFreeBytes ?? 0;
   }
 
   /** Where the blob `sha256` lives; the only source of a path component is the digest. */
@@ -58,7 +61,8 @@ export class BlobStore {
   /**
    * Streams `body` into the store under `sha256`. The body must hash to `sha256` (else 400
    * `digest-mismatch`) and stay within `maxBytes` (else 413 as soon as it passes, the source
-   * stopped); any failure, cancellation included, leaves nothing behind. An existing blob is
+   * stopped) and leave the store's `minFreeBytes` free on its file system (else 507); any
+   * failure, cancellation included, leaves nothing behind. An existing blob is
    * never rewritten: the body is still read and verified, then dropped (`created: false`).
    */
   async put(sha256: string, body: BlobBody, opts: PutOptions): Promise<PutResult> {
@@ -72,7 +76,10 @@ export class BlobStore {
       stopSource(body, undefined);
       throw err;
     }
-    const { size, created } = await upload(path, sha256, body, opts);
+    const { size, created } = await upload(path, sha256, body, {
+      minFreeBytes: this.minFreeBytes,
+      ...opts,
+    });
     return { sha256, size, path, created };
   }
 

@@ -50,6 +50,25 @@ export class BlobTooLargeError extends GatewayError {
   }
 }
 
+/**
+ * An upload would have left the disk with less free space than the server keeps
+ * (`registry.minFreeBytes`); it was stopped and nothing was kept (507). The database and the
+ * audit log need that room more than one more blob does.
+ */
+export class InsufficientStorageError extends GatewayError {
+  override readonly expose = true;
+  readonly floor: number;
+
+  constructor(floor: number) {
+    super(
+      'INSUFFICIENT_STORAGE',
+      `Not enough free disk space for this upload: the server keeps ${floor} bytes free`,
+      507,
+    );
+    this.floor = floor;
+  }
+}
+
 /** The upload was cancelled by its signal before it completed; nothing was kept (499). */
 export class BlobUploadAbortedError extends GatewayError {
   constructor(options?: ErrorOptions) {

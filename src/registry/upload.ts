@@ -6,10 +6,15 @@
  * and concurrent uploads of one digest leave exactly one file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rmdir, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../errors.js';
-import { BlobTooLargeError, BlobUploadAbortedError, RegistryInputError } from './errors.js';
+import {
+  BlobTooLargeError,
+  BlobUploadAbortedError,
+  InsufficientStorageError,
+  RegistryInputError,
+} from './errors.js';
 import { errnoOf, onDisk } from './files.js';
 
 /** What an upload reads from: an async iterable of bytes, or a Node readable stream. */
@@ -21,7 +26,15 @@ export interface UploadOptions {
   readonly maxBytes: number;
   /** Cancels the upload (client gone, shutdown): nothing is kept. */
   readonly signal?: AbortSignal;
+  /**
+   * Free bytes the file system must keep: checked before the upload and every
+   * {@link FREE_CHECK_BYTES} written; below it the upload stops with 507. Default 0 (none).
+   */
+  readonly minFreeBytes?: number;
 }
+
+/** Bytes written between two checks of the free space (a `statfs` each). */
+export const FREE_CHECK_BYTES = 8 * 1024 * 1024;
 
 const DIR_MODE = 0o700;
 const TEMP_MODE = 0o600;
@@ -50,8 +63,11 @@ export async function upload(
   }
   let handle: FileHandle | undefined = temp.handle;
   let created: boolean | undefined;
+  const floor = opts.minFreeBytes ?? 0;
+  const dir = dirname(temp.path);
+  const room = floor === 0 ? undefined : () => checkRoom(dir, floor);
   try {
-    const got = await receive(body, handle, maxBytes, signal);
+    const got = await receive(body, handle, maxBytes, signal, room);
     if (got.sha256 !== sha256) {
       throw new RegistryInputError(
         'digest-mismatch',
@@ -77,18 +93,24 @@ export async function upload(
   }
 }
 
-/** Reads `body` into `handle`, hashing and counting; stops the source on any failure. */
+/**
+ * Reads `body` into `handle`, hashing and counting, with the free space checked by `room` first
+ * and every FREE_CHECK_BYTES; stops the source on any failure.
+ */
 async function receive(
   body: BlobBody,
   handle: FileHandle,
   maxBytes: number,
   signal: AbortSignal | undefined,
+  room: (() => Promise<void>) | undefined,
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
+  let checked = 0; // bytes written when the free space was last checked
   const it = (body as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let finished = false;
   try {
+    await room?.();
     for (;;) {
       const r = await nextChunk(it, signal);
       if (r.done === true) break;
@@ -100,6 +122,10 @@ async function receive(
       // Checked before the chunk is written: not one byte past the limit reaches the disk.
       if (size > maxBytes) throw new BlobTooLargeError(maxBytes);
       hash.update(chunk);
+      if (room !== undefined && size - checked >= FREE_CHECK_BYTES) {
+        await room();
+        checked = size;
+      }
       await onDisk('write the upload', () => writeAll(handle, chunk));
     }
     finished = true;
@@ -107,6 +133,15 @@ async function receive(
     if (!finished) stopSource(body, it);
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * Throws InsufficientStorageError unless the file system of `dir` has `floor` free beyond what
+ * the upload may write before the next check (so the floor holds to within one chunk).
+ */
+async function checkRoom(dir: string, floor: number): Promise<void> {
+  const fs = await onDisk('check the free space', () => statfs(dir));
+  if (fs.bavail * fs.bsize < floor + FREE_CHECK_BYTES) throw new InsufficientStorageError(floor);
 }
 
 /** The iterator's next chunk, or a rejection as soon as `signal` aborts (even mid-read). */

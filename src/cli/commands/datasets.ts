@@ -52,7 +52,9 @@ const purge = leaf({
       try {
         const service = new DatasetService({
           store,
-          blobs: new BlobStore(join(config.dataDir, 'blobs')),
+          blobs: new BlobStore(join(config.dataDir, 'blobs'), {
+            minFreeBytes: config.registry.minFreeBytes,
+          }),
           clock: systemClock,
           limits: { maxBlobBytes: config.registry.maxBlobBytes, retentionDays: days },
           audit: log,
