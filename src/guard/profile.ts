@@ -6,7 +6,7 @@
  * no digit run, no `@`, no 15-character token, and nearly everything is skipped. The prompt
  * phase profiles a text once and hands the profile to both the PII scan and the injection
  * heuristics, and the same pass steps the injection phrases' keyword probe over it (whether the
- * text holds any phrase keyword at all: most do not, and are then never folded).
+ * text holds a keyword a phrase match could start with: most do not, and are never folded).
  *
  * Each built-in detector registers its gate here (`withGate`), with a comment on why it is
  * conservative: a gate may only answer false when `detect` would return nothing. Gates belong to
