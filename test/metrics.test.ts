@@ -197,27 +197,9 @@ describe('refusals', () => {
     const before = await scrape();
     const count = (t: string, endpoint: string, error: string) =>
       sample(t, `gatehouse_oauth_errors_total{endpoint="${endpoint}",error="${error}"}`) ?? 0;
-    const token = (body: string, authorization?: string) =>
-      f.app.http.inject({
-        method: 'POST',
-        url: '/oauth/token',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(authorization === undefined ? {} : { authorization }),
-        },
-        payload: body,
-      });
-    const basic = (id: string, secret: string) =>
-      `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-    expect(
-      (await token('grant_type=client_credentials', basic(client.id, 'wrong-secret'))).statusCode,
-    ).toBe(401);
-    expect((await token('grant_type=client_credentials', basic('gh_nobody', 'x'))).statusCode).toBe(
-      401,
-    );
-    expect((await token('grant_type=password', basic(client.id, client.secret))).statusCode).toBe(
-      400,
-    );
+    expect((await requestToken(f, { id: client.id, secret: 'wrong-secret' })).statusCode).toBe(401);
+    expect((await requestToken(f, { id: 'gh_nobody', secret: 'x' })).statusCode).toBe(401);
+    expect((await requestToken(f, client, { grant_type: 'password' })).statusCode).toBe(400);
     const revoke = await f.app.http.inject({
       method: 'POST',
       url: '/oauth/revoke',
@@ -226,18 +208,11 @@ describe('refusals', () => {
     });
     expect(revoke.statusCode).toBe(401);
     const after = await scrape();
-    expect(
-      count(after, '/oauth/token', 'invalid_client') -
-        count(before, '/oauth/token', 'invalid_client'),
-    ).toBe(2);
-    expect(
-      count(after, '/oauth/token', 'unsupported_grant_type') -
-        count(before, '/oauth/token', 'unsupported_grant_type'),
-    ).toBe(1);
-    expect(
-      count(after, '/oauth/revoke', 'invalid_client') -
-        count(before, '/oauth/revoke', 'invalid_client'),
-    ).toBe(1);
+    const added = (endpoint: string, error: string) =>
+      count(after, endpoint, error) - count(before, endpoint, error);
+    expect(added('/oauth/token', 'invalid_client')).toBe(2);
+    expect(added('/oauth/token', 'unsupported_grant_type')).toBe(1);
+    expect(added('/oauth/revoke', 'invalid_client')).toBe(1);
     // neither the client id nor a secret becomes a label
     expect(after).not.toContain(client.id);
     expect(after).not.toContain('gh_nobody');

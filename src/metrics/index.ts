@@ -84,21 +84,27 @@ function bump<K>(map: Map<K, number>, key: K, n = 1): void {
   map.set(key, (map.get(key) ?? 0) + n);
 }
 
-/** A counter with one label whose increments wait in `pending` until it is scraped. */
+/** Separates the label values of a pending key (no label value holds it). */
+const SEP = '\u0000';
+
+/**
+ * A counter whose increments wait in `pending` until it is scraped, keyed by its label values
+ * (joined with SEP when there are several).
+ */
 function pendingCounter<L extends string>(
   registry: Registry,
   name: string,
   help: string,
-  label: L,
+  labels: readonly L[],
   pending: Map<string, number>,
 ): Counter<L> {
   return new Counter({
     name,
     help,
-    labelNames: [label],
+    labelNames: labels,
     registers: [registry],
     collect(this: Counter<L>) {
-      for (const [value, n] of pending) this.labels(value).inc(n);
+      for (const [key, n] of pending) this.labels(...key.split(SEP)).inc(n);
       pending.clear();
     },
   });
@@ -125,7 +131,7 @@ export class Metrics {
   /** Tokens since the last scrape, by model label: prompt and completion. */
   readonly #tokens = new Map<string, { prompt: number; completion: number }>();
   readonly #authFailures = new Map<string, number>();
-  /** OAuth error responses since the last scrape, by `endpoint error`. */
+  /** OAuth error responses since the last scrape, by endpoint and error (SEP between). */
   readonly #oauthErrors = new Map<string, number>();
   readonly #denials = new Map<string, number>();
   readonly #rateLimited = new Map<string, number>();
@@ -189,35 +195,28 @@ export class Metrics {
       this.registry,
       'gatehouse_auth_failures_total',
       'Requests to protected routes refused authentication (401/400), by reason',
-      'reason',
+      ['reason'],
       this.#authFailures,
     );
-    const oauthErrors = this.#oauthErrors;
-    new Counter({
-      name: 'gatehouse_oauth_errors_total',
-      help: 'Error responses of the OAuth endpoints (client authentication failures are invalid_client), by endpoint and error',
-      labelNames: ['endpoint', 'error'],
-      registers,
-      collect(this: Counter<'endpoint' | 'error'>) {
-        for (const [key, n] of oauthErrors) {
-          const space = key.indexOf(' ');
-          this.labels(key.slice(0, space), key.slice(space + 1)).inc(n);
-        }
-        oauthErrors.clear();
-      },
-    });
+    pendingCounter(
+      this.registry,
+      'gatehouse_oauth_errors_total',
+      'Error responses of the OAuth endpoints (client authentication failures are invalid_client), by endpoint and error',
+      ['endpoint', 'error'],
+      this.#oauthErrors,
+    );
     pendingCounter(
       this.registry,
       'gatehouse_policy_denials_total',
       'Authenticated requests the policy denied (403), by the scope the route requires',
-      'scope',
+      ['scope'],
       this.#denials,
     );
     const limited = pendingCounter(
       this.registry,
       'gatehouse_ratelimit_refusals_total',
       'Requests refused by a rate limit or quota (429), by the limit that was hit',
-      'limit',
+      ['limit'],
       this.#rateLimited,
     );
     for (const limit of LIMIT_NAMES) limited.labels(limit).inc(0);
@@ -262,7 +261,7 @@ export class Metrics {
    * `/oauth/token`) with RFC 6749 code `error`; a code outside the known set counts as `other`.
    */
   oauthError(endpoint: string, error: string): void {
-    bump(this.#oauthErrors, `${endpoint} ${OAUTH_ERRORS.has(error) ? error : 'other'}`);
+    bump(this.#oauthErrors, `${endpoint}${SEP}${OAUTH_ERRORS.has(error) ? error : 'other'}`);
   }
 
   /** Counts a policy denial of a route requiring `scope` (the route's own, space-separated). */
