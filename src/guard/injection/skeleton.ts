@@ -337,8 +337,7 @@ export function keywordProbe(stepper: Stepper): KeywordProbe | undefined {
  * Whether the automaton of `probe` reaches an accepting state anywhere on the skeleton of
  * `source`: exactly whether `foldInto(source, buf, probe.stepper)` would list any hit, found
  * without building the skeleton (no code, offset or boundary written) and stopping at the first
- * one. Most prompts hold no keyword at all: for them this is the whole phrase scan. (The prompt
- * phase asks `profileText` instead, which answers this in its own pass.)
+ * one. (The prompt phase asks `profileText` instead, which answers this in its own pass.)
  */
 export function reachesAccept(source: string, probe: KeywordProbe): boolean {
   const { column, jump, shift } = probe;
@@ -374,10 +373,10 @@ export function probeUnit(probe: KeywordProbe, state: number, source: string, i:
   if (kind === STAY) return state;
   if (kind === ROOT) return 0;
   const cp = unit >= 0xd800 && unit <= 0xdbff ? (source.codePointAt(i) ?? 0) : unit;
+  // (a unit in no keyword was ROOT above: what is left is a fold into keyword letters, or a
+  // high surrogate, whose pair folds to nothing or to several letters)
   const single = cp <= 0xffff ? bmpSingle(cp) : supplementary(cp);
   if (single === EMPTY) return state;
-  // a letter in no keyword: back to the root
-  if (single >= 128 && !stepper.units.has(single)) return 0;
   const accepts = stepper.accepts;
   let next = state;
   if (single > MULTI) next = stepper.step(next, single);
